@@ -1,0 +1,291 @@
+//! Decoding photos safely (limits checked from the header before any pixel is allocated) and encoding
+//! results.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+
+use crate::{EngineError, Role};
+
+/// Limits a photo must respect. Checked on the header, before decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoLimits {
+    /// Largest accepted encoded size in bytes.
+    pub max_bytes: usize,
+    /// Largest accepted width in pixels.
+    pub max_width: u32,
+    /// Largest accepted height in pixels.
+    pub max_height: u32,
+}
+
+impl PhotoLimits {
+    /// The contract's limits for the target photo A: 5 MB, 2048×2048 px.
+    pub const IMAGE: PhotoLimits = PhotoLimits {
+        max_bytes: 5 * 1024 * 1024,
+        max_width: 2048,
+        max_height: 2048,
+    };
+    /// The default hard limits for the template photo B: 5 MB, 4096×4096 px (the contract only
+    /// advises a longest side of 1280 px).
+    pub const TEMPLATE: PhotoLimits = PhotoLimits {
+        max_bytes: 5 * 1024 * 1024,
+        max_width: 4096,
+        max_height: 4096,
+    };
+}
+
+/// Size of a photo read from its header alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoHeader {
+    /// The container format.
+    pub format: ImageFormat,
+    /// Width in pixels, before EXIF orientation.
+    pub width: u32,
+    /// Height in pixels, before EXIF orientation.
+    pub height: u32,
+}
+
+/// Reads format and size from the header; `Decode` if the bytes are no supported image.
+pub fn probe(bytes: &[u8], role: Role) -> Result<PhotoHeader, EngineError> {
+    let reader = reader(bytes, role)?;
+    let format = reader.format().ok_or(EngineError::Decode {
+        role,
+        reason: "unknown image format".into(),
+    })?;
+    let (width, height) = reader.into_dimensions().map_err(|e| EngineError::Decode {
+        role,
+        reason: e.to_string(),
+    })?;
+    Ok(PhotoHeader {
+        format,
+        width,
+        height,
+    })
+}
+
+/// Decodes JPEG, PNG, WebP, BMP or GIF (first frame) into RGB, applying the EXIF orientation and
+/// flattening any alpha onto white. Limits are checked on the header first, so a small file that
+/// claims a huge size is refused without allocating it.
+pub fn decode(bytes: &[u8], role: Role, limits: &PhotoLimits) -> Result<RgbImage, EngineError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(EngineError::TooLarge {
+            role,
+            reason: format!("{} bytes, limit {}", bytes.len(), limits.max_bytes),
+        });
+    }
+    let header = probe(bytes, role)?;
+    // EXIF may rotate by 90°, so accept either orientation of the limits' box.
+    let fits = |w: u32, h: u32| w <= limits.max_width && h <= limits.max_height;
+    if !fits(header.width, header.height) && !fits(header.height, header.width) {
+        return Err(EngineError::TooLarge {
+            role,
+            reason: format!(
+                "{}×{} px, limit {}×{}",
+                header.width, header.height, limits.max_width, limits.max_height
+            ),
+        });
+    }
+    if header.width == 0 || header.height == 0 {
+        return Err(EngineError::Decode {
+            role,
+            reason: "image has no pixels".into(),
+        });
+    }
+    let fail = |e: image::ImageError| EngineError::Decode {
+        role,
+        reason: e.to_string(),
+    };
+    let mut decoder = reader(bytes, role)?.into_decoder().map_err(fail)?;
+    let orientation = decoder.orientation().ok();
+    let mut img = DynamicImage::from_decoder(decoder).map_err(fail)?;
+    if let Some(orientation) = orientation {
+        img.apply_orientation(orientation);
+    }
+    Ok(flatten(img))
+}
+
+fn reader(bytes: &[u8], role: Role) -> Result<ImageReader<Cursor<&[u8]>>, EngineError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| EngineError::Decode {
+            role,
+            reason: e.to_string(),
+        })?;
+    if reader.format().is_none() {
+        return Err(EngineError::Decode {
+            role,
+            reason: "not a JPEG, PNG, WebP, BMP or GIF image".into(),
+        });
+    }
+    // A second line of defence against decompression bombs, beside the header check.
+    let mut lim = image::Limits::default();
+    lim.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(lim);
+    Ok(reader)
+}
+
+fn flatten(img: DynamicImage) -> RgbImage {
+    if !img.color().has_alpha() {
+        return img.into_rgb8();
+    }
+    let rgba = img.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut out = RgbImage::new(w, h);
+    for (o, p) in out.pixels_mut().zip(rgba.pixels()) {
+        let a = p[3] as u32;
+        for c in 0..3 {
+            // Composite onto white, rounding to nearest.
+            o[c] = ((p[c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+        }
+    }
+    out
+}
+
+/// Output encodings of a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// JPEG with a quality 1–100.
+    Jpeg {
+        /// 1–100.
+        quality: u8,
+    },
+    /// Lossless PNG.
+    Png,
+    /// Lossless WebP.
+    WebP,
+}
+
+impl OutputFormat {
+    /// The file extension used for this format (`jpeg`, `png`, `webp`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg { .. } => "jpeg",
+            OutputFormat::Png => "png",
+            OutputFormat::WebP => "webp",
+        }
+    }
+
+    /// The MIME type of this format.
+    pub fn mime(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg { .. } => "image/jpeg",
+            OutputFormat::Png => "image/png",
+            OutputFormat::WebP => "image/webp",
+        }
+    }
+
+    /// The format a file name's extension asks for (`.jpg`/`.jpeg` at quality 92).
+    pub fn from_extension(ext: &str) -> Option<OutputFormat> {
+        match ext.to_ascii_lowercase().as_str() {
+            "jpg" | "jpeg" => Some(OutputFormat::Jpeg { quality: 92 }),
+            "png" => Some(OutputFormat::Png),
+            "webp" => Some(OutputFormat::WebP),
+            _ => None,
+        }
+    }
+}
+
+/// Encodes `img` in `format`.
+pub fn encode(img: &RgbImage, format: OutputFormat) -> Result<Vec<u8>, EngineError> {
+    let mut out = Vec::new();
+    let fail = |e: image::ImageError| EngineError::Encode(e.to_string());
+    match format {
+        OutputFormat::Jpeg { quality } => {
+            let enc =
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
+            img.write_with_encoder(enc).map_err(fail)?;
+        }
+        OutputFormat::Png => {
+            let enc = image::codecs::png::PngEncoder::new_with_quality(
+                &mut out,
+                image::codecs::png::CompressionType::Fast,
+                image::codecs::png::FilterType::Adaptive,
+            );
+            img.write_with_encoder(enc).map_err(fail)?;
+        }
+        OutputFormat::WebP => {
+            let enc = image::codecs::webp::WebPEncoder::new_lossless(&mut out);
+            img.write_with_encoder(enc).map_err(fail)?;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_a_tiny_file_that_claims_a_huge_size_from_its_header() {
+        // A valid PNG header claiming 50000×50000 px, with no pixel data at all.
+        let mut png = vec![
+            0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, b'I', b'H', b'D', b'R',
+        ];
+        png.extend_from_slice(&50_000u32.to_be_bytes());
+        png.extend_from_slice(&50_000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 2, 0, 0, 0]);
+        png.extend_from_slice(&[0, 0, 0, 0]);
+        let err = decode(&png, Role::Image, &PhotoLimits::IMAGE).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EngineError::TooLarge {
+                    role: Role::Image,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn refuses_bytes_that_are_not_an_image() {
+        let err = decode(
+            b"<html>not a photo</html>",
+            Role::Template,
+            &PhotoLimits::TEMPLATE,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EngineError::Decode {
+                    role: Role::Template,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn refuses_too_many_bytes_before_looking_at_them() {
+        let limits = PhotoLimits {
+            max_bytes: 10,
+            ..PhotoLimits::IMAGE
+        };
+        let err = decode(&[0u8; 11], Role::Image, &limits).unwrap_err();
+        assert!(matches!(err, EngineError::TooLarge { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn flattens_transparency_onto_white_and_round_trips_png() {
+        let mut rgba = image::RgbaImage::new(2, 1);
+        rgba.put_pixel(0, 0, image::Rgba([0, 0, 0, 0]));
+        rgba.put_pixel(1, 0, image::Rgba([10, 20, 30, 255]));
+        let mut bytes = Vec::new();
+        DynamicImage::ImageRgba8(rgba)
+            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+            .unwrap();
+        let rgb = decode(&bytes, Role::Image, &PhotoLimits::IMAGE).unwrap();
+        assert_eq!(rgb.get_pixel(0, 0).0, [255, 255, 255]);
+        assert_eq!(rgb.get_pixel(1, 0).0, [10, 20, 30]);
+        let again = decode(
+            &encode(&rgb, OutputFormat::Png).unwrap(),
+            Role::Image,
+            &PhotoLimits::IMAGE,
+        )
+        .unwrap();
+        assert_eq!(again, rgb);
+    }
+}

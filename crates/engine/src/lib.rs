@@ -1,0 +1,266 @@
+//! The face fusion engine: photos in, fused photo out, typed errors. Knows nothing of HTTP or storage.
+//!
+//! The pipeline: [`decode`] both photos; find every face with two MediaPipe BlazeFace detectors
+//! ([`Engine::detect`]); fit MediaPipe's 468-point face mesh to the chosen faces; then fuse A's face
+//! into B's head ([`Engine::swap`]).
+
+mod detect;
+mod fuse;
+mod geometry;
+mod image_io;
+mod mesh;
+
+use std::time::{Duration, Instant};
+
+use faceswap_models::{Model, ModelDir, ModelError};
+pub use image::RgbImage;
+
+pub use detect::Face;
+pub use geometry::Rect;
+pub use image_io::{decode, encode, probe, OutputFormat, PhotoHeader, PhotoLimits};
+pub use mesh::{Mesh, MESH_POINTS};
+
+/// Which of the two photos of a request something is about. Named as the API names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Photo A, the target: the face that is wanted (`image_url` / `image_base64`).
+    Image,
+    /// Photo B, the template: head, body and scene kept (`template_url` / `template_base64`).
+    Template,
+}
+
+impl Role {
+    /// `image` or `template`, as in the API's field names and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Image => "image",
+            Role::Template => "template",
+        }
+    }
+}
+
+/// Everything that can go wrong in the engine. The HTTP layer maps each variant to an API code.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The bytes are not a supported image, or are corrupt.
+    #[error("cannot decode the {}: {reason}", role.as_str())]
+    Decode {
+        /// Which photo.
+        role: Role,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// Over the byte or pixel limits.
+    #[error("the {} is too large: {reason}", role.as_str())]
+    TooLarge {
+        /// Which photo.
+        role: Role,
+        /// Which limit, by how much.
+        reason: String,
+    },
+    /// No usable face (none found, all under the minimum size, or the mesh saw no face).
+    #[error("no face detected in {}", role.as_str())]
+    NoFace {
+        /// Which photo.
+        role: Role,
+    },
+    /// The requested template face does not exist (index past the faces found, or a rectangle that
+    /// covers no found face).
+    #[error("template face {0}")]
+    NoSuchTemplateFace(String),
+    /// A model could not be loaded or run.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The result could not be encoded.
+    #[error("cannot encode the result: {0}")]
+    Encode(String),
+}
+
+/// Which template face to replace.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum FaceChoice {
+    /// The largest face (the default).
+    #[default]
+    Largest,
+    /// The K-th face, largest first, counting from 0.
+    Index(usize),
+    /// The face whose box overlaps this rectangle (in template pixels) the most.
+    Region(Rect),
+}
+
+/// Options of one fusion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SwapOptions {
+    /// 0–100: how much of A's face shape replaces B's (100: A's features fully).
+    pub degree: u8,
+    /// Which template face to replace.
+    pub template_face: FaceChoice,
+}
+
+impl Default for SwapOptions {
+    fn default() -> Self {
+        SwapOptions {
+            degree: 100,
+            template_face: FaceChoice::Largest,
+        }
+    }
+}
+
+/// Time spent in each stage of one fusion.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    /// Face detection and mesh on both photos.
+    pub detect_and_mesh: Duration,
+    /// Warping, colour matching and blending.
+    pub fuse: Duration,
+}
+
+/// The outcome of a fusion.
+#[derive(Debug, Clone)]
+pub struct Swapped {
+    /// The template at full size with A's face fused in.
+    pub image: RgbImage,
+    /// The face used in the source photo A.
+    pub source_face: Face,
+    /// The face replaced in the template B.
+    pub template_face: Face,
+    /// Its index among the template's faces, largest first.
+    pub template_face_index: usize,
+    /// How many faces the template shows.
+    pub template_faces: usize,
+    /// Time per stage.
+    pub times: StageTimes,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where the models are.
+    pub models: ModelDir,
+    /// Intra-op threads per model run.
+    pub threads: usize,
+    /// A face smaller than this many pixels on either side does not count.
+    pub min_face: u32,
+}
+
+impl EngineConfig {
+    /// Defaults: models from [`ModelDir::locate`], one thread, 50 px faces.
+    pub fn new(models: ModelDir) -> Self {
+        EngineConfig {
+            models,
+            threads: 1,
+            min_face: 50,
+        }
+    }
+}
+
+/// The loaded face models. One per worker thread: runs of one engine are serialised.
+pub struct Engine {
+    detector: detect::Detector,
+    mesher: mesh::Mesher,
+    min_face: u32,
+}
+
+impl Engine {
+    /// Loads the three face models.
+    pub fn load(config: &EngineConfig) -> Result<Engine, EngineError> {
+        let short = Model::load(&config.models, detect::SHORT_RANGE_MODEL, config.threads)?;
+        let full = Model::load(&config.models, detect::FULL_RANGE_MODEL, config.threads)?;
+        let mesh = Model::load(&config.models, mesh::MESH_MODEL, config.threads)?;
+        Ok(Engine {
+            detector: detect::Detector::new(short, full),
+            mesher: mesh::Mesher::new(mesh),
+            min_face: config.min_face,
+        })
+    }
+
+    /// Every face of at least the minimum size that the mesh model confirms, with its mesh, largest
+    /// first. The detectors alone give the odd false positive on a busy background; the mesh
+    /// model's face-presence score weeds those out.
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<FoundFace>, EngineError> {
+        let mut found = Vec::new();
+        for face in self.detector.detect(img)? {
+            if face.rect.w < self.min_face as f32 || face.rect.h < self.min_face as f32 {
+                continue;
+            }
+            if let Some(mesh) = self.mesher.mesh(img, &face)? {
+                found.push(FoundFace { face, mesh });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Fuses the largest face of `source` (A) into the chosen face of `template` (B).
+    pub fn swap(
+        &self,
+        source_img: &RgbImage,
+        template: &RgbImage,
+        opts: &SwapOptions,
+    ) -> Result<Swapped, EngineError> {
+        let t0 = Instant::now();
+        let mut source_faces = self.detect(source_img)?;
+        if source_faces.is_empty() {
+            return Err(EngineError::NoFace { role: Role::Image });
+        }
+        let mut template_faces = self.detect(template)?;
+        if template_faces.is_empty() {
+            return Err(EngineError::NoFace {
+                role: Role::Template,
+            });
+        }
+        let template_face_index = choose_face(&template_faces, opts.template_face)?;
+        let template_count = template_faces.len();
+        let source = source_faces.swap_remove(0);
+        let template_face = template_faces.swap_remove(template_face_index);
+        let t1 = Instant::now();
+        let image = fuse::fuse(
+            source_img,
+            &source.mesh,
+            template,
+            &template_face.mesh,
+            opts.degree.min(100),
+        );
+        let t2 = Instant::now();
+        Ok(Swapped {
+            image,
+            source_face: source.face,
+            template_face: template_face.face,
+            template_face_index,
+            template_faces: template_count,
+            times: StageTimes {
+                detect_and_mesh: t1 - t0,
+                fuse: t2 - t1,
+            },
+        })
+    }
+}
+
+/// A face confirmed by the mesh model, with its mesh.
+#[derive(Debug, Clone)]
+pub struct FoundFace {
+    /// The detection.
+    pub face: Face,
+    /// Its 468-point mesh.
+    pub mesh: Mesh,
+}
+
+fn choose_face(faces: &[FoundFace], choice: FaceChoice) -> Result<usize, EngineError> {
+    match choice {
+        FaceChoice::Largest => Ok(0),
+        FaceChoice::Index(k) if k < faces.len() => Ok(k),
+        FaceChoice::Index(k) => Err(EngineError::NoSuchTemplateFace(format!(
+            "index {k} is out of range: the template shows {} face(s)",
+            faces.len()
+        ))),
+        FaceChoice::Region(r) => faces
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i, f.face.rect.intersection_area(&r)))
+            .filter(|&(_, a)| a > 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
+            .ok_or_else(|| {
+                EngineError::NoSuchTemplateFace("rectangle covers no detected face".into())
+            }),
+    }
+}

