@@ -1,0 +1,705 @@
+//! Routes and handlers. Handlers only parse, call and map: validation lives in [`request`], storage
+//! behind [`Store`] and [`BlobStore`], fusion in the [`WorkerPool`], and every error becomes a response
+//! in one place, [`ApiError`]'s `IntoResponse`.
+
+pub mod openapi;
+pub mod request;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use faceswap_engine::{EngineError, Role};
+use serde::Serialize;
+
+use crate::blobs::BlobStore;
+use crate::config::Config;
+use crate::error::{detail, ApiError, Photo, ResponseCode};
+use crate::fetch::{FetchError, Fetcher};
+use crate::keys::hash_key;
+use crate::limits::RateLimiter;
+use crate::metrics::{Metrics, Stage};
+use crate::store::{Failure, KeyRecord, ModerationNote, Store, Success, TaskStatus};
+use crate::sweeper::blob_name;
+use crate::worker::{Job, JobError, WorkerPool, JOB_TIMEOUT};
+use crate::{now_millis, rfc3339};
+use request::{base64_decoded_len_bound, decode_base64, parse_request, FaceswapRequest, Source};
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The settings.
+    pub config: Config,
+    /// Base of result URLs, without a trailing slash.
+    pub public_url: String,
+    /// Keys, credits, tasks.
+    pub store: Arc<dyn Store>,
+    /// Result files.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Safe URL fetching.
+    pub fetcher: Fetcher,
+    /// Per-key rate limits.
+    pub limiter: RateLimiter,
+    /// The fusion workers.
+    pub pool: WorkerPool,
+    /// Counters and histograms.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The state as handlers receive it.
+pub type SharedState = Arc<AppState>;
+
+/// The key that made a request, attached to its response for the log line (never the token).
+#[derive(Debug, Clone)]
+struct KeyId(String);
+
+/// The task of a request, attached to its response for the log line.
+#[derive(Debug, Clone)]
+struct TaskId(String);
+
+/// The whole HTTP API.
+pub fn router(state: SharedState) -> Router {
+    Router::new()
+        .route("/v1/faceswap", post(faceswap))
+        .route("/v1/tasks/{task_id}", get(task))
+        .route("/v1/results/{file}", get(result))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { ApiError::NotFound })
+        // The faceswap handler reads its body itself, with its own limit and error.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(log_and_contain))
+        .with_state(state)
+}
+
+/// Logs one line per request (path only: query strings may hold the token) and turns a panicking
+/// handler into a 500 `unknown` instead of a dropped connection.
+async fn log_and_contain(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let start = Instant::now();
+    let response = match tokio::spawn(next.run(req)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, path = %path, "handler panicked");
+            ApiError::Unknown.into_response()
+        }
+    };
+    let status = response.status().as_u16();
+    let code = response
+        .extensions()
+        .get::<ResponseCode>()
+        .map_or("", |c| c.0);
+    let key_id = response
+        .extensions()
+        .get::<KeyId>()
+        .map_or("", |k| k.0.as_str());
+    let task_id = response
+        .extensions()
+        .get::<TaskId>()
+        .map_or("", |t| t.0.as_str());
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") {
+        tracing::debug!(%method, %path, status, ms, "request");
+    } else {
+        tracing::info!(%method, %path, status, code, key_id, task_id, ms, "request");
+    }
+    response
+}
+
+/// The token from `?token=` or `Authorization: Bearer`.
+fn token(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    if let Some(q) = uri.query() {
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            if k == "token" && !v.trim().is_empty() {
+                return Some(v.trim().to_string());
+            }
+        }
+    }
+    let auth = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, value) = auth.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !value.trim().is_empty())
+        .then(|| value.trim().to_string())
+}
+
+/// Token present and a live key, or the 401/403 answer.
+async fn authenticate(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<KeyRecord, ApiError> {
+    let token = token(uri, headers).ok_or(ApiError::NoToken)?;
+    state
+        .store
+        .live_key(hash_key(&token))
+        .await
+        .map_err(internal("key lookup"))?
+        .ok_or(ApiError::InvalidApiKey)
+}
+
+/// Logs an internal fault and answers 500 `unknown`.
+fn internal<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ApiError {
+    move |e| {
+        tracing::error!(error = %e, "{what} failed");
+        ApiError::Unknown
+    }
+}
+
+/// The success body: the contract's three fields, then additions.
+#[derive(Debug, Serialize)]
+struct SuccessBody {
+    code: &'static str,
+    image_url: String,
+    task_id: String,
+    /// When the result is deleted (RFC 3339).
+    expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_base64: Option<String>,
+}
+
+/// `POST /v1/faceswap`.
+async fn faceswap(
+    State(state): State<SharedState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let start = Instant::now();
+    let mut key_id = None;
+    let result = faceswap_flow(&state, &uri, &headers, body, &mut key_id).await;
+    state.metrics.stage(Stage::Total, start.elapsed());
+    let mut response = match result {
+        Ok(body) => {
+            let task = body.task_id.clone();
+            let mut r = (StatusCode::OK, Json(body)).into_response();
+            r.extensions_mut().insert(ResponseCode("success"));
+            r.extensions_mut().insert(TaskId(task));
+            r
+        }
+        Err(e) => {
+            let task = e.task_id().map(str::to_string);
+            let mut r = e.into_response();
+            if let Some(t) = task {
+                r.extensions_mut().insert(TaskId(t));
+            }
+            r
+        }
+    };
+    let code = response
+        .extensions()
+        .get::<ResponseCode>()
+        .map_or("", |c| c.0);
+    state.metrics.response(code);
+    if let Some(k) = key_id {
+        response.extensions_mut().insert(KeyId(k));
+    }
+    response
+}
+
+/// The checks in the contract's order: token, key, body, task id, rate, credits; then the task runs.
+async fn faceswap_flow(
+    state: &SharedState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+    key_id: &mut Option<String>,
+) -> Result<SuccessBody, ApiError> {
+    let key = authenticate(state, uri, headers).await?;
+    *key_id = Some(key.id.clone());
+    let created_at = now_millis();
+    let bytes = match to_bytes(body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            // Too large to read: the photos inside exceed the limits.
+            let task_id = new_task_id();
+            refuse_before_reserve(
+                state,
+                &task_id,
+                &key,
+                created_at,
+                ApiError::ImageSizeLimited {
+                    task_id: task_id.clone(),
+                },
+            )
+            .await;
+            return Err(ApiError::ImageSizeLimited { task_id });
+        }
+    };
+    let req = parse_request(&bytes).map_err(ApiError::InvalidPost)?;
+    drop(bytes);
+    let task_id = new_task_id();
+    let rate = key.rate.unwrap_or(state.config.default_rate);
+    if !state.limiter.check(&key.id, rate) {
+        let e = ApiError::RequestRateLimit {
+            task_id: task_id.clone(),
+        };
+        refuse_before_reserve(state, &task_id, &key, created_at, e.clone()).await;
+        return Err(e);
+    }
+    let reserved = state
+        .store
+        .reserve(key.id.clone(), task_id.clone(), created_at)
+        .await
+        .map_err(internal("credit reservation"))?;
+    if !reserved {
+        return Err(ApiError::UsedUp);
+    }
+    // From here a credit is held: the task runs to its end (commit or refund) even if the client
+    // goes away, so it runs on its own tokio task.
+    let task_state = state.clone();
+    let id = task_id.clone();
+    match tokio::spawn(async move { run_task(&task_state, &id, req).await }).await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!(task_id = %task_id, error = %e, "task panicked");
+            settle_failure(state, &task_id, &ApiError::Unknown, None).await;
+            Err(ApiError::Unknown)
+        }
+    }
+}
+
+fn new_task_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn retention_ms(state: &AppState) -> i64 {
+    state.config.retention.as_millis().min(i64::MAX as u128) as i64
+}
+
+/// Records a task refused before any credit was reserved (it shows in `GET /v1/tasks`).
+async fn refuse_before_reserve(
+    state: &AppState,
+    task_id: &str,
+    key: &KeyRecord,
+    created_at: i64,
+    e: ApiError,
+) {
+    let now = now_millis();
+    let failure = Failure {
+        code: e.code().into(),
+        detail: e.detail().into(),
+        moderation: None,
+        finished_at: now,
+        expires_at: now + retention_ms(state),
+    };
+    if let Err(err) = state
+        .store
+        .record_refused(task_id.into(), key.id.clone(), created_at, failure)
+        .await
+    {
+        tracing::warn!(task_id, error = %err, "cannot record a refused task");
+    }
+}
+
+/// Refunds the task's credit and records why it failed.
+async fn settle_failure(
+    state: &AppState,
+    task_id: &str,
+    e: &ApiError,
+    note: Option<ModerationNote>,
+) {
+    let now = now_millis();
+    let failure = Failure {
+        code: e.code().into(),
+        detail: e.detail().into(),
+        moderation: note,
+        finished_at: now,
+        expires_at: now + retention_ms(state),
+    };
+    match state.store.refund(task_id.into(), failure).await {
+        Ok(true) => state.metrics.credit_refunded(),
+        Ok(false) => {}
+        // The reservation stays; it is released at the next start-up.
+        Err(err) => tracing::error!(task_id, error = %err, "cannot refund a reserved credit"),
+    }
+}
+
+/// Why a task produced no result: the answer, what to record, what to log.
+struct Refusal {
+    error: ApiError,
+    note: Option<ModerationNote>,
+    reason: String,
+}
+
+impl Refusal {
+    fn new(error: ApiError, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            error,
+            note: None,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Runs a task that holds a credit: produce the result, store it, commit; or refund.
+async fn run_task(
+    state: &AppState,
+    task_id: &str,
+    req: FaceswapRequest,
+) -> Result<SuccessBody, ApiError> {
+    let ext = req.format.extension();
+    let mime = req.format.mime();
+    let return_base64 = req.return_base64;
+    let bytes = match produce(state, task_id, req).await {
+        Ok(b) => b,
+        Err(r) => {
+            if matches!(r.error, ApiError::Unknown) {
+                tracing::error!(task_id, reason = %r.reason, "task failed");
+            } else {
+                tracing::info!(task_id, code = r.error.code(), reason = %r.reason, "task refused");
+            }
+            settle_failure(state, task_id, &r.error, r.note).await;
+            return Err(r.error);
+        }
+    };
+    let name = blob_name(task_id, ext);
+    let t = Instant::now();
+    if let Err(e) = state.blobs.put(name.clone(), bytes.clone()).await {
+        tracing::error!(task_id, error = %e, "cannot store a result");
+        settle_failure(state, task_id, &ApiError::Unknown, None).await;
+        return Err(ApiError::Unknown);
+    }
+    state.metrics.stage(Stage::Store, t.elapsed());
+    let now = now_millis();
+    let expires_at = now + retention_ms(state);
+    let success = Success {
+        ext: ext.into(),
+        mime: mime.into(),
+        finished_at: now,
+        expires_at,
+    };
+    match state.store.commit(task_id.into(), success).await {
+        Ok(true) => state.metrics.credit_spent(),
+        outcome => {
+            tracing::error!(task_id, outcome = ?outcome, "cannot commit a finished task");
+            let _ = state.blobs.delete(name).await;
+            settle_failure(state, task_id, &ApiError::Unknown, None).await;
+            return Err(ApiError::Unknown);
+        }
+    }
+    Ok(SuccessBody {
+        code: "success",
+        image_url: format!("{}/v1/results/{name}", state.public_url),
+        task_id: task_id.into(),
+        expires_at: rfc3339(expires_at),
+        image_base64: return_base64
+            .then(|| base64::engine::general_purpose::STANDARD.encode(&bytes)),
+    })
+}
+
+/// Fetch, decode, filter, fuse, encode.
+async fn produce(
+    state: &AppState,
+    task_id: &str,
+    req: FaceswapRequest,
+) -> Result<Vec<u8>, Refusal> {
+    let busy = || {
+        Refusal::new(
+            ApiError::False {
+                task_id: task_id.into(),
+                detail: detail::BUSY.into(),
+            },
+            "no free worker slot",
+        )
+    };
+    let admission = state.pool.try_admit().ok_or_else(busy)?;
+    let t = Instant::now();
+    let (image, template) = tokio::join!(
+        photo_bytes(state, task_id, &req.image, Photo::Image),
+        photo_bytes(state, task_id, &req.template, Photo::Template)
+    );
+    state.metrics.stage(Stage::Fetch, t.elapsed());
+    let job = Job {
+        image: image?,
+        template: template?,
+        options: req.options,
+        format: req.format,
+    };
+    let outcome = tokio::time::timeout(JOB_TIMEOUT, state.pool.run(&admission, job))
+        .await
+        .map_err(|_| Refusal::new(ApiError::Unknown, "fusion timed out"))?;
+    match outcome {
+        Ok(out) => Ok(out.bytes),
+        Err(e) => Err(job_refusal(task_id, e)),
+    }
+}
+
+/// Downloads or decodes one photo.
+async fn photo_bytes(
+    state: &AppState,
+    task_id: &str,
+    source: &Source,
+    photo: Photo,
+) -> Result<Vec<u8>, Refusal> {
+    let which = match photo {
+        Photo::Image => "image",
+        Photo::Template => "template",
+    };
+    let too_large = |reason: String| {
+        Refusal::new(
+            ApiError::ImageSizeLimited {
+                task_id: task_id.into(),
+            },
+            format!("{which}: {reason}"),
+        )
+    };
+    let invalid = |reason: String| {
+        Refusal::new(
+            ApiError::InvalidInputImage {
+                task_id: task_id.into(),
+            },
+            format!("{which}: {reason}"),
+        )
+    };
+    let max = state.config.fetch.max_bytes;
+    match source {
+        Source::Url(url) => state.fetcher.fetch(url).await.map_err(|e| match e {
+            FetchError::TooLarge(_) => too_large(e.to_string()),
+            other => invalid(other.to_string()),
+        }),
+        Source::Base64(text) => {
+            if base64_decoded_len_bound(text) > max * 2 {
+                return Err(too_large("inline photo too large".into()));
+            }
+            let bytes = decode_base64(text).ok_or_else(|| invalid("undecodable base64".into()))?;
+            if bytes.len() > max {
+                return Err(too_large(format!("{} bytes inline", bytes.len())));
+            }
+            Ok(bytes)
+        }
+    }
+}
+
+fn job_refusal(task_id: &str, e: JobError) -> Refusal {
+    let t = || task_id.to_string();
+    let photo = |r: Role| match r {
+        Role::Image => Photo::Image,
+        Role::Template => Photo::Template,
+    };
+    let reason = e.to_string();
+    match e {
+        JobError::Engine(EngineError::Decode { .. }) => {
+            Refusal::new(ApiError::InvalidInputImage { task_id: t() }, reason)
+        }
+        JobError::Engine(EngineError::TooLarge { .. }) => {
+            Refusal::new(ApiError::ImageSizeLimited { task_id: t() }, reason)
+        }
+        JobError::Engine(EngineError::NoFace { role }) => Refusal::new(
+            ApiError::NoFaceDetected {
+                task_id: t(),
+                photo: photo(role),
+            },
+            reason,
+        ),
+        JobError::Engine(EngineError::NoSuchTemplateFace(what)) => Refusal::new(
+            ApiError::False {
+                task_id: t(),
+                detail: format!("template_face: {what}."),
+            },
+            reason,
+        ),
+        JobError::Sensitive {
+            photo,
+            label,
+            score,
+        } => Refusal {
+            error: ApiError::Forbidden { task_id: t() },
+            note: Some(ModerationNote {
+                photo: photo.as_str().into(),
+                label: label.into(),
+                score,
+            }),
+            reason,
+        },
+        JobError::Engine(EngineError::Model(_))
+        | JobError::Engine(EngineError::Encode(_))
+        | JobError::Moderation(_)
+        | JobError::Panic(_)
+        | JobError::Stopped => Refusal::new(ApiError::Unknown, reason),
+    }
+}
+
+/// `GET /v1/tasks/{task_id}` body.
+#[derive(Debug, Serialize)]
+struct TaskBody {
+    task_id: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_url: Option<String>,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+}
+
+/// `GET /v1/tasks/{task_id}`: the task, for the key that made it.
+async fn task(
+    State(state): State<SharedState>,
+    Path(task_id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let key = authenticate(&state, &uri, &headers).await?;
+    let task = state
+        .store
+        .task(task_id)
+        .await
+        .map_err(internal("task lookup"))?
+        .filter(|t| t.key_id == key.id)
+        .ok_or(ApiError::NotFound)?;
+    let now = now_millis();
+    if task.status == TaskStatus::Done && task.expires_at.is_none_or(|e| e <= now) {
+        return Err(ApiError::NotFound);
+    }
+    let image_url = (task.status == TaskStatus::Done)
+        .then(|| {
+            task.ext.as_deref().map(|ext| {
+                format!(
+                    "{}/v1/results/{}",
+                    state.public_url,
+                    blob_name(&task.id, ext)
+                )
+            })
+        })
+        .flatten();
+    let body = TaskBody {
+        status: task.status.as_str(),
+        code: task.code,
+        detail: (task.status == TaskStatus::Failed)
+            .then_some(task.detail)
+            .flatten(),
+        image_url,
+        created_at: rfc3339(task.created_at),
+        finished_at: task.finished_at.map(rfc3339),
+        expires_at: task.expires_at.map(rfc3339),
+        task_id: task.id,
+    };
+    let mut r = Json(body).into_response();
+    r.extensions_mut().insert(KeyId(key.id));
+    Ok(r)
+}
+
+/// `GET /v1/results/{task_id}.{ext}`: the result file while it is kept.
+async fn result(
+    State(state): State<SharedState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let (id, ext) = file.rsplit_once('.').ok_or(ApiError::NotFound)?;
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(ApiError::NotFound);
+    }
+    let task = state
+        .store
+        .task(id.into())
+        .await
+        .map_err(internal("task lookup"))?
+        .ok_or(ApiError::NotFound)?;
+    let now = now_millis();
+    let live = task.status == TaskStatus::Done
+        && task.ext.as_deref() == Some(ext)
+        && task.expires_at.is_some_and(|e| e > now);
+    if !live {
+        return Err(ApiError::NotFound);
+    }
+    let bytes = state
+        .blobs
+        .get(blob_name(id, ext))
+        .await
+        .map_err(internal("result read"))?
+        .ok_or(ApiError::NotFound)?;
+    let mime = task
+        .mime
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let max_age =
+        Duration::from_millis(task.expires_at.unwrap_or(now).saturating_sub(now) as u64).as_secs();
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_str(&mime)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("private, max-age={max_age}")) {
+        h.insert(CACHE_CONTROL, v);
+    }
+    Ok(r)
+}
+
+/// `GET /healthz`: the process answers.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: models loaded, database and storage reachable.
+async fn readyz(State(state): State<SharedState>) -> Response {
+    let workers = state.pool.workers();
+    let workers_ready = state.pool.ready_workers();
+    let database = state.store.ping().await.is_ok();
+    let storage = state.blobs.ping().await.is_ok();
+    let ready = workers_ready == workers && database && storage;
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "workers": workers,
+        "workers_ready": workers_ready,
+        "database": database,
+        "storage": storage,
+        "moderation": state.config.moderation.enabled,
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(State(state): State<SharedState>) -> Response {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`.
+async fn openapi(State(state): State<SharedState>) -> Json<serde_json::Value> {
+    Json(openapi::document(&state.public_url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_from_query_or_bearer() {
+        let h = HeaderMap::new();
+        let u: Uri = "/v1/faceswap?token=fsk_abc&x=1".parse().unwrap();
+        assert_eq!(token(&u, &h).as_deref(), Some("fsk_abc"));
+        let u: Uri = "/v1/faceswap?token=".parse().unwrap();
+        assert_eq!(token(&u, &h), None);
+        let u: Uri = "/v1/faceswap".parse().unwrap();
+        assert_eq!(token(&u, &h), None);
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer fsk_xyz"));
+        assert_eq!(token(&u, &h).as_deref(), Some("fsk_xyz"));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Basic Zm9v"));
+        assert_eq!(token(&u, &h), None);
+        let u: Uri = "/v1/faceswap?token=fsk%2Benc".parse().unwrap();
+        assert_eq!(token(&u, &HeaderMap::new()).as_deref(), Some("fsk+enc"));
+    }
+}

@@ -1,0 +1,140 @@
+//! Every setting of the service, with its default. The `faceswap serve` flags and `FACESWAP_*`
+//! environment variables map onto [`Config`]; tests build one directly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use faceswap_engine::PhotoLimits;
+
+use crate::fetch::IpNet;
+
+/// The content filter's settings.
+#[derive(Debug, Clone, Default)]
+pub struct ModerationSettings {
+    /// Whether photos are checked at all (operators with their own moderation may switch it off).
+    pub enabled: bool,
+    /// `LABEL=SCORE,...` replacing the default sensitive labels (see `ModerationConfig::parse_labels`).
+    pub labels: Option<String>,
+    /// Another model file instead of the fetched NudeNet one.
+    pub model: Option<PathBuf>,
+}
+
+/// Limits and timeouts of fetching photos by URL.
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    /// Refuse nothing by address (loopback and private networks allowed). Default false; tests set it.
+    pub allow_private_sources: bool,
+    /// Networks allowed even though private (e.g. an internal image host), as `10.1.2.0/24`.
+    pub allowed_networks: Vec<IpNet>,
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for the whole download, redirects included.
+    pub total_timeout: Duration,
+    /// Redirects followed at most.
+    pub max_redirects: usize,
+    /// Largest body, counted while streaming.
+    pub max_bytes: usize,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        FetchSettings {
+            allow_private_sources: false,
+            allowed_networks: Vec::new(),
+            connect_timeout: Duration::from_secs(5),
+            total_timeout: Duration::from_secs(20),
+            max_redirects: 3,
+            max_bytes: 5 * 1024 * 1024,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Compact human-readable lines.
+    #[default]
+    Compact,
+}
+
+/// All settings of the service.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Folder holding `faceswap.db` and `results/`.
+    pub data_dir: PathBuf,
+    /// Base of result URLs, e.g. `https://faces.example.com`; default `http://` + the bound address.
+    pub public_url: Option<String>,
+    /// Fusion worker threads, each with its own models.
+    pub workers: usize,
+    /// Requests allowed to wait for a worker; beyond, requests fail fast with 402 `false`.
+    pub queue: usize,
+    /// How long results (and task records) are kept.
+    pub retention: Duration,
+    /// How often the sweeper runs.
+    pub sweep_interval: Duration,
+    /// Requests per second of a key without its own rate (0: unlimited).
+    pub default_rate: f64,
+    /// Largest request body in bytes (two base64 photos of 5 MB fit in the default).
+    pub max_body_bytes: usize,
+    /// Limits of photo A.
+    pub image_limits: PhotoLimits,
+    /// Limits of template B.
+    pub template_limits: PhotoLimits,
+    /// Smallest face side in pixels.
+    pub min_face: u32,
+    /// Model folder (default: `FACESWAP_MODELS` or the fetch script's cache).
+    pub models_dir: Option<PathBuf>,
+    /// The content filter.
+    pub moderation: ModerationSettings,
+    /// Fetching photos by URL.
+    pub fetch: FetchSettings,
+    /// Log line format (used by [`crate::init_logging`]).
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            workers,
+            queue: 16,
+            retention: Duration::from_secs(7 * 24 * 3600),
+            sweep_interval: Duration::from_secs(60),
+            default_rate: 1.0,
+            max_body_bytes: 16 * 1024 * 1024,
+            image_limits: PhotoLimits::IMAGE,
+            template_limits: PhotoLimits::TEMPLATE,
+            min_face: 50,
+            models_dir: None,
+            moderation: ModerationSettings {
+                enabled: true,
+                labels: None,
+                model: None,
+            },
+            fetch: FetchSettings::default(),
+            log_format: LogFormat::Compact,
+        }
+    }
+}
+
+impl Config {
+    /// The SQLite database file in the data folder.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("faceswap.db")
+    }
+
+    /// The results folder in the data folder.
+    pub fn results_dir(&self) -> PathBuf {
+        self.data_dir.join("results")
+    }
+}

@@ -1,0 +1,277 @@
+//! The faceswap HTTP service: `POST /v1/faceswap` as the original cloud API defines it, with keys,
+//! credits, rate limits, safe fetching of photos, results kept for a retention period, metrics and an
+//! OpenAPI document. `faceswap serve` runs [`serve`]; `faceswap keys` works on [`store::SqliteStore`].
+//!
+//! Modules: [`config`] (settings), [`api`] (routes and handlers), [`error`] (the API's one error
+//! type), [`keys`] (key generation and hashing), [`store`] (keys, credits, tasks), [`blobs`] (result
+//! files), [`fetch`] (SSRF-safe downloads), [`limits`] (rate limits), [`worker`] (the fusion pool),
+//! [`sweeper`] (retention), [`metrics`] (Prometheus).
+
+pub mod api;
+pub mod blobs;
+pub mod config;
+pub mod error;
+pub mod fetch;
+pub mod keys;
+pub mod limits;
+pub mod metrics;
+pub mod store;
+pub mod sweeper;
+pub mod worker;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use config::{Config, FetchSettings, LogFormat, ModerationSettings};
+
+use crate::api::AppState;
+use crate::blobs::{BlobStore, DiskBlobs};
+use crate::fetch::Fetcher;
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
+use crate::store::{SqliteStore, Store};
+use crate::worker::{WorkerConfig, WorkerPool};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the server: {what}: {reason}")]
+pub struct StartError {
+    /// The step that failed.
+    pub what: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+fn fail<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> StartError {
+    move |e| StartError {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Unix milliseconds as RFC 3339 UTC, e.g. `2025-01-31T12:00:00Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Sets up the global log subscriber (`RUST_LOG` filters; default `info`). Calling it twice is harmless.
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Compact => builder.compact().try_init(),
+    };
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    public_url: String,
+    state: Arc<AppState>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    sweeper: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base of its result URLs.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Its shared state (store, metrics, ...), for tests and embedding.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Stops accepting, finishes requests in flight, and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.serving).await;
+        self.sweeper.abort();
+    }
+
+    /// Runs until the listener fails.
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        let r = (&mut self.serving)
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.sweeper.abort();
+        r
+    }
+}
+
+/// Opens storage, releases reservations a crash left, sweeps, loads the models on every worker,
+/// binds the listener and starts serving.
+pub async fn start(config: Config) -> Result<Server, StartError> {
+    let metrics = Arc::new(Metrics::default());
+    std::fs::create_dir_all(&config.data_dir).map_err(fail("data folder"))?;
+    let store = SqliteStore::open(&config.database_path()).map_err(fail("database"))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let blobs: Arc<dyn BlobStore> =
+        Arc::new(DiskBlobs::open(&config.results_dir()).map_err(fail("results folder"))?);
+
+    let now = now_millis();
+    let retention = config.retention.as_millis().min(i64::MAX as u128) as i64;
+    let recovered = store
+        .recover(now, now + retention)
+        .await
+        .map_err(fail("releasing reservations"))?;
+    if recovered > 0 {
+        tracing::warn!(
+            recovered,
+            "refunded credits reserved by requests a restart interrupted"
+        );
+    }
+    let swept = sweeper::sweep_expired(store.as_ref(), blobs.as_ref(), now)
+        .await
+        .map_err(fail("sweeping"))?;
+    let reconciled = sweeper::reconcile(store.as_ref(), blobs.as_ref(), Duration::ZERO)
+        .await
+        .map_err(fail("reconciling results"))?;
+    tracing::info!(
+        expired_results = swept.results,
+        expired_rows = swept.rows,
+        orphan_blobs = reconciled.orphan_blobs,
+        orphan_rows = reconciled.orphan_rows,
+        "start-up sweep"
+    );
+
+    let worker_config = WorkerConfig::from_config(&config).map_err(fail("configuration"))?;
+    let pool_metrics = metrics.clone();
+    let pool = tokio::task::spawn_blocking(move || WorkerPool::start(worker_config, pool_metrics))
+        .await
+        .map_err(fail("models"))?
+        .map_err(fail("models"))?;
+    let fetcher = Fetcher::new(&config.fetch).map_err(fail("HTTP client"))?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(fail("listen"))?;
+    let addr = listener.local_addr().map_err(fail("listen"))?;
+    let public_url = config
+        .public_url
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{addr}"));
+
+    let sweeper = sweeper::spawn(
+        store.clone(),
+        blobs.clone(),
+        metrics.clone(),
+        config.sweep_interval,
+    );
+    tracing::info!(
+        %addr,
+        %public_url,
+        workers = pool.workers(),
+        queue = config.queue,
+        moderation = config.moderation.enabled,
+        "faceswap serving"
+    );
+    let state = Arc::new(AppState {
+        config,
+        public_url: public_url.clone(),
+        store,
+        blobs,
+        fetcher,
+        limiter: RateLimiter::new(),
+        pool,
+        metrics,
+    });
+    let app = api::router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Server {
+        addr,
+        public_url,
+        state,
+        shutdown: Some(tx),
+        serving,
+        sweeper,
+    })
+}
+
+/// Starts the server and runs it until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let server = start(config).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000_999), "2023-11-14T22:13:20Z");
+    }
+}

@@ -1,0 +1,325 @@
+//! The fusion pool: N operating-system threads, each owning its own [`Engine`] and [`Moderator`], fed
+//! by a bounded queue. Admission is by permit ([`WorkerPool::try_admit`]): at most `workers + queue`
+//! requests hold one at a time, from before their photos are fetched until their result is encoded, so
+//! memory stays bounded; when none is free the request fails at once and the server recovers by
+//! itself as jobs finish.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use faceswap_engine::{
+    decode, encode, Engine, EngineConfig, EngineError, OutputFormat, PhotoLimits, Role, SwapOptions,
+};
+use faceswap_models::{ModelDir, ModelError};
+use faceswap_moderation::{ModerationConfig, Moderator, Verdict};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+
+use crate::metrics::{Metrics, Stage};
+
+/// What every worker loads.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Number of worker threads.
+    pub workers: usize,
+    /// Jobs that may wait beyond those running.
+    pub queue: usize,
+    /// The face models.
+    pub engine: EngineConfig,
+    /// The content filter; `None`: off.
+    pub moderation: Option<ModerationConfig>,
+    /// Limits of photo A.
+    pub image_limits: PhotoLimits,
+    /// Limits of template B.
+    pub template_limits: PhotoLimits,
+}
+
+impl WorkerConfig {
+    /// Engine and filter settings from the model folder and the server's settings.
+    pub fn from_config(config: &crate::Config) -> Result<WorkerConfig, String> {
+        let models = ModelDir::locate(config.models_dir.as_deref());
+        let mut engine = EngineConfig::new(models.clone());
+        engine.min_face = config.min_face;
+        let moderation = if config.moderation.enabled {
+            let mut m = ModerationConfig::new(&models);
+            if let Some(path) = &config.moderation.model {
+                m.model = path.clone();
+            }
+            if let Some(spec) = &config.moderation.labels {
+                m.sensitive = ModerationConfig::parse_labels(spec)
+                    .map_err(|e| format!("moderation labels: {e}"))?;
+            }
+            Some(m)
+        } else {
+            None
+        };
+        Ok(WorkerConfig {
+            workers: config.workers.max(1),
+            queue: config.queue,
+            engine,
+            moderation,
+            image_limits: config.image_limits,
+            template_limits: config.template_limits,
+        })
+    }
+}
+
+/// One fusion to run.
+#[derive(Debug)]
+pub struct Job {
+    /// Photo A's bytes.
+    pub image: Vec<u8>,
+    /// Template B's bytes.
+    pub template: Vec<u8>,
+    /// Fusion options.
+    pub options: SwapOptions,
+    /// Result encoding.
+    pub format: OutputFormat,
+}
+
+/// A finished fusion.
+#[derive(Debug)]
+pub struct JobOutput {
+    /// The encoded result.
+    pub bytes: Vec<u8>,
+    /// Result width and height (the template's).
+    pub size: (u32, u32),
+}
+
+/// Why a job produced no result.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Decoding or fusion failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The content filter refused a photo.
+    #[error("the {} is sensitive: {label} {score:.3}", photo.as_str())]
+    Sensitive {
+        /// Which photo.
+        photo: Role,
+        /// The label that reached its score.
+        label: &'static str,
+        /// The score.
+        score: f32,
+    },
+    /// The content filter failed to run.
+    #[error("content filter: {0}")]
+    Moderation(ModelError),
+    /// The job panicked (the worker survives).
+    #[error("worker panicked: {0}")]
+    Panic(String),
+    /// The pool is gone.
+    #[error("worker pool stopped")]
+    Stopped,
+}
+
+struct Envelope {
+    job: Job,
+    enqueued: Instant,
+    reply: oneshot::Sender<Result<JobOutput, JobError>>,
+}
+
+/// A permit to use the pool; dropping it frees the slot.
+#[derive(Debug)]
+pub struct Admission {
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The pool.
+pub struct WorkerPool {
+    sender: SyncSender<Envelope>,
+    permits: Arc<Semaphore>,
+    loaded: Arc<AtomicUsize>,
+    workers: usize,
+    metrics: Arc<Metrics>,
+}
+
+impl WorkerPool {
+    /// Starts the threads and waits until each has loaded its models; fails if any cannot.
+    pub fn start(config: WorkerConfig, metrics: Arc<Metrics>) -> Result<WorkerPool, String> {
+        let capacity = config.workers + config.queue;
+        let (sender, receiver) = sync_channel::<Envelope>(capacity);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let loaded = Arc::new(AtomicUsize::new(0));
+        let config = Arc::new(config);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        for i in 0..config.workers {
+            let receiver = receiver.clone();
+            let config = config.clone();
+            let ready = ready_tx.clone();
+            let loaded = loaded.clone();
+            let metrics = metrics.clone();
+            std::thread::Builder::new()
+                .name(format!("fusion-{i}"))
+                .spawn(move || {
+                    let models = std::panic::catch_unwind(AssertUnwindSafe(|| load(&config)))
+                        .unwrap_or_else(|p| Err(panic_text(&p)));
+                    match models {
+                        Ok((engine, moderator)) => {
+                            loaded.fetch_add(1, Ordering::SeqCst);
+                            let _ = ready.send(Ok(()));
+                            work(&receiver, &engine, moderator.as_ref(), &config, &metrics);
+                            loaded.fetch_sub(1, Ordering::SeqCst);
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
+                    }
+                })
+                .map_err(|e| format!("cannot start a worker thread: {e}"))?;
+        }
+        drop(ready_tx);
+        for _ in 0..config.workers {
+            match ready_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err("a worker thread died while loading".into()),
+            }
+        }
+        Ok(WorkerPool {
+            sender,
+            permits: Arc::new(Semaphore::new(capacity)),
+            loaded,
+            workers: config.workers,
+            metrics,
+        })
+    }
+
+    /// A slot in the pool, or `None` when `workers + queue` requests are in already.
+    pub fn try_admit(&self) -> Option<Admission> {
+        self.permits
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|p| Admission { _permit: p })
+    }
+
+    /// Runs `job` on a worker and waits for it.
+    pub async fn run(&self, _admission: &Admission, job: Job) -> Result<JobOutput, JobError> {
+        let (reply, answer) = oneshot::channel();
+        let envelope = Envelope {
+            job,
+            enqueued: Instant::now(),
+            reply,
+        };
+        self.metrics.queue(1);
+        match self.sender.try_send(envelope) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                // Unreachable while admissions bound the queue; answered as the pool being gone.
+                self.metrics.queue(-1);
+                return Err(JobError::Stopped);
+            }
+        }
+        answer.await.unwrap_or(Err(JobError::Stopped))
+    }
+
+    /// Workers with their models loaded.
+    pub fn ready_workers(&self) -> usize {
+        self.loaded.load(Ordering::SeqCst)
+    }
+
+    /// Workers started.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+}
+
+fn load(config: &WorkerConfig) -> Result<(Engine, Option<Moderator>), String> {
+    let engine = Engine::load(&config.engine).map_err(|e| format!("face models: {e}"))?;
+    let moderator = match &config.moderation {
+        Some(m) => Some(Moderator::load(m).map_err(|e| format!("content filter: {e}"))?),
+        None => None,
+    };
+    Ok((engine, moderator))
+}
+
+fn work(
+    receiver: &Mutex<Receiver<Envelope>>,
+    engine: &Engine,
+    moderator: Option<&Moderator>,
+    config: &WorkerConfig,
+    metrics: &Metrics,
+) {
+    loop {
+        let envelope = {
+            let rx = receiver.lock().unwrap_or_else(|p| p.into_inner());
+            match rx.recv() {
+                Ok(e) => e,
+                Err(_) => return, // the pool was dropped
+            }
+        };
+        metrics.queue(-1);
+        metrics.stage(Stage::QueueWait, envelope.enqueued.elapsed());
+        if envelope.reply.is_closed() {
+            continue; // nobody waits for it any more
+        }
+        metrics.busy(1);
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            process(envelope.job, engine, moderator, config, metrics)
+        }))
+        .unwrap_or_else(|p| Err(JobError::Panic(panic_text(&p))));
+        metrics.busy(-1);
+        let _ = envelope.reply.send(result);
+    }
+}
+
+fn timed<T>(metrics: &Metrics, stage: Stage, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let out = f();
+    metrics.stage(stage, t.elapsed());
+    out
+}
+
+fn process(
+    job: Job,
+    engine: &Engine,
+    moderator: Option<&Moderator>,
+    config: &WorkerConfig,
+    metrics: &Metrics,
+) -> Result<JobOutput, JobError> {
+    let (a, b) = timed(metrics, Stage::Decode, || {
+        let a = decode(&job.image, Role::Image, &config.image_limits)?;
+        let b = decode(&job.template, Role::Template, &config.template_limits)?;
+        Ok::<_, EngineError>((a, b))
+    })?;
+    drop(job.image);
+    drop(job.template);
+    if let Some(m) = moderator {
+        timed(metrics, Stage::Moderate, || {
+            for (photo, img) in [(Role::Image, &a), (Role::Template, &b)] {
+                if let Verdict::Sensitive { label, score } =
+                    m.check(img).map_err(JobError::Moderation)?
+                {
+                    return Err(JobError::Sensitive {
+                        photo,
+                        label,
+                        score,
+                    });
+                }
+            }
+            Ok(())
+        })?;
+    }
+    let swapped = engine.swap(&a, &b, &job.options)?;
+    metrics.stage(Stage::Detect, swapped.times.detect_and_mesh);
+    metrics.stage(Stage::Fuse, swapped.times.fuse);
+    let size = swapped.image.dimensions();
+    let bytes = timed(metrics, Stage::Encode, || {
+        encode(&swapped.image, job.format)
+    })?;
+    Ok(JobOutput { bytes, size })
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// How long a permit-holding request may wait for its result before giving up (a safety net; jobs
+/// normally take well under a second).
+pub const JOB_TIMEOUT: Duration = Duration::from_secs(120);
