@@ -1,12 +1,229 @@
-//! `faceswap bench`.
+//! `faceswap bench`: per-stage and end-to-end medians of the fusion on photo pairs (decode to
+//! encode), with one and two threads, plus the results themselves for the quality scorer.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use faceswap_engine::{
+    decode, encode, Engine, EngineConfig, OutputFormat, PhotoLimits, Role, SwapOptions,
+};
+use faceswap_models::ModelDir;
 
 /// Arguments of `faceswap bench`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Pairs file: `id<TAB>source<TAB>template[...]`, paths relative to the file (the scorer's format).
+    #[arg(long, default_value = "../shared/eval/pairs.tsv")]
+    pub pairs: PathBuf,
+    /// Write each result as `DIR/<id>.<ext>` and the median seconds per pair as `DIR/times.tsv`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Output format of the encode stage: png, jpeg or webp.
+    #[arg(long, default_value = "png")]
+    pub format: String,
+    /// Timed rounds per pair (after one warm-up round).
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// Thread counts to measure (model intra-op threads, and parallel workers for throughput).
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub threads: Vec<usize>,
+    /// Model folder (default: $FACESWAP_MODELS or ~/.cache/faceswap/models).
+    #[arg(long, env = "FACESWAP_MODELS")]
+    pub models: Option<PathBuf>,
+}
+
+struct Pair {
+    id: String,
+    source: Vec<u8>,
+    template: Vec<u8>,
+}
+
+#[derive(Default, Clone)]
+struct Sample {
+    decode: Duration,
+    detect_and_mesh: Duration,
+    fuse: Duration,
+    encode: Duration,
+    total: Duration,
+}
 
 /// Runs `faceswap bench`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let format =
+        OutputFormat::from_extension(&args.format).context("--format: png, jpeg or webp")?;
+    let pairs = read_pairs(&args.pairs)?;
+    let models = ModelDir::locate(args.models.as_deref());
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)?;
+    }
+    println!(
+        "{} pairs, {} timed rounds each, output {}",
+        pairs.len(),
+        args.rounds,
+        format.extension()
+    );
+    println!(
+        "{:<8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>10}",
+        "threads", "decode", "detect", "fuse", "encode", "total", "pairs/s"
+    );
+    let mut first = true;
+    for &threads in &args.threads {
+        let config = EngineConfig {
+            threads,
+            ..EngineConfig::new(models.clone())
+        };
+        let engine = Engine::load(&config)?;
+        let mut per_pair: Vec<Vec<Sample>> = Vec::new();
+        for pair in &pairs {
+            let mut samples = Vec::new();
+            for round in 0..=args.rounds {
+                let (sample, bytes) = one(&engine, pair, format)?;
+                if round == 0 {
+                    if first {
+                        if let Some(dir) = &args.out {
+                            std::fs::write(
+                                dir.join(format!("{}.{}", pair.id, format.extension())),
+                                &bytes,
+                            )?;
+                        }
+                    }
+                    continue;
+                }
+                samples.push(sample);
+            }
+            per_pair.push(samples);
+        }
+        let med = |f: &dyn Fn(&Sample) -> Duration| -> f64 {
+            // Median over pairs of each pair's median.
+            median(
+                per_pair
+                    .iter()
+                    .map(|s| median(s.iter().map(f).map(secs).collect()))
+                    .collect(),
+            ) * 1000.0
+        };
+        let throughput = parallel_throughput(&config, &pairs, threads, format)?;
+        println!(
+            "{:<8} {:>6.1}ms {:>6.1}ms {:>7.1}ms {:>6.1}ms {:>6.1}ms {:>10.1}",
+            threads,
+            med(&|s| s.decode),
+            med(&|s| s.detect_and_mesh),
+            med(&|s| s.fuse),
+            med(&|s| s.encode),
+            med(&|s| s.total),
+            throughput
+        );
+        if first {
+            if let Some(dir) = &args.out {
+                let mut tsv = String::from("id\tseconds\n");
+                for (pair, s) in pairs.iter().zip(&per_pair) {
+                    tsv += &format!(
+                        "{}\t{:.4}\n",
+                        pair.id,
+                        median(s.iter().map(|s| secs(s.total)).collect())
+                    );
+                }
+                std::fs::write(dir.join("times.tsv"), tsv)?;
+            }
+        }
+        first = false;
+    }
+    println!("decode: both photos; detect: both detectors and the mesh on both photos; total: decode to encode (medians over pairs of per-pair medians)");
+    println!("pairs/s: N workers in parallel, each with its own engine of 1 intra-op thread");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn one(engine: &Engine, pair: &Pair, format: OutputFormat) -> anyhow::Result<(Sample, Vec<u8>)> {
+    let t0 = Instant::now();
+    let a = decode(&pair.source, Role::Image, &PhotoLimits::IMAGE)?;
+    let b = decode(&pair.template, Role::Template, &PhotoLimits::TEMPLATE)?;
+    let t1 = Instant::now();
+    let swapped = engine
+        .swap(&a, &b, &SwapOptions::default())
+        .with_context(|| format!("pair {}", pair.id))?;
+    let t2 = Instant::now();
+    let bytes = encode(&swapped.image, format)?;
+    let t3 = Instant::now();
+    let sample = Sample {
+        decode: t1 - t0,
+        detect_and_mesh: swapped.times.detect_and_mesh,
+        fuse: swapped.times.fuse,
+        encode: t3 - t2,
+        total: t3 - t0,
+    };
+    Ok((sample, bytes))
+}
+
+/// Pairs per second with `workers` threads each running its own engine over all pairs twice.
+fn parallel_throughput(
+    config: &EngineConfig,
+    pairs: &[Pair],
+    workers: usize,
+    format: OutputFormat,
+) -> anyhow::Result<f64> {
+    let config = EngineConfig {
+        threads: 1,
+        ..config.clone()
+    };
+    let engines: Vec<Engine> = (0..workers)
+        .map(|_| Engine::load(&config))
+        .collect::<Result<_, _>>()?;
+    let start = Instant::now();
+    let done = std::thread::scope(|scope| -> anyhow::Result<usize> {
+        let handles: Vec<_> = engines
+            .iter()
+            .map(|engine| {
+                scope.spawn(move || -> anyhow::Result<usize> {
+                    for _ in 0..2 {
+                        for pair in pairs {
+                            one(engine, pair, format)?;
+                        }
+                    }
+                    Ok(pairs.len() * 2)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench worker panicked"))
+            .sum()
+    })?;
+    Ok(done as f64 / start.elapsed().as_secs_f64())
+}
+
+fn read_pairs(path: &Path) -> anyhow::Result<Vec<Pair>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut pairs = Vec::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 3 || cols[0] == "id" || line.starts_with('#') {
+            continue;
+        }
+        let read =
+            |p: &str| std::fs::read(base.join(p)).with_context(|| format!("cannot read {p}"));
+        pairs.push(Pair {
+            id: cols[0].to_string(),
+            source: read(cols[1])?,
+            template: read(cols[2])?,
+        });
+    }
+    anyhow::ensure!(!pairs.is_empty(), "no pairs in {}", path.display());
+    Ok(pairs)
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }

@@ -1,16 +1,492 @@
 //! Fusion of A's face into B's head.
+//!
+//! 1. Shape: A's mesh is aligned onto B's with a 3D similarity; the fused face takes A's aligned
+//!    positions in the inner face and B's at the face oval, with a smooth ramp between, so the head
+//!    keeps B's contour while the features keep A's layout (`degree` scales how far they move).
+//! 2. Texture: A's pixels are warped triangle by triangle (a Delaunay triangulation of B's mesh) onto
+//!    those positions.
+//! 3. Colour: A's warped face is multiplied by B's low-frequency shading over A's (blur(B)/blur(A),
+//!    masked to the face and computed at reduced scale), so lighting and skin tone become B's while
+//!    A's detail stays.
+//! 4. Blend: a mask that is exactly zero outside B's face oval and ramps up inside it. When B's mouth
+//!    is open its interior stays B's (A's closed lips stretched over it would smear).
 
 use image::RgbImage;
 
-use crate::mesh::Mesh;
+use crate::align::fit_similarity;
+use crate::geometry::bilinear;
+use crate::landmarks::{
+    BROWS_UPPER, EYE_A, EYE_B, FACE_OVAL, LIPS_INNER, LOWER_LIP_INNER, MOUTH_CORNERS,
+    UPPER_LIP_INNER,
+};
+use crate::mesh::{Mesh, MESH_POINTS};
 
-/// Fuses `source`'s face (mesh `sm`) into `template`'s face (mesh `tm`).
-pub fn fuse(
-    _source: &RgbImage,
-    _sm: &Mesh,
-    template: &RgbImage,
-    _tm: &Mesh,
-    _degree: u8,
-) -> RgbImage {
-    template.clone()
+/// Mouth opening (inner-lip gap over mouth width) above which B's mouth counts as open.
+const MOUTH_OPEN: f32 = 0.08;
+/// Face width in pixels at which the low-frequency maps are computed.
+const LOW_RES_FACE: f32 = 96.0;
+/// Shading blur, in face widths.
+const SHADING_SIGMA: f32 = 0.07;
+/// Inward feather of the face oval, in face widths (the ramp reaches 1 at about 1.6 of these).
+const FEATHER_SIGMA: f32 = 0.035;
+/// Gain limits of the shading transfer, against colour blow-ups where A is very dark or bright.
+const GAIN_RANGE: (f32, f32) = (0.2, 4.0);
+/// A's low-frequency level is floored at this before dividing, so dark hair or shadows in A cannot
+/// produce huge gains.
+const GAIN_FLOOR: f32 = 24.0;
+/// How far above the eyebrows the fused region may reach, in inter-ocular distances: the mesh's
+/// forehead reaches into the hair line, and above this B's own forehead is kept.
+const FOREHEAD_LIMIT: f32 = 0.42;
+
+type P2 = (f32, f32);
+
+/// Fuses `a`'s face (mesh `ma`) into `b`'s face (mesh `mb`).
+pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> RgbImage {
+    let b2: Vec<P2> = mb.points.iter().map(|p| (p[0], p[1])).collect();
+    let a2: Vec<P2> = ma.points.iter().map(|p| (p[0], p[1])).collect();
+    let triangles = triangulate(&b2);
+    let mouth_open = mouth_opening(&b2) > MOUTH_OPEN;
+    let target = target_shape(ma, mb, &triangles, degree, mouth_open);
+
+    let oval = trimmed_oval(&target);
+    let face_width = dist(b2[FACE_OVAL[8]], b2[FACE_OVAL[28]])
+        .max(dist(b2[FACE_OVAL[0]], b2[FACE_OVAL[18]]) * 0.75);
+    let crop = Crop::around(&oval, b.width(), b.height());
+    if crop.w == 0 || crop.h == 0 {
+        return b.clone();
+    }
+
+    // A warped onto the target shape, in crop coordinates.
+    let mut warped = vec![0f32; crop.w * crop.h * 3];
+    let mut covered = vec![false; crop.w * crop.h];
+    for t in triangles.chunks_exact(3) {
+        let dst = [target[t[0]], target[t[1]], target[t[2]]];
+        let src = [a2[t[0]], a2[t[1]], a2[t[2]]];
+        warp_triangle(a, &src, &dst, &crop, &mut warped, &mut covered);
+    }
+    let inside_oval = crop.fill_polygon(&oval);
+    let region: Vec<bool> = inside_oval
+        .iter()
+        .zip(&covered)
+        .map(|(&o, &c)| o && c)
+        .collect();
+
+    // Low-frequency maps at reduced scale.
+    let block = ((face_width / LOW_RES_FACE).round() as usize).max(1);
+    let low = LowRes::new(crop.w, crop.h, block);
+    let region_f: Vec<f32> = region.iter().map(|&r| r as u8 as f32).collect();
+    let b_crop = crop.read(b);
+    let m_low = low.average(&region_f, 1);
+    let a_low = low.average(&mul_mask(&warped, &region_f), 3);
+    let b_low = low.average(&mul_mask(&b_crop, &region_f), 3);
+    let sigma = SHADING_SIGMA * face_width / block as f32;
+    let (m_blur, a_blur, b_blur) = (
+        low.blur(&m_low, 1, sigma),
+        low.blur(&a_low, 3, sigma),
+        low.blur(&b_low, 3, sigma),
+    );
+    let mut gain = vec![1f32; low.w * low.h * 3];
+    for i in 0..low.w * low.h {
+        let m = m_blur[i];
+        if m < 1e-3 {
+            continue;
+        }
+        for c in 0..3 {
+            let (la, lb) = (a_blur[i * 3 + c] / m, b_blur[i * 3 + c] / m);
+            gain[i * 3 + c] = (lb.max(1.0) / la.max(GAIN_FLOOR)).clamp(GAIN_RANGE.0, GAIN_RANGE.1);
+        }
+    }
+
+    // Blend mask: feathered inward from the edge of the region (the oval, and wherever A's photo
+    // ended), zero outside it.
+    let feather = FEATHER_SIGMA * face_width / block as f32;
+    let oval_blur = low.blur(&m_low, 1, feather);
+    let mut alpha_low: Vec<f32> = oval_blur
+        .iter()
+        .map(|&v| ((v - 0.5) / 0.45).clamp(0.0, 1.0))
+        .collect();
+    if mouth_open {
+        let lips: Vec<P2> = LIPS_INNER.iter().map(|&i| target[i]).collect();
+        let hole: Vec<f32> = crop
+            .fill_polygon(&lips)
+            .iter()
+            .map(|&r| r as u8 as f32)
+            .collect();
+        let hole_blur = low.blur(&low.average(&hole, 1), 1, (feather * 0.35).max(0.5));
+        for (a, h) in alpha_low.iter_mut().zip(&hole_blur) {
+            *a *= 1.0 - (h * 2.0).clamp(0.0, 1.0);
+        }
+    }
+
+    let mut out = b.clone();
+    for y in 0..crop.h {
+        for x in 0..crop.w {
+            let i = y * crop.w + x;
+            if !region[i] {
+                continue;
+            }
+            let alpha = low.sample(&alpha_low, 1, x, y)[0];
+            if alpha <= 0.0 {
+                continue;
+            }
+            let g = low.sample(&gain, 3, x, y);
+            let px = out.get_pixel_mut((crop.x + x) as u32, (crop.y + y) as u32);
+            for c in 0..3 {
+                let bv = b_crop[i * 3 + c];
+                let av = warped[i * 3 + c] * g[c];
+                px[c] = (bv + alpha * (av - bv)).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    out
+}
+
+/// The face oval of the fused shape with its top pulled down to at most [`FOREHEAD_LIMIT`] above the
+/// eyebrows.
+fn trimmed_oval(p: &[P2]) -> Vec<P2> {
+    let centre = |idx: &[usize]| {
+        let n = idx.len() as f32;
+        (
+            idx.iter().map(|&i| p[i].0).sum::<f32>() / n,
+            idx.iter().map(|&i| p[i].1).sum::<f32>() / n,
+        )
+    };
+    let (ea, eb) = (centre(&EYE_A), centre(&EYE_B));
+    let iod = dist(ea, eb).max(1.0);
+    // Unit vector along the eyes, and "up" towards the forehead (perpendicular, away from the mouth).
+    let u = ((eb.0 - ea.0) / iod, (eb.1 - ea.1) / iod);
+    let mut up = (u.1, -u.0);
+    let mouth = p[UPPER_LIP_INNER];
+    if (mouth.0 - ea.0) * up.0 + (mouth.1 - ea.1) * up.1 > 0.0 {
+        up = (-up.0, -up.1);
+    }
+    let height = |q: P2| (q.0 - ea.0) * up.0 + (q.1 - ea.1) * up.1;
+    let brow_top = BROWS_UPPER
+        .iter()
+        .map(|&i| height(p[i]))
+        .fold(f32::MIN, f32::max);
+    let limit = brow_top + FOREHEAD_LIMIT * iod;
+    FACE_OVAL
+        .iter()
+        .map(|&i| {
+            let q = p[i];
+            let over = height(q) - limit;
+            if over > 0.0 {
+                (q.0 - over * up.0, q.1 - over * up.1)
+            } else {
+                q
+            }
+        })
+        .collect()
+}
+
+/// The fused face's 2D points in B's image: A's aligned layout inside, B's at the oval.
+fn target_shape(
+    ma: &Mesh,
+    mb: &Mesh,
+    triangles: &[usize],
+    degree: u8,
+    keep_mouth: bool,
+) -> Vec<P2> {
+    let to64 = |m: &Mesh| {
+        m.points
+            .iter()
+            .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
+            .collect::<Vec<_>>()
+    };
+    let (a3, b3) = (to64(ma), to64(mb));
+    let weights = vec![1.0; MESH_POINTS];
+    let sim = fit_similarity(&a3, &b3, &weights);
+
+    // Follow weight: 0 on the oval (and the mouth opening when B's stays), 1 inside, smoothed over the
+    // mesh's neighbours so the change of shape ramps in over a few rings of points.
+    let mut fixed = vec![false; MESH_POINTS];
+    for &i in FACE_OVAL.iter() {
+        fixed[i] = true;
+    }
+    if keep_mouth {
+        for &i in LIPS_INNER.iter() {
+            fixed[i] = true;
+        }
+    }
+    let neighbours = neighbours(triangles);
+    let mut w: Vec<f32> = fixed.iter().map(|&f| if f { 0.0 } else { 1.0 }).collect();
+    for _ in 0..3 {
+        let prev = w.clone();
+        for i in 0..MESH_POINTS {
+            if fixed[i] || neighbours[i].is_empty() {
+                continue;
+            }
+            let mean =
+                neighbours[i].iter().map(|&j| prev[j]).sum::<f32>() / neighbours[i].len() as f32;
+            w[i] = 0.5 * prev[i] + 0.5 * mean;
+        }
+    }
+    let d = degree as f32 / 100.0;
+    (0..MESH_POINTS)
+        .map(|i| {
+            let p = sim.apply(a3[i]);
+            let (bx, by) = (mb.points[i][0], mb.points[i][1]);
+            let k = d * w[i];
+            (bx + k * (p[0] as f32 - bx), by + k * (p[1] as f32 - by))
+        })
+        .collect()
+}
+
+/// Inner-lip gap over mouth width.
+fn mouth_opening(p: &[P2]) -> f32 {
+    dist(p[UPPER_LIP_INNER], p[LOWER_LIP_INNER])
+        / dist(p[MOUTH_CORNERS[0]], p[MOUTH_CORNERS[1]]).max(1.0)
+}
+
+fn dist(a: P2, b: P2) -> f32 {
+    (a.0 - b.0).hypot(a.1 - b.1)
+}
+
+fn triangulate(points: &[P2]) -> Vec<usize> {
+    let pts: Vec<delaunator::Point> = points
+        .iter()
+        .map(|&(x, y)| delaunator::Point {
+            x: x as f64,
+            y: y as f64,
+        })
+        .collect();
+    delaunator::triangulate(&pts).triangles
+}
+
+fn neighbours(triangles: &[usize]) -> Vec<Vec<usize>> {
+    let mut n = vec![Vec::new(); MESH_POINTS];
+    for t in triangles.chunks_exact(3) {
+        for (i, j) in [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])] {
+            if !n[i].contains(&j) {
+                n[i].push(j);
+            }
+            if !n[j].contains(&i) {
+                n[j].push(i);
+            }
+        }
+    }
+    n
+}
+
+fn mul_mask(rgb: &[f32], mask: &[f32]) -> Vec<f32> {
+    rgb.iter()
+        .enumerate()
+        .map(|(i, &v)| v * mask[i / 3])
+        .collect()
+}
+
+/// The part of B that the fusion may touch.
+struct Crop {
+    x: usize,
+    y: usize,
+    w: usize,
+    h: usize,
+}
+
+impl Crop {
+    fn around(points: &[P2], width: u32, height: u32) -> Crop {
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for &(x, y) in points {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+        let x0 = (x0.floor() - 1.0).clamp(0.0, width as f32) as usize;
+        let y0 = (y0.floor() - 1.0).clamp(0.0, height as f32) as usize;
+        let x1 = (x1.ceil() + 1.0).clamp(0.0, width as f32) as usize;
+        let y1 = (y1.ceil() + 1.0).clamp(0.0, height as f32) as usize;
+        Crop {
+            x: x0,
+            y: y0,
+            w: x1.saturating_sub(x0),
+            h: y1.saturating_sub(y0),
+        }
+    }
+
+    fn read(&self, img: &RgbImage) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.w * self.h * 3);
+        for y in 0..self.h {
+            for x in 0..self.w {
+                out.extend(
+                    img.get_pixel((self.x + x) as u32, (self.y + y) as u32)
+                        .0
+                        .iter()
+                        .map(|&v| v as f32),
+                );
+            }
+        }
+        out
+    }
+
+    /// Pixels of the crop whose centre lies inside the polygon (even-odd rule, by scanlines).
+    fn fill_polygon(&self, poly: &[P2]) -> Vec<bool> {
+        let mut mask = vec![false; self.w * self.h];
+        let mut xs = Vec::new();
+        for y in 0..self.h {
+            let py = (self.y + y) as f32 + 0.5;
+            xs.clear();
+            for k in 0..poly.len() {
+                let (a, b) = (poly[k], poly[(k + 1) % poly.len()]);
+                if (a.1 <= py) != (b.1 <= py) {
+                    xs.push(a.0 + (py - a.1) / (b.1 - a.1) * (b.0 - a.0));
+                }
+            }
+            xs.sort_by(f32::total_cmp);
+            for pair in xs.chunks_exact(2) {
+                let from = (pair[0] - self.x as f32 - 0.5).ceil().max(0.0) as usize;
+                let to = ((pair[1] - self.x as f32 - 0.5).floor() + 1.0).clamp(0.0, self.w as f32)
+                    as usize;
+                for x in from..to.max(from) {
+                    mask[y * self.w + x] = true;
+                }
+            }
+        }
+        mask
+    }
+}
+
+/// Samples A over one destination triangle.
+fn warp_triangle(
+    a: &RgbImage,
+    src: &[P2; 3],
+    dst: &[P2; 3],
+    crop: &Crop,
+    out: &mut [f32],
+    covered: &mut [bool],
+) {
+    let (d0, d1, d2) = (dst[0], dst[1], dst[2]);
+    let det = (d1.0 - d0.0) * (d2.1 - d0.1) - (d2.0 - d0.0) * (d1.1 - d0.1);
+    if det.abs() < 1e-6 {
+        return;
+    }
+    let min_x = d0.0.min(d1.0).min(d2.0).floor().max(crop.x as f32) as usize;
+    let max_x = (d0.0.max(d1.0).max(d2.0).ceil() as usize).min(crop.x + crop.w);
+    let min_y = d0.1.min(d1.1).min(d2.1).floor().max(crop.y as f32) as usize;
+    let max_y = (d0.1.max(d1.1).max(d2.1).ceil() as usize).min(crop.y + crop.h);
+    // Small tolerance so that pixels on shared edges are never missed.
+    let eps = -1e-4;
+    for y in min_y..max_y {
+        for x in min_x..max_x {
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            let l1 = ((px - d0.0) * (d2.1 - d0.1) - (d2.0 - d0.0) * (py - d0.1)) / det;
+            let l2 = ((d1.0 - d0.0) * (py - d0.1) - (px - d0.0) * (d1.1 - d0.1)) / det;
+            let l0 = 1.0 - l1 - l2;
+            if l0 < eps || l1 < eps || l2 < eps {
+                continue;
+            }
+            let sx = l0 * src[0].0 + l1 * src[1].0 + l2 * src[2].0;
+            let sy = l0 * src[0].1 + l1 * src[1].1 + l2 * src[2].1;
+            // Where A's photo ends (a tight crop), there is nothing to take: leave it to B.
+            if sx < 0.0 || sy < 0.0 || sx > a.width() as f32 || sy > a.height() as f32 {
+                continue;
+            }
+            let i = (y - crop.y) * crop.w + (x - crop.x);
+            let p = bilinear(a, sx - 0.5, sy - 0.5);
+            out[i * 3..i * 3 + 3].copy_from_slice(&p);
+            covered[i] = true;
+        }
+    }
+}
+
+/// A block-averaged, reduced-scale grid over the crop for the smooth maps.
+struct LowRes {
+    w: usize,
+    h: usize,
+    block: usize,
+    full_w: usize,
+    full_h: usize,
+}
+
+impl LowRes {
+    fn new(full_w: usize, full_h: usize, block: usize) -> LowRes {
+        LowRes {
+            w: full_w.div_ceil(block),
+            h: full_h.div_ceil(block),
+            block,
+            full_w,
+            full_h,
+        }
+    }
+
+    fn average(&self, full: &[f32], ch: usize) -> Vec<f32> {
+        let mut sum = vec![0f32; self.w * self.h * ch];
+        let mut count = vec![0f32; self.w * self.h];
+        for y in 0..self.full_h {
+            let ly = y / self.block;
+            for x in 0..self.full_w {
+                let l = ly * self.w + x / self.block;
+                count[l] += 1.0;
+                for c in 0..ch {
+                    sum[l * ch + c] += full[(y * self.full_w + x) * ch + c];
+                }
+            }
+        }
+        for (l, &n) in count.iter().enumerate() {
+            for c in 0..ch {
+                sum[l * ch + c] /= n.max(1.0);
+            }
+        }
+        sum
+    }
+
+    /// Separable Gaussian blur with zero outside the grid.
+    fn blur(&self, data: &[f32], ch: usize, sigma: f32) -> Vec<f32> {
+        let r = (sigma * 3.0).ceil().max(1.0) as isize;
+        let kernel: Vec<f32> = (-r..=r)
+            .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+            .collect();
+        let total: f32 = kernel.iter().sum();
+        let kernel: Vec<f32> = kernel.iter().map(|k| k / total).collect();
+        let (w, h) = (self.w as isize, self.h as isize);
+        let mut tmp = vec![0f32; data.len()];
+        for y in 0..h {
+            for x in 0..w {
+                for (k, &kv) in kernel.iter().enumerate() {
+                    let xx = x + k as isize - r;
+                    if xx < 0 || xx >= w {
+                        continue;
+                    }
+                    for c in 0..ch {
+                        tmp[((y * w + x) as usize) * ch + c] +=
+                            kv * data[((y * w + xx) as usize) * ch + c];
+                    }
+                }
+            }
+        }
+        let mut out = vec![0f32; data.len()];
+        for y in 0..h {
+            for (k, &kv) in kernel.iter().enumerate() {
+                let yy = y + k as isize - r;
+                if yy < 0 || yy >= h {
+                    continue;
+                }
+                for x in 0..w {
+                    for c in 0..ch {
+                        out[((y * w + x) as usize) * ch + c] +=
+                            kv * tmp[((yy * w + x) as usize) * ch + c];
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Bilinear read of a low-res map at full-res pixel (x, y).
+    fn sample(&self, data: &[f32], ch: usize, x: usize, y: usize) -> [f32; 3] {
+        let fx = ((x as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.w - 1) as f32);
+        let fy = ((y as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.h - 1) as f32);
+        let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
+        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
+        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+        let mut out = [0f32; 3];
+        for (c, o) in out.iter_mut().enumerate().take(ch) {
+            let v = |xx: usize, yy: usize| data[(yy * self.w + xx) * ch + c];
+            let top = v(x0, y0) + (v(x1, y0) - v(x0, y0)) * tx;
+            let bot = v(x0, y1) + (v(x1, y1) - v(x0, y1)) * tx;
+            *o = top + (bot - top) * ty;
+        }
+        out
+    }
 }

@@ -97,11 +97,36 @@ pub fn decode(bytes: &[u8], role: Role, limits: &PhotoLimits) -> Result<RgbImage
     };
     let mut decoder = reader(bytes, role)?.into_decoder().map_err(fail)?;
     let orientation = decoder.orientation().ok();
-    let mut img = DynamicImage::from_decoder(decoder).map_err(fail)?;
+    // JPEG pixels come from libjpeg (as in most of the world's software) so that the untouched part
+    // of a template is bit-identical to what other tools decode; the pure-Rust decoder rounds
+    // differently by a few levels. It remains the fallback for what libjpeg refuses.
+    let libjpeg = match header.format {
+        ImageFormat::Jpeg => decode_with_libjpeg(bytes),
+        _ => None,
+    };
+    let mut img = match libjpeg {
+        Some(rgb) => DynamicImage::ImageRgb8(rgb),
+        None => DynamicImage::from_decoder(decoder).map_err(fail)?,
+    };
     if let Some(orientation) = orientation {
         img.apply_orientation(orientation);
     }
     Ok(flatten(img))
+}
+
+/// Decodes a JPEG to RGB with libjpeg (mozjpeg's build of libjpeg-turbo, default settings: accurate
+/// integer IDCT and fancy upsampling). `None` when libjpeg cannot read it.
+fn decode_with_libjpeg(bytes: &[u8]) -> Option<RgbImage> {
+    // The binding reports libjpeg's fatal errors by unwinding.
+    std::panic::catch_unwind(|| {
+        let mut started = mozjpeg::Decompress::new_mem(bytes).ok()?.rgb().ok()?;
+        let (w, h) = (started.width() as u32, started.height() as u32);
+        let pixels: Vec<u8> = started.read_scanlines().ok()?;
+        started.finish().ok()?;
+        RgbImage::from_raw(w, h, pixels)
+    })
+    .ok()
+    .flatten()
 }
 
 fn reader(bytes: &[u8], role: Role) -> Result<ImageReader<Cursor<&[u8]>>, EngineError> {

@@ -4,10 +4,12 @@
 //! ([`Engine::detect`]); fit MediaPipe's 468-point face mesh to the chosen faces; then fuse A's face
 //! into B's head ([`Engine::swap`]).
 
+mod align;
 mod detect;
 mod fuse;
 mod geometry;
 mod image_io;
+mod landmarks;
 mod mesh;
 
 use std::time::{Duration, Instant};
