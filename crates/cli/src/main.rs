@@ -1,7 +1,9 @@
 //! `faceswap`: one binary for the service and its tools.
 
 mod bench;
+mod keys;
 mod moderate;
+mod serve;
 mod swap;
 
 use std::process::ExitCode;
@@ -21,6 +23,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the HTTP service (POST /v1/faceswap).
+    Serve(serve::Args),
+    /// Create, list, credit and revoke API keys.
+    Keys(keys::Args),
     /// Fuse the face of one photo into another and write the result.
     Swap(swap::Args),
     /// Print what the sensitive-content filter sees in a photo.
@@ -32,6 +38,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Keys(args) => keys::run(args),
         Command::Swap(args) => swap::run(args),
         Command::Moderate(args) => moderate::run(args),
         Command::Bench(args) => bench::run(args),

@@ -1,0 +1,147 @@
+//! `faceswap serve`: runs the HTTP service. Every flag has a `FACESWAP_*` environment variable and
+//! maps onto `faceswap_server::Config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use faceswap_server::fetch::IpNet;
+use faceswap_server::{Config, LogFormat};
+
+/// Arguments of `faceswap serve`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "FACESWAP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Folder for the database (faceswap.db) and the results.
+    #[arg(long, env = "FACESWAP_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Base of result URLs as clients reach the server, e.g. https://faces.example.com
+    /// [default: http://LISTEN]
+    #[arg(long, env = "FACESWAP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Fusion worker threads, each with its own models [default: number of cores].
+    #[arg(long, env = "FACESWAP_WORKERS")]
+    pub workers: Option<usize>,
+    /// Requests that may wait for a worker; beyond that, 402 `false` "server busy, try again".
+    #[arg(long, env = "FACESWAP_QUEUE", default_value_t = 16)]
+    pub queue: usize,
+    /// Days results are kept (fractions allowed).
+    #[arg(long, env = "FACESWAP_RETENTION_DAYS", default_value_t = 7.0)]
+    pub retention_days: f64,
+    /// Seconds results are kept; overrides --retention-days (for tests and demos).
+    #[arg(long, env = "FACESWAP_RETENTION_SECONDS")]
+    pub retention_seconds: Option<u64>,
+    /// Seconds between sweeps of expired results.
+    #[arg(long, env = "FACESWAP_SWEEP_SECONDS", default_value_t = 60)]
+    pub sweep_seconds: u64,
+    /// Requests per second of keys created without --rate (0: unlimited).
+    #[arg(long, env = "FACESWAP_DEFAULT_RATE", default_value_t = 1.0)]
+    pub default_rate: f64,
+    /// Allow photo URLs on loopback and private networks (never on a public server).
+    #[arg(long, env = "FACESWAP_ALLOW_PRIVATE_SOURCES")]
+    pub allow_private_sources: bool,
+    /// Private networks allowed as photo sources anyway, comma-separated CIDRs (e.g. 10.1.2.0/24).
+    #[arg(long, env = "FACESWAP_ALLOWED_SOURCE_NETWORKS", value_delimiter = ',')]
+    pub allowed_source_networks: Vec<String>,
+    /// Seconds to wait for a photo host to accept a connection.
+    #[arg(long, env = "FACESWAP_FETCH_CONNECT_TIMEOUT", default_value_t = 5.0)]
+    pub fetch_connect_timeout: f64,
+    /// Seconds a photo download may take in all, redirects included.
+    #[arg(long, env = "FACESWAP_FETCH_TIMEOUT", default_value_t = 20.0)]
+    pub fetch_timeout: f64,
+    /// Longest side in pixels accepted for the template (the contract advises 1280).
+    #[arg(long, env = "FACESWAP_TEMPLATE_MAX_SIDE", default_value_t = 4096)]
+    pub template_max_side: u32,
+    /// Switch the sensitive-content filter off (for operators with their own moderation).
+    #[arg(long, env = "FACESWAP_NO_MODERATION")]
+    pub no_moderation: bool,
+    /// Sensitive labels and scores, e.g. FEMALE_BREAST_EXPOSED=0.6,BUTTOCKS_EXPOSED
+    /// [default: the exposed genitalia, breast, buttocks and anus labels at 0.5].
+    #[arg(long, env = "FACESWAP_MODERATION_LABELS")]
+    pub moderation_labels: Option<String>,
+    /// Another content-filter model file instead of the fetched NudeNet one.
+    #[arg(long, env = "FACESWAP_MODERATION_MODEL")]
+    pub moderation_model: Option<PathBuf>,
+    /// Model folder [default: $FACESWAP_MODELS or ~/.cache/faceswap/models].
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// Log format: compact or json.
+    #[arg(long, env = "FACESWAP_LOG_FORMAT", default_value = "compact")]
+    pub log_format: String,
+}
+
+impl Args {
+    /// The server configuration these arguments describe.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let mut c = Config {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            public_url: self.public_url.clone(),
+            queue: self.queue,
+            default_rate: self.default_rate,
+            models_dir: self.models.clone(),
+            ..Config::default()
+        };
+        if let Some(w) = self.workers {
+            if w == 0 {
+                bail!("--workers must be at least 1");
+            }
+            c.workers = w;
+        }
+        c.retention = match self.retention_seconds {
+            Some(s) => Duration::from_secs(s),
+            None => {
+                if !(self.retention_days.is_finite() && self.retention_days > 0.0) {
+                    bail!("--retention-days must be a positive number");
+                }
+                Duration::from_secs_f64(self.retention_days * 86_400.0)
+            }
+        };
+        c.sweep_interval = Duration::from_secs(self.sweep_seconds.max(1));
+        c.fetch.allow_private_sources = self.allow_private_sources;
+        c.fetch.allowed_networks = self
+            .allowed_source_networks
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.parse::<IpNet>().map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()?;
+        c.fetch.connect_timeout = secs(self.fetch_connect_timeout, "--fetch-connect-timeout")?;
+        c.fetch.total_timeout = secs(self.fetch_timeout, "--fetch-timeout")?;
+        c.template_limits.max_width = self.template_max_side;
+        c.template_limits.max_height = self.template_max_side;
+        c.moderation.enabled = !self.no_moderation;
+        c.moderation.labels = self.moderation_labels.clone();
+        c.moderation.model = self.moderation_model.clone();
+        c.log_format = match self.log_format.as_str() {
+            "json" => LogFormat::Json,
+            "compact" => LogFormat::Compact,
+            other => bail!("--log-format must be compact or json, not {other:?}"),
+        };
+        Ok(c)
+    }
+}
+
+fn secs(v: f64, flag: &str) -> anyhow::Result<Duration> {
+    if v.is_finite() && v > 0.0 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        bail!("{flag} must be a positive number of seconds")
+    }
+}
+
+/// Runs `faceswap serve`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = args.config()?;
+    faceswap_server::init_logging(config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("faceswap-io")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(faceswap_server::serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
