@@ -1,0 +1,698 @@
+//! End-to-end tests over HTTP against real servers (real face engine, real content filter) on loopback,
+//! with photos served by a loopback photo host.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::*;
+use faceswap_server::Config;
+use serde_json::json;
+
+const A: &str = "obama_1.jpg";
+const B: &str = "portrait_m1.jpg";
+
+fn main_server() -> &'static TestServer {
+    shared("main", |_| {})
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Downloads a result and checks type, decodability and size.
+async fn check_result(url: &str, mime: &str, size: (u32, u32)) {
+    let r = client().get(url).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    assert_eq!(r.headers()["content-type"], mime);
+    let bytes = r.bytes().await.unwrap();
+    let img = image::load_from_memory(&bytes).expect("the result decodes");
+    assert_eq!(
+        (img.width(), img.height()),
+        size,
+        "the result has the template's size"
+    );
+}
+
+fn template_size(name: &str) -> (u32, u32) {
+    let bytes = face(name);
+    let img = faceswap_engine::decode(
+        &bytes,
+        faceswap_engine::Role::Template,
+        &faceswap_engine::PhotoLimits::TEMPLATE,
+    )
+    .unwrap();
+    img.dimensions()
+}
+
+#[test]
+fn success_by_urls_base64_and_mixed() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("success", 10, Some(0.0));
+    let size = template_size(B);
+    block_on(async {
+        // Both URLs.
+        let (st, body) = s
+            .swap(&key, json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))}))
+            .await;
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["code"], "success");
+        let task_id = body["task_id"].as_str().unwrap().to_string();
+        let url = body["image_url"].as_str().unwrap();
+        assert_eq!(url, format!("{}/v1/results/{task_id}.jpeg", s.base));
+        assert!(body.get("image_base64").is_none());
+        check_result(url, "image/jpeg", size).await;
+
+        // Both base64: a data: prefix and line breaks on one, URL-safe without padding on the other.
+        let wrapped: String = b64(&face(A))
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(face(B));
+        let (st, body) = s
+            .swap(&key, json!({"image_base64": format!("data:image/jpeg;base64,{wrapped}"), "template_base64": url_safe,
+                "output_format": "png", "return_base64": true}))
+            .await;
+        assert_eq!(st, 200, "{body}");
+        let url = body["image_url"].as_str().unwrap();
+        assert!(url.ends_with(".png"));
+        check_result(url, "image/png", size).await;
+        let inline = base64::engine::general_purpose::STANDARD
+            .decode(body["image_base64"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(image::load_from_memory(&inline).unwrap().width(), size.0);
+
+        // Mixed, with the optional fields, and the Bearer header instead of the query.
+        let r = client()
+            .post(format!("{}/v1/faceswap", s.base))
+            .bearer_auth(&key)
+            .json(&json!({"image_base64": b64(&face(A)), "template_url": p.url(&format!("/faces/{B}")),
+                "degree": 60, "template_face": 0, "output_format": "webp", "unknown_field": [1, 2]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        let mixed_task = body["task_id"].as_str().unwrap().to_string();
+        check_result(body["image_url"].as_str().unwrap(), "image/webp", size).await;
+
+        // The task, for its key; not for another key.
+        let r = client()
+            .get(format!("{}/v1/tasks/{mixed_task}?token={key}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let t: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(t["status"], "done");
+        assert_eq!(t["code"], "success");
+        assert!(t["image_url"].as_str().unwrap().ends_with(".webp"));
+        assert!(t["expires_at"].as_str().is_some());
+        let (_, other) = s.key("success-other", 1, None);
+        let r = client()
+            .get(format!("{}/v1/tasks/{mixed_task}?token={other}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let r = client()
+            .get(format!("{}/v1/tasks/{mixed_task}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+
+        // Unknown result names are 404.
+        for bad in [
+            "nope.jpeg",
+            &format!("{task_id}.png"),
+            &format!("{}.jpeg", uuid::Uuid::new_v4()),
+        ] {
+            let r = client()
+                .get(format!("{}/v1/results/{bad}", s.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 404, "{bad}");
+        }
+    });
+    assert_eq!(s.credits(&id), (7, 0, 3), "three credits spent");
+    // The token never reaches the logs; the key id does.
+    let logs = logs();
+    assert!(!logs.contains(&key), "the token was logged");
+    assert!(logs.contains(&id));
+}
+
+#[test]
+fn every_error_code_with_status_detail_and_task_id() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("errors", 100, Some(0.0));
+    let face_url = |n: &str| p.url(&format!("/faces/{n}"));
+    let with =
+        |image: String, template: String| json!({"image_url": image, "template_url": template});
+    block_on(async {
+        // 401 no_token: no query, an empty token.
+        for url in [
+            format!("{}/v1/faceswap", s.base),
+            format!("{}/v1/faceswap?token=", s.base),
+        ] {
+            let r = client().post(url).json(&json!({})).send().await.unwrap();
+            let got = (r.status().as_u16(), r.json().await.unwrap());
+            assert_error(
+                &got,
+                401,
+                "no_token",
+                Some("No token specified in url query."),
+                false,
+            );
+        }
+        // 403 invalid_api_key: unknown and revoked keys, checked before the body.
+        let got = s.swap("fsk_not_a_key", json!("garbage")).await;
+        assert_error(
+            &got,
+            403,
+            "invalid_api_key",
+            Some("You provide an invalid Image API key."),
+            false,
+        );
+        let (_, revoked) = s.key("errors-revoked", 5, None);
+        s.store().revoke("errors-revoked").unwrap();
+        let got = s.swap(&revoked, with(face_url(A), face_url(B))).await;
+        assert_error(
+            &got,
+            403,
+            "invalid_api_key",
+            Some("You provide an invalid Image API key."),
+            false,
+        );
+
+        // 401 invalid_post, naming the field.
+        let cases = [
+            (
+                json!({"template_url": face_url(B)}),
+                "Your image_url is empty.",
+            ),
+            (
+                json!({"image_url": "", "template_url": face_url(B)}),
+                "Your image_url is empty.",
+            ),
+            (
+                json!({"image_url": face_url(A)}),
+                "Your template_url is empty.",
+            ),
+            (
+                json!({"image_url": face_url(A), "image_base64": "AAAA", "template_url": face_url(B)}),
+                "Give only one of image_url and image_base64.",
+            ),
+            (
+                json!({"image_url": face_url(A), "template_url": face_url(B), "degree": 101}),
+                "Your degree must be an integer from 0 to 100.",
+            ),
+            (
+                json!({"image_url": face_url(A), "template_url": face_url(B), "quality": "high"}),
+                "Your quality must be an integer from 1 to 100.",
+            ),
+            (
+                json!({"image_url": face_url(A), "template_url": face_url(B), "output_format": "gif"}),
+                "Your output_format must be one of jpeg, png, webp.",
+            ),
+            (
+                json!({"image_url": 42, "template_url": face_url(B)}),
+                "Your image_url must be a string.",
+            ),
+            (
+                json!({"image_url": "file:///etc/passwd", "template_url": face_url(B)}),
+                "Your image_url is not a valid http or https URL.",
+            ),
+            (json!([1, 2, 3]), "Your request body is not a JSON object."),
+        ];
+        for (body, detail) in cases {
+            let got = s.swap(&key, body).await;
+            assert_error(&got, 401, "invalid_post", Some(detail), false);
+        }
+        let r = client()
+            .post(format!("{}/v1/faceswap?token={key}", s.base))
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        let got = (r.status().as_u16(), r.json().await.unwrap());
+        assert_error(
+            &got,
+            401,
+            "invalid_post",
+            Some("Your request body is not a JSON object."),
+            false,
+        );
+
+        // 402 invalid_input_image.
+        let invalid = "get input image error.";
+        for body in [
+            with(p.url("/page.html"), face_url(B)),
+            with(face_url(A), p.url("/missing.jpg")),
+            with(p.url("/chain/3"), face_url(B)), // four redirects: one too many
+            with("http://127.0.0.1:9/nothing-listens.jpg".into(), face_url(B)),
+            json!({"image_base64": "!!!not base64!!!", "template_url": face_url(B)}),
+            json!({"image_base64": b64(b"hello, not an image"), "template_url": face_url(B)}),
+        ] {
+            let got = s.swap(&key, body.clone()).await;
+            assert_error(&got, 402, "invalid_input_image", Some(invalid), true);
+        }
+        // Redirects within the limit (three) are followed.
+        let (st, body) = s.swap(&key, with(p.url("/chain/2"), face_url(B))).await;
+        assert_eq!(st, 200, "{body}");
+        let (st, body) = s
+            .swap(&key, with(p.url("/redirect-relative"), face_url(B)))
+            .await;
+        assert_eq!(st, 200, "{body}");
+
+        // 402 image_size_limited: declared, streamed, header-claimed pixels, inline, whole body.
+        let limited = "Image size exceeds the maximum allowed size.";
+        for body in [
+            with(p.url("/big-declared"), face_url(B)),
+            with(face_url(A), p.url("/big-streamed")),
+            with(p.url("/bomb.png"), face_url(B)),
+            json!({"image_base64": b64(&vec![7u8; 5 * 1024 * 1024 + 10]), "template_url": face_url(B)}),
+        ] {
+            let got = s.swap(&key, body).await;
+            assert_error(&got, 402, "image_size_limited", Some(limited), true);
+        }
+        let huge =
+            json!({"image_base64": "A".repeat(17 * 1024 * 1024), "template_url": face_url(B)});
+        let got = s.swap(&key, huge).await;
+        assert_error(&got, 402, "image_size_limited", Some(limited), true);
+
+        // 402 no_face_detected, for each photo.
+        let got = s
+            .swap(&key, with(face_url("noface_horses.jpg"), face_url(B)))
+            .await;
+        assert_error(
+            &got,
+            402,
+            "no_face_detected",
+            Some("no face detected in image."),
+            true,
+        );
+        let got = s
+            .swap(&key, with(face_url(A), face_url("noface_horses.jpg")))
+            .await;
+        assert_error(
+            &got,
+            402,
+            "no_face_detected",
+            Some("no face detected in template."),
+            true,
+        );
+
+        // 402 false: a template face that does not exist.
+        let mut body = with(face_url(A), face_url(B));
+        body["template_face"] = json!(7);
+        let got = s.swap(&key, body).await;
+        assert_error(&got, 402, "false", None, true);
+        assert!(
+            got.1["detail"].as_str().unwrap().contains("template_face"),
+            "{}",
+            got.1
+        );
+
+        // The failed task is reported, with its code.
+        let task_id = got.1["task_id"].as_str().unwrap();
+        let r = client()
+            .get(format!("{}/v1/tasks/{task_id}?token={key}", s.base))
+            .send()
+            .await
+            .unwrap();
+        let t: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(t["status"], "failed");
+        assert_eq!(t["code"], "false");
+
+        // 403 used_up: no task id.
+        let (_, empty) = s.key("errors-empty", 0, Some(0.0));
+        let got = s.swap(&empty, with(face_url(A), face_url(B))).await;
+        assert_error(
+            &got,
+            403,
+            "used_up",
+            Some("Your account does not have enough credits, please recharge."),
+            false,
+        );
+    });
+    // Failures cost nothing: only the two redirect successes were charged.
+    assert_eq!(s.credits(&id), (98, 0, 2));
+}
+
+#[test]
+fn rate_limit_refuses_with_a_task_id_and_costs_nothing() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("rate", 10, None); // the default: one request per second
+    let body = json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))});
+    block_on(async {
+        let (a, b) = tokio::join!(s.swap(&key, body.clone()), s.swap(&key, body.clone()));
+        let (ok, limited) = if a.0 == 200 { (a, b) } else { (b, a) };
+        assert_eq!(ok.0, 200, "{}", ok.1);
+        assert_error(
+            &limited,
+            402,
+            "request_rate_limit",
+            Some("Request rate limit, once per second."),
+            true,
+        );
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let (st, body) = s.swap(&key, body).await;
+        assert_eq!(st, 200, "{body}");
+    });
+    assert_eq!(s.credits(&id), (8, 0, 2));
+}
+
+#[test]
+fn fifty_concurrent_requests_for_ten_credits_give_exactly_ten_results() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("race", 10, Some(0.0));
+    let body = json!({"image_url": p.url("/faces/hanks_112.png"), "template_url": p.url(&format!("/faces/{B}"))});
+    let statuses: Vec<(u16, serde_json::Value)> = block_on(async {
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let body = body.clone();
+                let key = key.clone();
+                tokio::spawn(async move { main_server().swap(&key, body).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    let ok = statuses.iter().filter(|(s, _)| *s == 200).count();
+    let used_up = statuses
+        .iter()
+        .filter(|(s, b)| *s == 403 && b["code"] == "used_up")
+        .count();
+    assert_eq!(ok, 10, "{statuses:?}");
+    assert_eq!(used_up, 40, "{statuses:?}");
+    assert_eq!(s.credits(&id), (0, 0, 10));
+}
+
+#[test]
+fn content_filter_refuses_with_a_task_id_when_configured() {
+    let p = photos();
+    let body = json!({"image_url": p.url("/faces/portrait_f1.jpg"), "template_url": p.url(&format!("/faces/{B}"))});
+    // Default configuration: portrait_f1 is fine.
+    let s = main_server();
+    let (_, key) = s.key("filter-default", 5, Some(0.0));
+    let (st, got) = block_on(s.swap(&key, body.clone()));
+    assert_eq!(st, 200, "{got}");
+    // FACE_FEMALE counted as sensitive: forbidden, with the label and score kept for the operator.
+    let strict = shared("strict", |c| {
+        c.workers = 1;
+        c.moderation.labels = Some("FACE_FEMALE".into());
+    });
+    let (id, key) = strict.key("filter-strict", 5, Some(0.0));
+    let got = block_on(strict.swap(&key, body));
+    assert_error(
+        &got,
+        402,
+        "forbidden",
+        Some("input image contain sensitive contents."),
+        true,
+    );
+    let task = strict
+        .store()
+        .task_sync(got.1["task_id"].as_str().unwrap())
+        .unwrap()
+        .unwrap();
+    let note = task.moderation.expect("label and score recorded");
+    assert_eq!(note.photo, "image");
+    assert_eq!(note.label, "FACE_FEMALE");
+    assert!(note.score >= 0.5);
+    assert!(
+        !got.1.to_string().contains("FACE_FEMALE"),
+        "never told to the customer"
+    );
+    assert_eq!(strict.credits(&id), (5, 0, 0));
+}
+
+fn ssrf_server() -> &'static TestServer {
+    shared("ssrf", |c| {
+        c.workers = 1;
+        c.moderation.enabled = false;
+        c.fetch.allow_private_sources = false;
+        // Only the redirecting host below is trusted: what it redirects to is checked anew.
+        c.fetch.allowed_networks = vec!["127.0.0.2/32".parse().unwrap()];
+    })
+}
+
+#[test]
+fn private_destinations_are_refused_without_connecting() {
+    let s = ssrf_server();
+    let loopback = PhotoHost::start("127.0.0.1", None); // its own, to count its connections
+    let trusted = PhotoHost::start("127.0.0.2", Some(loopback.url("/faces/obama_1.jpg")));
+    let port = loopback.base.rsplit(':').next().unwrap().to_string();
+    let (id, key) = s.key("ssrf", 50, Some(0.0));
+    let template = trusted.url(&format!("/faces/{B}"));
+    let sources = [
+        format!("http://127.0.0.1:{port}/faces/{A}"),
+        "http://10.0.0.1/a.jpg".to_string(),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        format!("http://[::1]:{port}/faces/{A}"),
+        format!("http://[::ffff:127.0.0.1]:{port}/faces/{A}"),
+        format!("http://localhost:{port}/faces/{A}"),
+        format!("http://2130706433:{port}/faces/{A}"),
+        trusted.url("/redirect"),
+    ];
+    block_on(async {
+        for src in &sources {
+            let t0 = std::time::Instant::now();
+            let got = s
+                .swap(&key, json!({"image_url": src, "template_url": template}))
+                .await;
+            assert_error(
+                &got,
+                402,
+                "invalid_input_image",
+                Some("get input image error."),
+                true,
+            );
+            // Refused before connecting: no connect timeout was waited for.
+            assert!(
+                t0.elapsed() < Duration::from_secs(3),
+                "{src} took {:?}",
+                t0.elapsed()
+            );
+        }
+        // The trusted host itself works, so the refusals above are the address checks.
+        let (st, body) = s
+            .swap(
+                &key,
+                json!({"image_url": trusted.url(&format!("/faces/{A}")), "template_url": template}),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+    });
+    assert!(
+        loopback.hits().is_empty(),
+        "nothing may reach the loopback host: {:?}",
+        loopback.hits()
+    );
+    assert!(trusted.hits().iter().any(|h| h == "/redirect"));
+    assert_eq!(s.credits(&id), (49, 0, 1));
+}
+
+#[test]
+fn results_expire_and_are_deleted() {
+    let s = shared("short", |c| {
+        c.workers = 1;
+        c.moderation.enabled = false;
+        c.retention = Duration::from_secs(2);
+        c.sweep_interval = Duration::from_millis(200);
+    });
+    let p = photos();
+    let (_, key) = s.key("expiry", 5, Some(0.0));
+    block_on(async {
+        let (st, body) = s
+            .swap(&key, json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))}))
+            .await;
+        assert_eq!(st, 200, "{body}");
+        let url = body["image_url"].as_str().unwrap().to_string();
+        let task_id = body["task_id"].as_str().unwrap().to_string();
+        assert_eq!(client().get(&url).send().await.unwrap().status(), 200);
+        assert!(s.result_files().iter().any(|f| f.starts_with(&task_id)));
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+        assert_eq!(client().get(&url).send().await.unwrap().status(), 404);
+        let r = client()
+            .get(format!("{}/v1/tasks/{task_id}?token={key}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        assert!(
+            !s.result_files().iter().any(|f| f.starts_with(&task_id)),
+            "the file is deleted"
+        );
+        assert!(
+            s.store().task_sync(&task_id).unwrap().is_none(),
+            "the row is deleted"
+        );
+    });
+}
+
+#[test]
+fn a_full_queue_fails_fast_and_recovers() {
+    let s = shared("busy", |c| {
+        c.workers = 1;
+        c.queue = 0;
+        c.moderation.enabled = false;
+    });
+    let p = photos();
+    let (id, key) = s.key("busy", 20, Some(0.0));
+    let body = json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))});
+    let results: Vec<(u16, serde_json::Value)> = block_on(async {
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let (body, key) = (body.clone(), key.clone());
+                tokio::spawn(async move { shared("busy", |_| {}).swap(&key, body).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    let ok = results.iter().filter(|r| r.0 == 200).count();
+    let busy: Vec<_> = results.iter().filter(|r| r.0 == 402).collect();
+    assert!(ok >= 1, "{results:?}");
+    assert!(!busy.is_empty(), "{results:?}");
+    for b in &busy {
+        assert_error(b, 402, "false", Some("server busy, try again"), true);
+    }
+    assert_eq!(ok + busy.len(), 6);
+    assert_eq!(s.credits(&id), (20 - ok as i64, 0, ok as i64));
+    // And it recovers by itself.
+    let (st, got) = block_on(s.swap(&key, body));
+    assert_eq!(st, 200, "{got}");
+}
+
+#[test]
+fn startup_releases_reservations_and_removes_orphans() {
+    use faceswap_server::store::{SqliteStore, Success};
+    let dir = tempfile::tempdir().unwrap();
+    let paid = uuid::Uuid::new_v4().to_string();
+    let crashed = uuid::Uuid::new_v4().to_string();
+    let key_id = {
+        let store = SqliteStore::open(&dir.path().join("faceswap.db")).unwrap();
+        let (k, _) = store.create_key("crash", 3, None, 0).unwrap();
+        std::fs::create_dir_all(dir.path().join("results")).unwrap();
+        // A paid result, and a request that crashed after writing its result but before committing.
+        assert!(store.reserve_sync(&k.id, &paid, 0).unwrap());
+        assert!(store.reserve_sync(&k.id, &crashed, 0).unwrap());
+        std::fs::write(dir.path().join(format!("results/{paid}.jpeg")), face(A)).unwrap();
+        std::fs::write(
+            dir.path().join(format!("results/{crashed}.jpeg")),
+            b"partial",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("results/stray.png"), b"x").unwrap();
+        let far = faceswap_server::now_millis() + 3_600_000;
+        let ok = Success {
+            ext: "jpeg".into(),
+            mime: "image/jpeg".into(),
+            finished_at: 0,
+            expires_at: far,
+        };
+        assert!(store.commit_sync(&paid, &ok).unwrap());
+        k.id
+    };
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        workers: 1,
+        moderation: faceswap_server::ModerationSettings::default(),
+        ..Config::default()
+    };
+    let s = TestServer::start_with(config, dir);
+    assert_eq!(
+        s.credits(&key_id),
+        (2, 0, 1),
+        "the crashed request's credit is back"
+    );
+    assert_eq!(
+        s.result_files(),
+        vec![format!("{paid}.jpeg")],
+        "the paid result is kept, orphans go"
+    );
+    let crashed_task = s.store().task_sync(&crashed).unwrap().unwrap();
+    assert_eq!(
+        crashed_task.status,
+        faceswap_server::store::TaskStatus::Failed
+    );
+    block_on(async {
+        let r = client()
+            .get(format!("{}/v1/results/{paid}.jpeg", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    });
+}
+
+#[test]
+fn health_readiness_metrics_and_openapi() {
+    let s = main_server();
+    block_on(async {
+        let r = client()
+            .get(format!("{}/healthz", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = client()
+            .get(format!("{}/readyz", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let ready: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(ready["status"], "ready");
+        assert_eq!(ready["workers_ready"], 2);
+        let r = client()
+            .get(format!("{}/metrics", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        let text = r.text().await.unwrap();
+        for needle in [
+            "faceswap_responses_total{code=\"success\"}",
+            "faceswap_stage_seconds_bucket{stage=\"fuse\",le=\"+Inf\"}",
+            "faceswap_queue_depth",
+            "faceswap_credits_spent_total",
+        ] {
+            assert!(text.contains(needle), "{needle}");
+        }
+        let r = client()
+            .get(format!("{}/openapi.json", s.base))
+            .send()
+            .await
+            .unwrap();
+        let doc: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(doc["paths"]["/v1/faceswap"]["post"].is_object());
+        let r = client()
+            .get(format!("{}/no/such/route", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    });
+}
