@@ -54,9 +54,8 @@ fn base62(bytes: &[u8]) -> String {
         }
         digits.push(BASE62[rem as usize]);
     }
-    for _ in bytes.iter().take_while(|&&b| b == 0) {
-        digits.push(b'0');
-    }
+    let zeros = bytes.iter().take_while(|&&b| b == 0).count();
+    digits.extend(std::iter::repeat_n(b'0', zeros));
     digits.reverse();
     String::from_utf8(digits).expect("base62 digits are ASCII")
 }

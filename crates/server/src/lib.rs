@@ -7,6 +7,8 @@
 //! files), [`fetch`] (SSRF-safe downloads), [`limits`] (rate limits), [`worker`] (the fusion pool),
 //! [`sweeper`] (retention), [`metrics`] (Prometheus).
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod blobs;
 pub mod config;
