@@ -1,0 +1,300 @@
+//! Load run: starts the real server on loopback (real engine and filter, a temporary data folder), a
+//! loopback photo host serving `../shared/faces`, and N concurrent clients posting fusions for a
+//! bounded time. Prints median and p99 latency, throughput and status counts, and checks that the
+//! credits add up exactly (spent = successes, nothing left reserved).
+//!
+//! ```text
+//! cargo run -p faceswap-server --example load -- [--clients 8] [--seconds 30] [--workers N]
+//!     [--queue 16] [--credits 1000000] [--base64] [--no-moderation]
+//! ```
+//! `FACESWAP_FACES` points at the photos (default `../shared/faces` beside the repository).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use faceswap_server::store::SqliteStore;
+use faceswap_server::Config;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Opts {
+    clients: usize,
+    seconds: u64,
+    workers: Option<usize>,
+    queue: usize,
+    credits: i64,
+    base64: bool,
+    moderation: bool,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts {
+        clients: 8,
+        seconds: 30,
+        workers: None,
+        queue: 16,
+        credits: 1_000_000,
+        base64: false,
+        moderation: true,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let val = |i: usize| -> String {
+            args.get(i + 1)
+                .cloned()
+                .unwrap_or_else(|| panic!("{} needs a value", args[i]))
+        };
+        match args[i].as_str() {
+            "--clients" => o.clients = val(i).parse().expect("--clients N"),
+            "--seconds" => o.seconds = val(i).parse::<u64>().expect("--seconds S").min(60),
+            "--workers" => o.workers = Some(val(i).parse().expect("--workers N")),
+            "--queue" => o.queue = val(i).parse().expect("--queue N"),
+            "--credits" => o.credits = val(i).parse().expect("--credits N"),
+            "--base64" => {
+                o.base64 = true;
+                i += 1;
+                continue;
+            }
+            "--no-moderation" => {
+                o.moderation = false;
+                i += 1;
+                continue;
+            }
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    o
+}
+
+fn faces_dir() -> PathBuf {
+    std::env::var_os("FACESWAP_FACES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/faces"
+            ))
+        })
+}
+
+/// Serves files of `dir` over plain HTTP/1.1 on loopback (one request per connection).
+async fn photo_host(dir: PathBuf) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let dir = dir.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 2048];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("/");
+                let name = path.trim_start_matches('/');
+                let (status, body) = match std::fs::read(dir.join(name)) {
+                    Ok(b) if !name.contains("..") => ("200 OK", b),
+                    _ => ("404 Not Found", b"no".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    statuses: BTreeMap<String, usize>,
+    successes: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let o = opts();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run(o));
+}
+
+async fn run(o: Opts) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        queue: o.queue,
+        ..Config::default()
+    };
+    if let Some(w) = o.workers {
+        config.workers = w;
+    }
+    config.moderation.enabled = o.moderation;
+    config.fetch.allow_private_sources = true;
+    let workers = config.workers;
+    let server = faceswap_server::start(config).await.expect("server starts");
+    let base = format!("http://{}", server.local_addr());
+    let store = SqliteStore::open(&dir.path().join("faceswap.db")).unwrap();
+    let (key_rec, key) = store
+        .create_key("load", o.credits, Some(0.0), faceswap_server::now_millis())
+        .unwrap();
+    let photos = photo_host(faces_dir()).await;
+
+    // Pairs (A, B) of the shared photos; some of them fail on purpose (no face) to mix in 402s.
+    let pairs = [
+        ("obama_1.jpg", "portrait_m1.jpg"),
+        ("biden_2.jpg", "kit_1.jpg"),
+        ("rose_1.jpg", "portrait_f1.jpg"),
+        ("alex_1.png", "cruise.jpg"),
+        ("lin.png", "rose_2.jpg"),
+        ("noface_horses.jpg", "portrait_m1.jpg"),
+    ];
+    let bodies: Vec<serde_json::Value> = pairs
+        .iter()
+        .map(|(a, b)| {
+            if o.base64 {
+                let enc = |n: &str| {
+                    base64::engine::general_purpose::STANDARD
+                        .encode(std::fs::read(faces_dir().join(n)).unwrap())
+                };
+                json!({"image_base64": enc(a), "template_base64": enc(b)})
+            } else {
+                json!({"image_url": format!("{photos}/{a}"), "template_url": format!("{photos}/{b}")})
+            }
+        })
+        .collect();
+    let bodies = Arc::new(bodies);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let deadline = Instant::now() + Duration::from_secs(o.seconds);
+    println!(
+        "load: {} clients for {} s against {base} ({workers} workers, queue {}, moderation {}, {})",
+        o.clients,
+        o.seconds,
+        o.queue,
+        o.moderation,
+        if o.base64 { "base64" } else { "URLs" }
+    );
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for c in 0..o.clients {
+        let (client, bodies, tally, key, base) = (
+            client.clone(),
+            bodies.clone(),
+            tally.clone(),
+            key.clone(),
+            base.clone(),
+        );
+        handles.push(tokio::spawn(async move {
+            let mut n = c;
+            while Instant::now() < deadline {
+                let body = &bodies[n % bodies.len()];
+                n += 1;
+                let t = Instant::now();
+                let r = client
+                    .post(format!("{base}/v1/faceswap?token={key}"))
+                    .json(body)
+                    .send()
+                    .await;
+                let (label, ok) = match r {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let v: serde_json::Value = r.json().await.unwrap_or_default();
+                        let code = v["code"].as_str().unwrap_or("?").to_string();
+                        (format!("{status} {code}"), status == 200)
+                    }
+                    Err(e) => (format!("transport error: {e}"), false),
+                };
+                let elapsed = t.elapsed();
+                let mut t = tally.lock().unwrap();
+                t.latencies.push(elapsed);
+                *t.statuses.entry(label).or_default() += 1;
+                t.successes += ok as usize;
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let wall = started.elapsed();
+    let mut t = Arc::try_unwrap(tally).ok().unwrap().into_inner().unwrap();
+    t.latencies.sort();
+    let total = t.latencies.len();
+    let five_xx: usize = t
+        .statuses
+        .iter()
+        .filter(|(k, _)| k.starts_with('5') || k.starts_with("transport"))
+        .map(|(_, v)| v)
+        .sum();
+    println!(
+        "requests: {total} in {:.1} s = {:.2} req/s; successes {} = {:.2} fusions/s",
+        wall.as_secs_f64(),
+        total as f64 / wall.as_secs_f64(),
+        t.successes,
+        t.successes as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "latency: median {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        percentile(&t.latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&t.latencies, 0.9).as_secs_f64() * 1e3,
+        percentile(&t.latencies, 0.99).as_secs_f64() * 1e3,
+        t.latencies
+            .last()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3
+    );
+    for (k, v) in &t.statuses {
+        println!("  {v:6}  {k}");
+    }
+    println!("5xx and transport errors: {five_xx}");
+    let after = store.find_key(&key_rec.id).unwrap();
+    let adds_up = after.spent == t.successes as i64
+        && after.reserved == 0
+        && after.credits + after.spent == o.credits;
+    println!(
+        "credits: start {}, spent {}, left {}, reserved {}; successes {} -> {}",
+        o.credits,
+        after.spent,
+        after.credits,
+        after.reserved,
+        t.successes,
+        if adds_up { "ADD UP" } else { "MISMATCH" }
+    );
+    server.shutdown().await;
+    if !adds_up || five_xx > 0 {
+        std::process::exit(1);
+    }
+}
