@@ -69,6 +69,9 @@ pub struct Args {
     /// Model folder [default: $FACESWAP_MODELS or ~/.cache/faceswap/models].
     #[arg(long)]
     pub models: Option<PathBuf>,
+    /// Bearer token of the admin API (/admin/keys); without it the admin API is off.
+    #[arg(long, env = "FACESWAP_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Log format: compact or json.
     #[arg(long, env = "FACESWAP_LOG_FORMAT", default_value = "compact")]
     pub log_format: String,
@@ -116,6 +119,7 @@ impl Args {
         c.moderation.enabled = !self.no_moderation;
         c.moderation.labels = self.moderation_labels.clone();
         c.moderation.model = self.moderation_model.clone();
+        c.admin_token = self.admin_token.clone().filter(|t| !t.trim().is_empty());
         c.log_format = match self.log_format.as_str() {
             "json" => LogFormat::Json,
             "compact" => LogFormat::Compact,

@@ -95,6 +95,8 @@ pub struct Config {
     pub fetch: FetchSettings,
     /// Log line format (used by [`crate::init_logging`]).
     pub log_format: LogFormat,
+    /// Bearer token of the admin API under `/admin/`; `None` (the default) leaves it switched off.
+    pub admin_token: Option<String>,
 }
 
 impl Default for Config {
@@ -123,6 +125,7 @@ impl Default for Config {
             },
             fetch: FetchSettings::default(),
             log_format: LogFormat::Compact,
+            admin_token: None,
         }
     }
 }

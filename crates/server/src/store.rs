@@ -191,6 +191,23 @@ pub trait Store: Send + Sync + 'static {
     fn recover(&self, now: i64, expires_at: i64) -> BoxFuture<'_, Result<usize, StoreError>>;
     /// Whether the database answers.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    // ---- operator actions (the admin API; `faceswap keys` does the same on SQLite directly) ----
+
+    /// Creates a key; returns its record and the key itself (shown once, never stored).
+    fn new_key(
+        &self,
+        name: String,
+        credits: i64,
+        rate: Option<f64>,
+        now: i64,
+    ) -> BoxFuture<'_, Result<(KeyRecord, String), StoreError>>;
+    /// Every key.
+    fn keys(&self) -> BoxFuture<'_, Result<Vec<KeyRecord>, StoreError>>;
+    /// Adds credits (negative: takes away, never below zero) to the key with this id or name.
+    fn credit(&self, id_or_name: String, n: i64) -> BoxFuture<'_, Result<KeyRecord, StoreError>>;
+    /// Revokes the key with this id or name.
+    fn revoke_key(&self, id_or_name: String) -> BoxFuture<'_, Result<KeyRecord, StoreError>>;
 }
 
 const SCHEMA: &str = "
@@ -644,6 +661,28 @@ impl Store for SqliteStore {
             s.lock().query_row("SELECT 1", [], |_| Ok(()))?;
             Ok(())
         })
+    }
+
+    fn new_key(
+        &self,
+        name: String,
+        credits: i64,
+        rate: Option<f64>,
+        now: i64,
+    ) -> BoxFuture<'_, Result<(KeyRecord, String), StoreError>> {
+        self.run(move |s| s.create_key(&name, credits, rate, now))
+    }
+
+    fn keys(&self) -> BoxFuture<'_, Result<Vec<KeyRecord>, StoreError>> {
+        self.run(|s| s.list_keys())
+    }
+
+    fn credit(&self, id_or_name: String, n: i64) -> BoxFuture<'_, Result<KeyRecord, StoreError>> {
+        self.run(move |s| s.add_credits(&id_or_name, n))
+    }
+
+    fn revoke_key(&self, id_or_name: String) -> BoxFuture<'_, Result<KeyRecord, StoreError>> {
+        self.run(move |s| s.revoke(&id_or_name))
     }
 }
 

@@ -696,3 +696,137 @@ fn health_readiness_metrics_and_openapi() {
         assert_eq!(r.status(), 404);
     });
 }
+
+#[test]
+fn internal_faults_answer_500_unknown_and_refund() {
+    let s = TestServer::start(|c| {
+        c.workers = 1;
+        c.moderation.enabled = false;
+    });
+    let p = photos();
+    let (id, key) = s.key("fault", 5, Some(0.0));
+    let body = json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))});
+    let results = s.dir.path().join("results");
+    std::fs::remove_dir_all(&results).unwrap(); // storage breaks under the running server
+    block_on(async {
+        let got = s.swap(&key, body.clone()).await;
+        assert_error(
+            &got,
+            500,
+            "unknown",
+            Some("Image's server failure occurred, please contact the administrator"),
+            false,
+        );
+        let r = client()
+            .get(format!("{}/readyz", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+        std::fs::create_dir_all(&results).unwrap();
+        let (st, got) = s.swap(&key, body).await;
+        assert_eq!(st, 200, "{got}");
+        let r = client()
+            .get(format!("{}/readyz", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    });
+    assert_eq!(s.credits(&id), (4, 0, 1), "the failed request was refunded");
+}
+
+#[test]
+fn admin_api_manages_keys_when_enabled() {
+    let s = shared("admin", |c| {
+        c.workers = 1;
+        c.moderation.enabled = false;
+        c.admin_token = Some("admin-secret".into());
+    });
+    let main = main_server();
+    block_on(async {
+        let admin = |path: &str| client().post(format!("{}{path}", s.base));
+        let r = admin("/admin/keys")
+            .json(&json!({"name": "a", "credits": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let r = admin("/admin/keys")
+            .bearer_auth("wrong")
+            .json(&json!({"name": "a", "credits": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        let r = admin("/admin/keys")
+            .bearer_auth("admin-secret")
+            .json(&json!({"name": "by-admin", "credits": 3, "rate": 5}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let created: serde_json::Value = r.json().await.unwrap();
+        let key = created["key"].as_str().unwrap().to_string();
+        assert!(key.starts_with("fsk_"));
+        assert_eq!(created["record"]["credits"], 3);
+        // The key works (it gets past the key check to the body check).
+        let got = s.swap(&key, json!({})).await;
+        assert_error(
+            &got,
+            401,
+            "invalid_post",
+            Some("Your image_url is empty."),
+            false,
+        );
+        let r = admin("/admin/keys/by-admin/credits")
+            .bearer_auth("admin-secret")
+            .json(&json!({"credits": 4}))
+            .send()
+            .await
+            .unwrap();
+        let rec: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(rec["credits"], 7);
+        let r = client()
+            .get(format!("{}/admin/keys", s.base))
+            .bearer_auth("admin-secret")
+            .send()
+            .await
+            .unwrap();
+        let list: serde_json::Value = r.json().await.unwrap();
+        assert!(list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["name"] == "by-admin"));
+        assert!(!list.to_string().contains(&key), "keys are never listed");
+        let r = admin("/admin/keys/nobody/revoke")
+            .bearer_auth("admin-secret")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        let r = admin("/admin/keys/by-admin/revoke")
+            .bearer_auth("admin-secret")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let got = s.swap(&key, json!({})).await;
+        assert_error(
+            &got,
+            403,
+            "invalid_api_key",
+            Some("You provide an invalid Image API key."),
+            false,
+        );
+        // Without an admin token configured there is no admin API.
+        let r = client()
+            .get(format!("{}/admin/keys", main.base))
+            .bearer_auth("admin-secret")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    });
+}

@@ -2,6 +2,7 @@
 //! behind [`Store`] and [`BlobStore`], fusion in the [`WorkerPool`], and every error becomes a response
 //! in one place, [`ApiError`]'s `IntoResponse`.
 
+pub mod admin;
 pub mod openapi;
 pub mod request;
 
@@ -66,7 +67,11 @@ struct TaskId(String);
 
 /// The whole HTTP API.
 pub fn router(state: SharedState) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if state.config.admin_token.is_some() {
+        router = router.merge(admin::routes());
+    }
+    router
         .route("/v1/faceswap", post(faceswap))
         .route("/v1/tasks/{task_id}", get(task))
         .route("/v1/results/{file}", get(result))

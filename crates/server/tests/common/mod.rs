@@ -363,7 +363,7 @@ pub fn client() -> &'static reqwest::Client {
 pub fn shared(name: &'static str, adjust: fn(&mut Config)) -> &'static TestServer {
     static SERVERS: OnceLock<Mutex<HashMap<&'static str, &'static TestServer>>> = OnceLock::new();
     let map = SERVERS.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = map.lock().unwrap();
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
     map.entry(name)
         .or_insert_with(|| Box::leak(Box::new(TestServer::start(adjust))))
 }
