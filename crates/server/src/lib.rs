@@ -207,7 +207,11 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         moderation = config.moderation.enabled,
         "faceswap serving"
     );
+    let body_slots = Arc::new(tokio::sync::Semaphore::new(
+        (config.workers + config.queue) * 2 + 4,
+    ));
     let state = Arc::new(AppState {
+        body_slots,
         config,
         public_url: public_url.clone(),
         store,

@@ -52,6 +52,9 @@ pub struct AppState {
     pub pool: WorkerPool,
     /// Counters and histograms.
     pub metrics: Arc<Metrics>,
+    /// Bounds how many authenticated request bodies are read and held at once (requests beyond wait,
+    /// unread, with TCP back-pressure), so that memory stays bounded under a flood of large bodies.
+    pub body_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The state as handlers receive it.
@@ -220,6 +223,11 @@ async fn faceswap_flow(
 ) -> Result<SuccessBody, ApiError> {
     let key = authenticate(state, uri, headers).await?;
     *key_id = Some(key.id.clone());
+    let _slot = state
+        .body_slots
+        .acquire()
+        .await
+        .map_err(internal("body slot"))?;
     let created_at = now_millis();
     let bytes = match to_bytes(body, state.config.max_body_bytes).await {
         Ok(b) => b,
