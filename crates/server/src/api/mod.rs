@@ -231,6 +231,11 @@ async fn faceswap_flow(
     let created_at = now_millis();
     let bytes = match to_bytes(body, state.config.max_body_bytes).await {
         Ok(b) => b,
+        Err(e) if !is_length_limit(&e) => {
+            return Err(ApiError::InvalidPost(
+                "Your request body could not be read.".into(),
+            ))
+        }
         Err(_) => {
             // Too large to read: the photos inside exceed the limits.
             let task_id = new_task_id();
@@ -278,6 +283,18 @@ async fn faceswap_flow(
             Err(ApiError::Unknown)
         }
     }
+}
+
+/// Whether reading a body failed because it exceeded the limit (rather than a broken connection).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn new_task_id() -> String {
