@@ -1,3 +1,4 @@
+//! Prints the faces found in photos, with their mesh points (development aid).
 use faceswap_engine::*;
 fn main() {
     let e = Engine::load(&EngineConfig::new(faceswap_models::ModelDir::locate(None))).unwrap();
@@ -9,13 +10,16 @@ fn main() {
         )
         .unwrap();
         for f in e.detect(&img).unwrap() {
+            let pts: Vec<String> = f
+                .mesh
+                .points
+                .iter()
+                .map(|p| format!("[{:.2},{:.2},{:.2}]", p[0], p[1], p[2]))
+                .collect();
             println!(
-                "{name} {}x{} score {:.3} rect {:?} mesh {:?}",
-                img.width(),
-                img.height(),
+                "{{\"name\":\"{name}\",\"score\":{:.3},\"points\":[{}]}}",
                 f.face.score,
-                f.face.rect,
-                f.mesh.presence
+                pts.join(",")
             );
         }
     }

@@ -94,6 +94,8 @@ fn quaternion_to_matrix(q: [f64; 4]) -> [[f64; 3]; 3] {
 }
 
 /// Eigenvector of the largest eigenvalue of a symmetric 4×4 matrix, by cyclic Jacobi rotations.
+// Index loops read clearest for the row and column rotations.
+#[allow(clippy::needless_range_loop)]
 fn largest_eigenvector(mut a: [[f64; 4]; 4]) -> [f64; 4] {
     let mut v = [[0.0f64; 4]; 4];
     for (i, row) in v.iter_mut().enumerate() {

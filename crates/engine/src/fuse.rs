@@ -16,21 +16,28 @@ use image::RgbImage;
 use crate::align::fit_similarity;
 use crate::geometry::bilinear;
 use crate::landmarks::{
-    BROWS_UPPER, EYE_A, EYE_B, FACE_OVAL, LIPS_INNER, LOWER_LIP_INNER, MOUTH_CORNERS,
-    UPPER_LIP_INNER,
+    BROWS_UPPER, EYE_A, EYE_B, FACE_OVAL, FACE_SIDES, LIPS_INNER, LIPS_OUTER, LOWER_LIP_INNER,
+    MIRROR, MOUTH_CORNERS, NOSE_TIP, UPPER_LIP_INNER,
 };
 use crate::mesh::{Mesh, MESH_POINTS};
 
 /// Mouth opening (inner-lip gap over mouth width) above which B's mouth counts as open.
 const MOUTH_OPEN: f32 = 0.08;
+/// Yaw difference (in half face widths) above which A is mirrored when the heads turn opposite ways.
+const MIRROR_YAW: f32 = 0.25;
 /// Face width in pixels at which the low-frequency maps are computed.
 const LOW_RES_FACE: f32 = 96.0;
 /// Shading blur, in face widths.
-const SHADING_SIGMA: f32 = 0.07;
+const SHADING_SIGMA: f32 = 0.1;
+/// Smoothing passes of the shape-follow weight over the mesh (how many rings of points the change
+/// from B's contour to A's layout takes).
+const SMOOTHING_PASSES: usize = 2;
 /// Inward feather of the face oval, in face widths (the ramp reaches 1 at about 1.6 of these).
-const FEATHER_SIGMA: f32 = 0.035;
-/// Gain limits of the shading transfer, against colour blow-ups where A is very dark or bright.
-const GAIN_RANGE: (f32, f32) = (0.2, 4.0);
+const FEATHER_SIGMA: f32 = 0.07;
+/// Limits of the brightness gain of the shading transfer.
+const BRIGHTNESS_RANGE: (f32, f32) = (0.3, 2.5);
+/// Limits of the per-channel colour gain, against chroma blow-ups on desaturated sources.
+const TINT_RANGE: (f32, f32) = (0.6, 1.7);
 /// A's low-frequency level is floored at this before dividing, so dark hair or shadows in A cannot
 /// produce huge gains.
 const GAIN_FLOOR: f32 = 24.0;
@@ -42,15 +49,24 @@ type P2 = (f32, f32);
 
 /// Fuses `a`'s face (mesh `ma`) into `b`'s face (mesh `mb`).
 pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> RgbImage {
+    // When the heads turn opposite ways, B's wide cheek would be painted from A's foreshortened one
+    // (hair and background smear in): take A's mirror image instead.
+    let mirrored;
+    let (a, ma) = if turned_opposite(ma, mb) {
+        mirrored = mirror(a, ma);
+        (&mirrored.0, &mirrored.1)
+    } else {
+        (a, ma)
+    };
     let b2: Vec<P2> = mb.points.iter().map(|p| (p[0], p[1])).collect();
     let a2: Vec<P2> = ma.points.iter().map(|p| (p[0], p[1])).collect();
     let triangles = triangulate(&b2);
     let mouth_open = mouth_opening(&b2) > MOUTH_OPEN;
     let target = target_shape(ma, mb, &triangles, degree, mouth_open);
 
-    let oval = trimmed_oval(&target);
     let face_width = dist(b2[FACE_OVAL[8]], b2[FACE_OVAL[28]])
         .max(dist(b2[FACE_OVAL[0]], b2[FACE_OVAL[18]]) * 0.75);
+    let oval = trimmed_oval(&target);
     let crop = Crop::around(&oval, b.width(), b.height());
     if crop.w == 0 || crop.h == 0 {
         return b.clone();
@@ -91,9 +107,16 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
         if m < 1e-3 {
             continue;
         }
+        let la = [0, 1, 2].map(|c| a_blur[i * 3 + c] / m);
+        let lb = [0, 1, 2].map(|c| b_blur[i * 3 + c] / m);
+        // Brightness and colour separately: brightness follows B's shading within limits (so A's
+        // beard or brows are not lifted to skin level), colour follows B's skin tone.
+        let (ya, yb) = (luma(la).max(GAIN_FLOOR), luma(lb).max(1.0));
+        let brightness = (yb / ya).clamp(BRIGHTNESS_RANGE.0, BRIGHTNESS_RANGE.1);
         for c in 0..3 {
-            let (la, lb) = (a_blur[i * 3 + c] / m, b_blur[i * 3 + c] / m);
-            gain[i * 3 + c] = (lb.max(1.0) / la.max(GAIN_FLOOR)).clamp(GAIN_RANGE.0, GAIN_RANGE.1);
+            let tint =
+                ((lb[c].max(1.0) / yb) / (la[c].max(1.0) / ya)).clamp(TINT_RANGE.0, TINT_RANGE.1);
+            gain[i * 3 + c] = brightness * tint;
         }
     }
 
@@ -205,13 +228,14 @@ fn target_shape(
         fixed[i] = true;
     }
     if keep_mouth {
-        for &i in LIPS_INNER.iter() {
+        // B's whole mouth shape, so A's lips wrap B's opening instead of being torn around it.
+        for &i in LIPS_INNER.iter().chain(LIPS_OUTER.iter()) {
             fixed[i] = true;
         }
     }
     let neighbours = neighbours(triangles);
     let mut w: Vec<f32> = fixed.iter().map(|&f| if f { 0.0 } else { 1.0 }).collect();
-    for _ in 0..3 {
+    for _ in 0..SMOOTHING_PASSES {
         let prev = w.clone();
         for i in 0..MESH_POINTS {
             if fixed[i] || neighbours[i].is_empty() {
@@ -233,10 +257,49 @@ fn target_shape(
         .collect()
 }
 
+/// Head turn: the nose tip's offset from the middle of the face's sides, in half face widths
+/// (positive when the nose is towards the image's right).
+fn yaw(m: &Mesh) -> f32 {
+    let p = |i: usize| (m.points[i][0], m.points[i][1]);
+    let (l, r, nose) = (p(FACE_SIDES[0]), p(FACE_SIDES[1]), p(NOSE_TIP));
+    let half = dist(l, r).max(1.0) / 2.0;
+    let u = ((r.0 - l.0) / (2.0 * half), (r.1 - l.1) / (2.0 * half));
+    let mid = ((l.0 + r.0) / 2.0, (l.1 + r.1) / 2.0);
+    ((nose.0 - mid.0) * u.0 + (nose.1 - mid.1) * u.1) / half
+}
+
+/// Whether A and B look clearly to opposite sides.
+fn turned_opposite(ma: &Mesh, mb: &Mesh) -> bool {
+    let (ya, yb) = (yaw(ma), yaw(mb));
+    ya * yb < 0.0 && (ya - yb).abs() > MIRROR_YAW
+}
+
+/// A's photo flipped left to right, with its mesh re-indexed so each point keeps its meaning.
+fn mirror(a: &RgbImage, ma: &Mesh) -> (RgbImage, Mesh) {
+    let w = a.width() as f32;
+    let points = (0..MESH_POINTS)
+        .map(|i| {
+            let p = ma.points[MIRROR[i] as usize];
+            [w - p[0], p[1], p[2]]
+        })
+        .collect();
+    (
+        image::imageops::flip_horizontal(a),
+        Mesh {
+            points,
+            presence: ma.presence,
+        },
+    )
+}
+
 /// Inner-lip gap over mouth width.
 fn mouth_opening(p: &[P2]) -> f32 {
     dist(p[UPPER_LIP_INNER], p[LOWER_LIP_INNER])
         / dist(p[MOUTH_CORNERS[0]], p[MOUTH_CORNERS[1]]).max(1.0)
+}
+
+fn luma(p: [f32; 3]) -> f32 {
+    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
 }
 
 fn dist(a: P2, b: P2) -> f32 {

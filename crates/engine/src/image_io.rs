@@ -243,13 +243,18 @@ mod tests {
     #[test]
     fn refuses_a_tiny_file_that_claims_a_huge_size_from_its_header() {
         // A valid PNG header claiming 50000×50000 px, with no pixel data at all.
-        let mut png = vec![
-            0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, b'I', b'H', b'D', b'R',
-        ];
-        png.extend_from_slice(&50_000u32.to_be_bytes());
-        png.extend_from_slice(&50_000u32.to_be_bytes());
-        png.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
+        png.extend_from_slice(&ihdr);
+        png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        // The start of an (empty) pixel-data chunk, where header reading stops.
         png.extend_from_slice(&[0, 0, 0, 0]);
+        png.extend_from_slice(b"IDAT");
+        png.extend_from_slice(&crc32(b"IDAT").to_be_bytes());
+        assert!(png.len() < 100);
         let err = decode(&png, Role::Image, &PhotoLimits::IMAGE).unwrap_err();
         assert!(
             matches!(
@@ -261,6 +266,21 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
     }
 
     #[test]

@@ -111,3 +111,83 @@ fn a_face_less_template_is_no_face_detected_in_template() {
         "{err:?}"
     );
 }
+
+#[test]
+fn the_result_has_the_template_size_and_is_untouched_outside_the_face() {
+    let (a, b) = (photo("obama_1.jpg"), photo("biden_2.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    assert_eq!(swapped.image.dimensions(), b.dimensions());
+    // Outside the template face's box (with a margin for the forehead and jaw) nothing changes.
+    let r = swapped.template_face.rect;
+    let (x0, y0) = (
+        (r.x - 0.5 * r.w).max(0.0) as u32,
+        (r.y - 0.6 * r.h).max(0.0) as u32,
+    );
+    let (x1, y1) = ((r.x + 1.5 * r.w) as u32, (r.y + 1.5 * r.h) as u32);
+    let mut changed_inside = 0;
+    for (x, y, p) in swapped.image.enumerate_pixels() {
+        let inside = x >= x0 && x < x1 && y >= y0 && y < y1;
+        if !inside {
+            assert_eq!(
+                p,
+                b.get_pixel(x, y),
+                "pixel ({x}, {y}) outside the face changed"
+            );
+        } else if p != b.get_pixel(x, y) {
+            changed_inside += 1;
+        }
+    }
+    // And the face itself did change, substantially.
+    assert!(
+        changed_inside as f32 > 0.2 * r.w * r.h,
+        "only {changed_inside} pixels changed"
+    );
+}
+
+#[test]
+fn the_same_input_gives_the_same_bytes() {
+    let (a, b) = (photo("rose_1.jpg"), photo("portrait_f1.jpg"));
+    let first = engine()
+        .swap(&a, &b, &SwapOptions::default())
+        .unwrap()
+        .image;
+    let second = engine()
+        .swap(&a, &b, &SwapOptions::default())
+        .unwrap()
+        .image;
+    let png =
+        |img: &RgbImage| faceswap_engine::encode(img, faceswap_engine::OutputFormat::Png).unwrap();
+    assert_eq!(png(&first), png(&second));
+}
+
+#[test]
+fn a_face_under_fifty_pixels_is_no_face_detected_in_image() {
+    // hanks_112.png's face is about 90 px wide; at 40% it is about 36 px.
+    let small = image::imageops::resize(
+        &photo("hanks_112.png"),
+        45,
+        45,
+        image::imageops::FilterType::Triangle,
+    );
+    assert!(engine().detect(&photo("hanks_112.png")).unwrap().len() == 1);
+    let err = engine()
+        .swap(&small, &photo("biden_2.jpg"), &SwapOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::NoFace { role: Role::Image }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_template_face_can_be_chosen_by_index_and_a_missing_one_is_refused() {
+    let (a, group) = (photo("obama_1.jpg"), photo("group_t1.jpg"));
+    let opts = |k| SwapOptions {
+        template_face: faceswap_engine::FaceChoice::Index(k),
+        ..SwapOptions::default()
+    };
+    let second = engine().swap(&a, &group, &opts(1)).unwrap();
+    assert_eq!(second.template_face_index, 1);
+    let err = engine().swap(&a, &group, &opts(99)).unwrap_err();
+    assert!(matches!(err, EngineError::NoSuchTemplateFace(_)), "{err:?}");
+}
