@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Everything the project checks, from a fresh clone: fetch the models (quick when cached), run every
+# test of the workspace (they read ../shared/faces and run the real models), then the quality gate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/fetch-models.sh
+cargo test --workspace --no-fail-fast
+bash scripts/quality.sh
