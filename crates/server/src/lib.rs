@@ -94,8 +94,41 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
+/// An exclusive lock on the data folder, held while a server runs: two servers on one database would
+/// release each other's credit reservations at start-up.
+struct DataDirLock {
+    _file: std::fs::File,
+}
+
+fn lock_data_dir(dir: &std::path::Path) -> Result<DataDirLock, StartError> {
+    let path = dir.join("server.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(fail("data folder lock"))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns; no memory is involved.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            return Err(StartError {
+                what: "data folder lock",
+                reason: format!(
+                    "another faceswap server is using {} (one server per data folder)",
+                    dir.display()
+                ),
+            });
+        }
+    }
+    Ok(DataDirLock { _file: file })
+}
+
 /// A running server.
 pub struct Server {
+    _lock: DataDirLock,
     addr: SocketAddr,
     public_url: String,
     state: Arc<AppState>,
@@ -144,6 +177,7 @@ impl Server {
 pub async fn start(config: Config) -> Result<Server, StartError> {
     let metrics = Arc::new(Metrics::default());
     std::fs::create_dir_all(&config.data_dir).map_err(fail("data folder"))?;
+    let lock = lock_data_dir(&config.data_dir)?;
     let store = SqliteStore::open(&config.database_path()).map_err(fail("database"))?;
     let store: Arc<dyn Store> = Arc::new(store);
     let blobs: Arc<dyn BlobStore> =
@@ -231,6 +265,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             .await
     });
     Ok(Server {
+        _lock: lock,
         addr,
         public_url,
         state,

@@ -617,7 +617,18 @@ fn startup_releases_reservations_and_removes_orphans() {
         moderation: faceswap_server::ModerationSettings::default(),
         ..Config::default()
     };
+    let second = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..config.clone()
+    };
     let s = TestServer::start_with(config, dir);
+    let refused = block_on(faceswap_server::start(second))
+        .err()
+        .expect("one server per data folder");
+    assert!(
+        refused.to_string().contains("another faceswap server"),
+        "{refused}"
+    );
     assert_eq!(
         s.credits(&key_id),
         (2, 0, 1),
