@@ -841,3 +841,36 @@ fn admin_api_manages_keys_when_enabled() {
         assert_eq!(r.status(), 404);
     });
 }
+
+#[test]
+fn a_client_that_goes_away_leaves_no_credit_reserved() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("hangup", 5, Some(0.0));
+    let body = json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))});
+    block_on(async {
+        let impatient = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_millis(30))
+            .build()
+            .unwrap();
+        let r = impatient
+            .post(format!("{}/v1/faceswap?token={key}", s.base))
+            .json(&body)
+            .send()
+            .await;
+        assert!(r.is_err(), "the client gave up before the fusion ended");
+        // The task runs to its end on the server anyway.
+        for _ in 0..100 {
+            if s.credits(&id).1 == 0 && s.credits(&id).2 == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    assert_eq!(
+        s.credits(&id),
+        (4, 0, 1),
+        "charged once, with its result stored"
+    );
+}

@@ -263,19 +263,23 @@ async fn faceswap_flow(
         refuse_before_reserve(state, &task_id, &key, created_at, e.clone()).await;
         return Err(e);
     }
-    let reserved = state
-        .store
-        .reserve(key.id.clone(), task_id.clone(), created_at)
-        .await
-        .map_err(internal("credit reservation"))?;
-    if !reserved {
-        return Err(ApiError::UsedUp);
-    }
-    // From here a credit is held: the task runs to its end (commit or refund) even if the client
-    // goes away, so it runs on its own tokio task.
+    // From the reservation on, a credit is held: reservation and task run on their own tokio task,
+    // to their end (commit or refund), even if the client goes away and this future is dropped.
     let task_state = state.clone();
     let id = task_id.clone();
-    match tokio::spawn(async move { run_task(&task_state, &id, req).await }).await {
+    let key_id = key.id.clone();
+    let task = tokio::spawn(async move {
+        let reserved = task_state
+            .store
+            .reserve(key_id, id.clone(), created_at)
+            .await
+            .map_err(internal("credit reservation"))?;
+        if !reserved {
+            return Err(ApiError::UsedUp);
+        }
+        run_task(&task_state, &id, req).await
+    });
+    match task.await {
         Ok(result) => result,
         Err(e) => {
             tracing::error!(task_id = %task_id, error = %e, "task panicked");
