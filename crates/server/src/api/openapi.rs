@@ -155,7 +155,21 @@ pub fn document(server_url: &str) -> Value {
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "Alive"}}}},
             "/readyz": {"get": {"summary": "Readiness: models loaded, database and storage reachable", "security": [],
                 "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": {"200": {"description": "Text exposition format"}}}}
+            "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": {"200": {"description": "Text exposition format"}}}},
+            "/admin/keys": {
+                "get": {"summary": "Admin (only with an admin token configured; Bearer ADMIN_TOKEN): every key's record, never the key",
+                    "security": [{"bearer": []}], "responses": {"200": {"description": "Records"}, "404": {"description": "Admin API off"}}},
+                "post": {"summary": "Admin: create a key {name, credits, rate?}; the key is in the answer, shown once",
+                    "security": [{"bearer": []}], "responses": {"200": {"description": "{key, record}"}}}
+            },
+            "/admin/keys/{key}/credits": {"post": {"summary": "Admin: add credits {credits} to the key with this id or name",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The updated record"}, "404": {"description": "No such key"}}}},
+            "/admin/keys/{key}/revoke": {"post": {"summary": "Admin: revoke the key with this id or name",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The updated record"}, "404": {"description": "No such key"}}}}
         }
     })
 }
