@@ -847,11 +847,12 @@ fn a_client_that_goes_away_leaves_no_credit_reserved() {
     let s = main_server();
     let p = photos();
     let (id, key) = s.key("hangup", 5, Some(0.0));
-    let body = json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))});
+    // The template comes a second late: the client gives up while the server holds the credit.
+    let body = json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/slow/faces/{B}"))});
     block_on(async {
         let impatient = reqwest::Client::builder()
             .no_proxy()
-            .timeout(Duration::from_millis(30))
+            .timeout(Duration::from_millis(400))
             .build()
             .unwrap();
         let r = impatient
@@ -860,8 +861,13 @@ fn a_client_that_goes_away_leaves_no_credit_reserved() {
             .send()
             .await;
         assert!(r.is_err(), "the client gave up before the fusion ended");
+        assert_eq!(
+            s.credits(&id).1,
+            1,
+            "the server holds the credit while it works"
+        );
         // The task runs to its end on the server anyway.
-        for _ in 0..100 {
+        for _ in 0..400 {
             if s.credits(&id).1 == 0 && s.credits(&id).2 == 1 {
                 break;
             }

@@ -157,6 +157,14 @@ impl PhotoHost {
                     let head = String::from_utf8_lossy(&buf).into_owned();
                     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
                     hits.lock().unwrap().push(path.clone());
+                    // /slow/REST answers REST after a second.
+                    let path = match path.strip_prefix("/slow") {
+                        Some(rest) => {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            rest.to_string()
+                        }
+                        None => path,
+                    };
                     let (status, headers, body, declare_length) =
                         route(&path, redirect_to.as_deref(), addr);
                     let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
