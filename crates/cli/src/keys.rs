@@ -98,6 +98,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..Config::default()
     };
     let path = config.database_path();
+    if !path.exists() && !matches!(args.command, KeysCommand::Create { .. }) {
+        anyhow::bail!(
+            "no database at {} (wrong --data-dir? `faceswap keys create` makes one)",
+            path.display()
+        );
+    }
     let store =
         SqliteStore::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
     match args.command {
