@@ -71,8 +71,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let (s, t) = (swapped.source_face.rect, swapped.template_face.rect);
     println!(
-        "source face: {:.0}×{:.0} px at ({:.0}, {:.0}); template face {} of {}: {:.0}×{:.0} px at ({:.0}, {:.0}); wrote {}",
-        s.w, s.h, s.x, s.y, swapped.template_face_index, swapped.template_faces, t.w, t.h, t.x, t.y,
+        "source face: {:.0}×{:.0} px at ({:.0}, {:.0}); template face {} (largest first): {:.0}×{:.0} px at ({:.0}, {:.0}); wrote {}",
+        s.w, s.h, s.x, s.y, swapped.template_face_index, t.w, t.h, t.x, t.y,
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -2,9 +2,8 @@
 //! small and distant ones), merged by weighted non-maximum suppression.
 
 use faceswap_models::{Model, ModelError};
-use image::RgbImage;
 
-use crate::geometry::{sample_affine, to_nchw, Affine, Rect};
+use crate::geometry::{to_nchw, Affine, Pyramid, Rect};
 
 /// The short-range detector's file (128×128 input, 896 anchors).
 pub const SHORT_RANGE_MODEL: &str = "face_detection_short_range.onnx";
@@ -57,7 +56,7 @@ impl Detector {
     }
 
     /// Every face either model finds, merged, largest first.
-    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>, ModelError> {
+    pub fn detect(&self, img: &Pyramid) -> Result<Vec<Face>, ModelError> {
         let mut candidates = self.short.candidates(img)?;
         candidates.extend(self.full.candidates(img)?);
         let mut faces = weighted_nms(candidates, NMS_IOU);
@@ -68,9 +67,9 @@ impl Detector {
 
 impl Blazeface {
     /// Raw detections above the score threshold, in image pixels.
-    fn candidates(&self, img: &RgbImage) -> Result<Vec<Face>, ModelError> {
+    fn candidates(&self, img: &Pyramid) -> Result<Vec<Face>, ModelError> {
         let s = self.size as f32;
-        let (w, h) = (img.width() as f32, img.height() as f32);
+        let (w, h) = (img.base().width() as f32, img.base().height() as f32);
         // Letterbox: fit the whole image into the square input, centred, padded with black.
         let scale = s / w.max(h);
         let (off_x, off_y) = ((s - w * scale) / 2.0, (s - h * scale) / 2.0);
@@ -82,7 +81,7 @@ impl Blazeface {
             1.0 / scale,
             -off_y / scale,
         ]);
-        let rgb = sample_affine(img, self.size, self.size, &to_src);
+        let rgb = img.sample(self.size, self.size, &to_src);
         // Padding is black in the source range, i.e. -1 after normalisation, as MediaPipe pads.
         let input = to_nchw(&rgb, self.size, self.size, 2.0 / 255.0, -1.0);
         let outputs = self

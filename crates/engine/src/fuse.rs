@@ -453,6 +453,39 @@ fn warp_triangle(
     }
 }
 
+/// One box filter of odd `width` along rows (`horizontal`) or columns, by running sums; values
+/// outside the grid count as zero.
+fn box_pass(src: &[f32], dst: &mut [f32], w: usize, h: usize, ch: usize, width: usize, horizontal: bool) {
+    let r = width / 2;
+    let inv = 1.0 / width as f32;
+    let (lines, len) = if horizontal { (h, w) } else { (w, h) };
+    let index = |line: usize, k: usize| if horizontal { line * w + k } else { k * w + line };
+    let mut acc = vec![0f32; ch];
+    for line in 0..lines {
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        for k in 0..r.min(len) {
+            for (c, a) in acc.iter_mut().enumerate() {
+                *a += src[index(line, k) * ch + c];
+            }
+        }
+        for k in 0..len {
+            if k + r < len {
+                for (c, a) in acc.iter_mut().enumerate() {
+                    *a += src[index(line, k + r) * ch + c];
+                }
+            }
+            for (c, a) in acc.iter().enumerate() {
+                dst[index(line, k) * ch + c] = a * inv;
+            }
+            if k >= r {
+                for (c, a) in acc.iter_mut().enumerate() {
+                    *a -= src[index(line, k - r) * ch + c];
+                }
+            }
+        }
+    }
+}
+
 /// A block-averaged, reduced-scale grid over the crop for the smooth maps.
 struct LowRes {
     w: usize,
@@ -494,46 +527,18 @@ impl LowRes {
         sum
     }
 
-    /// Separable Gaussian blur with zero outside the grid.
+    /// Gaussian blur of standard deviation `sigma`, approximated by three box filters (cost
+    /// independent of `sigma`), with zero outside the grid.
     fn blur(&self, data: &[f32], ch: usize, sigma: f32) -> Vec<f32> {
-        let r = (sigma * 3.0).ceil().max(1.0) as isize;
-        let kernel: Vec<f32> = (-r..=r)
-            .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
-            .collect();
-        let total: f32 = kernel.iter().sum();
-        let kernel: Vec<f32> = kernel.iter().map(|k| k / total).collect();
-        let (w, h) = (self.w as isize, self.h as isize);
+        // Three boxes of width w have variance 3·(w²−1)/12.
+        let width = ((4.0 * sigma * sigma + 1.0).sqrt().round() as usize).max(1) | 1;
+        let mut cur = data.to_vec();
         let mut tmp = vec![0f32; data.len()];
-        for y in 0..h {
-            for x in 0..w {
-                for (k, &kv) in kernel.iter().enumerate() {
-                    let xx = x + k as isize - r;
-                    if xx < 0 || xx >= w {
-                        continue;
-                    }
-                    for c in 0..ch {
-                        tmp[((y * w + x) as usize) * ch + c] +=
-                            kv * data[((y * w + xx) as usize) * ch + c];
-                    }
-                }
-            }
+        for _ in 0..3 {
+            box_pass(&cur, &mut tmp, self.w, self.h, ch, width, true);
+            box_pass(&tmp, &mut cur, self.w, self.h, ch, width, false);
         }
-        let mut out = vec![0f32; data.len()];
-        for y in 0..h {
-            for (k, &kv) in kernel.iter().enumerate() {
-                let yy = y + k as isize - r;
-                if yy < 0 || yy >= h {
-                    continue;
-                }
-                for x in 0..w {
-                    for c in 0..ch {
-                        out[((y * w + x) as usize) * ch + c] +=
-                            kv * tmp[((yy * w + x) as usize) * ch + c];
-                    }
-                }
-            }
-        }
-        out
+        cur
     }
 
     /// Bilinear read of a low-res map at full-res pixel (x, y).

@@ -68,7 +68,11 @@ impl Affine {
 /// several bilinear samples per output pixel are averaged so that small outputs do not alias.
 /// Points outside the source read as black.
 pub fn sample_affine(img: &RgbImage, out_w: usize, out_h: usize, map: &Affine) -> Vec<f32> {
-    let n = (map.scale().ceil() as usize).clamp(1, 4);
+    sample_affine_n(img, out_w, out_h, map, (map.scale().ceil() as usize).clamp(1, 4))
+}
+
+/// [`sample_affine`] with `n`×`n` bilinear samples per output pixel.
+fn sample_affine_n(img: &RgbImage, out_w: usize, out_h: usize, map: &Affine, n: usize) -> Vec<f32> {
     let mut out = vec![0f32; out_w * out_h * 3];
     let inv = 1.0 / (n * n) as f32;
     for v in 0..out_h {
@@ -94,15 +98,92 @@ pub fn sample_affine(img: &RgbImage, out_w: usize, out_h: usize, map: &Affine) -
     out
 }
 
+/// An image with its successive 2× box-filtered reductions, so that resampling it to a small size
+/// reads a few pixels of a reduced copy instead of many of the original.
+pub struct Pyramid<'a> {
+    base: &'a RgbImage,
+    /// `levels[k]` is the image reduced by `2^(k+1)`.
+    levels: Vec<RgbImage>,
+}
+
+impl<'a> Pyramid<'a> {
+    /// Builds the reductions down to a longest side of about 128 pixels.
+    pub fn new(base: &'a RgbImage) -> Pyramid<'a> {
+        let mut levels: Vec<RgbImage> = Vec::new();
+        loop {
+            let last = levels.last().unwrap_or(base);
+            if last.width().max(last.height()) < 256 || last.width() < 2 || last.height() < 2 {
+                break;
+            }
+            let half = halve(last);
+            levels.push(half);
+        }
+        Pyramid { base, levels }
+    }
+
+    /// The full-resolution image.
+    pub fn base(&self) -> &RgbImage {
+        self.base
+    }
+
+    /// Like [`sample_affine`] on the base image, but reading from the reduction that matches the
+    /// map's scale.
+    pub fn sample(&self, out_w: usize, out_h: usize, map: &Affine) -> Vec<f32> {
+        let scale = map.scale();
+        let (mut level, mut factor) = (0, 1.0f32);
+        while factor * 2.0 <= scale && level < self.levels.len() {
+            factor *= 2.0;
+            level += 1;
+        }
+        let img = if level == 0 { self.base } else { &self.levels[level - 1] };
+        // A point of the base image is at `p / factor` in the reduction, where the map shrinks by
+        // less than 2: one bilinear read per output pixel then sees every input pixel.
+        let m = map.0.map(|v| v / factor);
+        sample_affine_n(img, out_w, out_h, &Affine(m), 1)
+    }
+}
+
+/// Halves an image with a 2×2 box filter (an odd last row or column is dropped).
+fn halve(img: &RgbImage) -> RgbImage {
+    let (w, h) = (img.width() / 2, img.height() / 2);
+    let src = img.as_raw();
+    let stride = img.width() as usize * 3;
+    let mut out = vec![0u8; w as usize * h as usize * 3];
+    for y in 0..h as usize {
+        let (r0, r1) = (2 * y * stride, (2 * y + 1) * stride);
+        let row = &mut out[y * w as usize * 3..(y + 1) * w as usize * 3];
+        for x in 0..w as usize {
+            for c in 0..3 {
+                let i = 6 * x + c;
+                let sum = src[r0 + i] as u32 + src[r0 + i + 3] as u32 + src[r1 + i] as u32 + src[r1 + i + 3] as u32;
+                row[3 * x + c] = ((sum + 2) / 4) as u8;
+            }
+        }
+    }
+    RgbImage::from_raw(w, h, out).expect("buffer has the image's size")
+}
+
 /// Bilinear read at pixel coordinates (pixel centres on integers); black outside.
 pub fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
     let (w, h) = (img.width() as i64, img.height() as i64);
-    let x0 = x.floor();
-    let y0 = y.floor();
-    let fx = x - x0;
-    let fy = y - y0;
-    let (x0, y0) = (x0 as i64, y0 as i64);
+    let (xf, yf) = (x.floor(), y.floor());
+    let (fx, fy) = (x - xf, y - yf);
+    let (x0, y0) = (xf as i64, yf as i64);
     let raw = img.as_raw();
+    let mut r = [0f32; 3];
+    if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+        // The common case: all four neighbours inside, no per-tap checks.
+        let o = ((y0 * w + x0) * 3) as usize;
+        let below = o + (w * 3) as usize;
+        for (c, v) in r.iter_mut().enumerate() {
+            let (a, b) = (raw[o + c] as f32, raw[o + 3 + c] as f32);
+            let (cc, d) = (raw[below + c] as f32, raw[below + 3 + c] as f32);
+            let top = a + (b - a) * fx;
+            let bot = cc + (d - cc) * fx;
+            *v = top + (bot - top) * fy;
+        }
+        return r;
+    }
     let px = |xx: i64, yy: i64| -> [f32; 3] {
         if xx < 0 || yy < 0 || xx >= w || yy >= h {
             return [0.0; 3];
@@ -110,13 +191,7 @@ pub fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
         let o = ((yy * w + xx) * 3) as usize;
         [raw[o] as f32, raw[o + 1] as f32, raw[o + 2] as f32]
     };
-    let (a, b, c, d) = (
-        px(x0, y0),
-        px(x0 + 1, y0),
-        px(x0, y0 + 1),
-        px(x0 + 1, y0 + 1),
-    );
-    let mut r = [0f32; 3];
+    let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
     for i in 0..3 {
         let top = a[i] + (b[i] - a[i]) * fx;
         let bot = c[i] + (d[i] - c[i]) * fx;
@@ -152,6 +227,16 @@ mod tests {
         assert_eq!(a.iou(&a), 1.0);
         assert_eq!(a.iou(&Rect { x: 20.0, ..a }), 0.0);
         assert!((a.iou(&Rect { x: 5.0, ..a }) - 50.0 / 150.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn pyramid_sampling_matches_direct_sampling_on_a_smooth_image() {
+        let img = RgbImage::from_fn(800, 600, |x, y| image::Rgb([(x / 4) as u8, (y / 3) as u8, 100]));
+        let pyr = Pyramid::new(&img);
+        let map = Affine([8.0, 0.0, 0.0, 0.0, 8.0, 0.0]);
+        let (direct, reduced) = (sample_affine(&img, 100, 75, &map), pyr.sample(100, 75, &map));
+        let worst = direct.iter().zip(&reduced).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(worst < 2.0, "worst difference {worst}");
     }
 
     #[test]

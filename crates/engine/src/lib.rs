@@ -128,8 +128,6 @@ pub struct Swapped {
     pub template_face: Face,
     /// Its index among the template's faces, largest first.
     pub template_face_index: usize,
-    /// How many faces the template shows.
-    pub template_faces: usize,
     /// Time per stage.
     pub times: StageTimes,
 }
@@ -180,12 +178,22 @@ impl Engine {
     /// first. The detectors alone give the odd false positive on a busy background; the mesh
     /// model's face-presence score weeds those out.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<FoundFace>, EngineError> {
+        self.detect_until(img, usize::MAX)
+    }
+
+    /// Like [`Engine::detect`], but stops once `wanted` faces are confirmed (meshing every face of
+    /// a group photo costs a model run each).
+    fn detect_until(&self, img: &RgbImage, wanted: usize) -> Result<Vec<FoundFace>, EngineError> {
+        let pyramid = geometry::Pyramid::new(img);
         let mut found = Vec::new();
-        for face in self.detector.detect(img)? {
+        for face in self.detector.detect(&pyramid)? {
+            if found.len() >= wanted {
+                break;
+            }
             if face.rect.w < self.min_face as f32 || face.rect.h < self.min_face as f32 {
                 continue;
             }
-            if let Some(mesh) = self.mesher.mesh(img, &face)? {
+            if let Some(mesh) = self.mesher.mesh(&pyramid, &face)? {
                 found.push(FoundFace { face, mesh });
             }
         }
@@ -200,18 +208,23 @@ impl Engine {
         opts: &SwapOptions,
     ) -> Result<Swapped, EngineError> {
         let t0 = Instant::now();
-        let mut source_faces = self.detect(source_img)?;
+        let mut source_faces = self.detect_until(source_img, 1)?;
         if source_faces.is_empty() {
             return Err(EngineError::NoFace { role: Role::Image });
         }
-        let mut template_faces = self.detect(template)?;
+        // Only a face chosen by index needs the faces before it; a region needs them all.
+        let wanted = match opts.template_face {
+            FaceChoice::Largest => 1,
+            FaceChoice::Index(k) => k.saturating_add(1),
+            FaceChoice::Region(_) => usize::MAX,
+        };
+        let mut template_faces = self.detect_until(template, wanted)?;
         if template_faces.is_empty() {
             return Err(EngineError::NoFace {
                 role: Role::Template,
             });
         }
         let template_face_index = choose_face(&template_faces, opts.template_face)?;
-        let template_count = template_faces.len();
         let source = source_faces.swap_remove(0);
         let template_face = template_faces.swap_remove(template_face_index);
         let t1 = Instant::now();
@@ -228,7 +241,6 @@ impl Engine {
             source_face: source.face,
             template_face: template_face.face,
             template_face_index,
-            template_faces: template_count,
             times: StageTimes {
                 detect_and_mesh: t1 - t0,
                 fuse: t2 - t1,

@@ -2,10 +2,9 @@
 //! rotated so that the eyes are level.
 
 use faceswap_models::{Model, ModelError};
-use image::RgbImage;
 
 use crate::detect::Face;
-use crate::geometry::{sample_affine, to_nchw, Affine};
+use crate::geometry::{to_nchw, Affine, Pyramid};
 
 /// The mesh model's file.
 pub const MESH_MODEL: &str = "face_landmark.onnx";
@@ -39,7 +38,7 @@ impl Mesher {
     }
 
     /// Fits the mesh to `face`; `None` when the model says the crop shows no face.
-    pub fn mesh(&self, img: &RgbImage, face: &Face) -> Result<Option<Mesh>, ModelError> {
+    pub fn mesh(&self, img: &Pyramid, face: &Face) -> Result<Option<Mesh>, ModelError> {
         let (cx, cy) = face.rect.center();
         let side = face.rect.w.max(face.rect.h) * ROI_SCALE;
         let (l, r) = (face.keypoints[0], face.keypoints[1]);
@@ -56,7 +55,7 @@ impl Mesher {
             k * cos,
             cy - k * (sin * half + cos * half),
         ]);
-        let rgb = sample_affine(img, CROP, CROP, &to_img);
+        let rgb = img.sample(CROP, CROP, &to_img);
         let input = to_nchw(&rgb, CROP, CROP, 1.0 / 255.0, 0.0);
         let outputs = self.model.run(&[1, 3, CROP as i64, CROP as i64], &input)?;
         let fail = |reason: &str| ModelError::Inference {
