@@ -76,6 +76,7 @@ pub fn router(state: SharedState) -> Router {
     }
     router
         .route("/v1/faceswap", post(faceswap))
+        .route("/v1/faceswap/", post(faceswap))
         .route("/v1/tasks/{task_id}", get(task))
         .route("/v1/results/{file}", get(result))
         .route("/healthz", get(healthz))

@@ -88,8 +88,24 @@ fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     obj.get(name).filter(|v| !v.is_null())
 }
 
+/// Whether a field holds an empty (or all-blank) string.
+fn is_blank(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.trim().is_empty())
+}
+
 fn source(obj: &Map<String, Value>, url_field: &str, b64_field: &str) -> Result<Source, String> {
-    match (field(obj, url_field), field(obj, b64_field)) {
+    let mut url = field(obj, url_field);
+    let mut b64 = field(obj, b64_field);
+    // Clients that always send both fields, one of them empty, mean the other one; when both are
+    // empty, the URL field is reported.
+    let blank = |v: Option<&Value>| v.is_some_and(is_blank);
+    match (blank(url), blank(b64)) {
+        (true, false) if b64.is_some() => url = None,
+        (false, true) if url.is_some() => b64 = None,
+        (true, true) => b64 = None,
+        _ => {}
+    }
+    match (url, b64) {
         (Some(_), Some(_)) => Err(format!("Give only one of {url_field} and {b64_field}.")),
         (None, None) => Err(format!("Your {url_field} is empty.")),
         (Some(v), None) => {
@@ -229,6 +245,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.image, Source::Base64("AAAA".into()));
+        // An empty partner field is ignored.
+        let r = parse(json!({"image_url": "", "image_base64": "AAAA", "template_url": "http://b.example/y.png", "template_base64": ""}))
+            .unwrap();
+        assert_eq!(r.image, Source::Base64("AAAA".into()));
+        assert!(matches!(r.template, Source::Url(_)));
         let r = parse(json!({"image_url": "http://a.example/", "template_base64": "data:image/png;base64,AAAA", "image_base64": null}))
             .unwrap();
         assert!(matches!(r.template, Source::Base64(_)));
@@ -251,6 +272,14 @@ mod tests {
             "Give only one of image_url and image_base64."
         );
         assert_eq!(err(json!({"image_url": t})), "Your template_url is empty.");
+        assert_eq!(
+            err(json!({"image_url": "", "image_base64": " ", "template_url": t})),
+            "Your image_url is empty."
+        );
+        assert_eq!(
+            err(json!({"image_base64": "", "template_url": t})),
+            "Your image_base64 is empty."
+        );
         assert_eq!(
             err(json!({"image_url": t, "template_base64": ""})),
             "Your template_base64 is empty."
