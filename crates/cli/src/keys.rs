@@ -65,7 +65,7 @@ pub enum KeysCommand {
 fn rate_text(rate: Option<f64>) -> String {
     match rate {
         None => "default".into(),
-        Some(r) if r == 0.0 => "unlimited".into(),
+        Some(0.0) => "unlimited".into(),
         Some(r) => format!("{r}/s"),
     }
 }

@@ -29,6 +29,10 @@ const MIRROR_YAW: f32 = 0.25;
 const LOW_RES_FACE: f32 = 96.0;
 /// Shading blur, in face widths.
 const SHADING_SIGMA: f32 = 0.1;
+/// Width of the face's rim where only skin-like pixels of A are kept, as a blur in face widths.
+const RIM_SIGMA: f32 = 0.12;
+/// Tolerance of the skin test, in median absolute deviations of the interior.
+const SKIN_SPREAD: f32 = 3.0;
 /// Smoothing passes of the shape-follow weight over the mesh (how many rings of points the change
 /// from B's contour to A's layout takes).
 const SMOOTHING_PASSES: usize = 2;
@@ -128,6 +132,15 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
         .iter()
         .map(|&v| ((v - 0.5) / 0.45).clamp(0.0, 1.0))
         .collect();
+    // Near the edge, A's mesh oval often takes in hair or background: keep only what looks like A's
+    // skin there, so B's jaw line and cheeks are not painted over with them.
+    let rim = low.blur(&m_low, 1, RIM_SIGMA * face_width / block as f32);
+    let skin = skin_likeness(&a_low, &m_low, &rim);
+    let skin = low.blur(&skin, 1, feather * 0.5);
+    for ((a, r), k) in alpha_low.iter_mut().zip(&rim).zip(&skin) {
+        let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
+        *a *= interior.max(*k);
+    }
     if mouth_open {
         let lips: Vec<P2> = LIPS_INNER.iter().map(|&i| target[i]).collect();
         let hole: Vec<f32> = crop
@@ -135,9 +148,9 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
             .iter()
             .map(|&r| r as u8 as f32)
             .collect();
-        let hole_blur = low.blur(&low.average(&hole, 1), 1, (feather * 0.35).max(0.5));
+        let hole_blur = low.blur(&low.average(&hole, 1), 1, (feather * 0.5).max(0.5));
         for (a, h) in alpha_low.iter_mut().zip(&hole_blur) {
-            *a *= 1.0 - (h * 2.0).clamp(0.0, 1.0);
+            *a *= 1.0 - (h * 3.0).clamp(0.0, 1.0);
         }
     }
 
@@ -290,6 +303,43 @@ fn mirror(a: &RgbImage, ma: &Mesh) -> (RgbImage, Mesh) {
             presence: ma.presence,
         },
     )
+}
+
+/// How much each low-res cell of A's warped face looks like A's own skin (1: like the median of the
+/// face's interior, 0: far from it), from block averages `a_low` (sums weighted by `m_low`).
+fn skin_likeness(a_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
+    let colour = |i: usize| [0, 1, 2].map(|c| a_low[i * 3 + c] / m_low[i].max(1e-3));
+    let interior: Vec<usize> = (0..m_low.len())
+        .filter(|&i| m_low[i] > 0.99 && rim[i] > 0.97)
+        .collect();
+    if interior.len() < 8 {
+        return vec![1.0; m_low.len()];
+    }
+    let median = |mut v: Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    let centre = [0, 1, 2].map(|c| median(interior.iter().map(|&i| colour(i)[c]).collect()));
+    let spread = [0, 1, 2].map(|c| {
+        median(
+            interior
+                .iter()
+                .map(|&i| (colour(i)[c] - centre[c]).abs())
+                .collect(),
+        )
+    });
+    (0..m_low.len())
+        .map(|i| {
+            if m_low[i] < 1e-3 {
+                return 0.0;
+            }
+            let p = colour(i);
+            let d2: f32 = (0..3)
+                .map(|c| ((p[c] - centre[c]) / (SKIN_SPREAD * spread[c] + 8.0)).powi(2))
+                .sum();
+            (2.0 - (d2 / 3.0).sqrt()).clamp(0.0, 1.0)
+        })
+        .collect()
 }
 
 /// Inner-lip gap over mouth width.
@@ -455,11 +505,25 @@ fn warp_triangle(
 
 /// One box filter of odd `width` along rows (`horizontal`) or columns, by running sums; values
 /// outside the grid count as zero.
-fn box_pass(src: &[f32], dst: &mut [f32], w: usize, h: usize, ch: usize, width: usize, horizontal: bool) {
+fn box_pass(
+    src: &[f32],
+    dst: &mut [f32],
+    w: usize,
+    h: usize,
+    ch: usize,
+    width: usize,
+    horizontal: bool,
+) {
     let r = width / 2;
     let inv = 1.0 / width as f32;
     let (lines, len) = if horizontal { (h, w) } else { (w, h) };
-    let index = |line: usize, k: usize| if horizontal { line * w + k } else { k * w + line };
+    let index = |line: usize, k: usize| {
+        if horizontal {
+            line * w + k
+        } else {
+            k * w + line
+        }
+    };
     let mut acc = vec![0f32; ch];
     for line in 0..lines {
         acc.iter_mut().for_each(|a| *a = 0.0);

@@ -67,8 +67,15 @@ impl Affine {
 /// `(u+0.5, v+0.5)` comes from source point `map(u+0.5, v+0.5)`. When the map shrinks the image,
 /// several bilinear samples per output pixel are averaged so that small outputs do not alias.
 /// Points outside the source read as black.
+#[cfg(test)]
 pub fn sample_affine(img: &RgbImage, out_w: usize, out_h: usize, map: &Affine) -> Vec<f32> {
-    sample_affine_n(img, out_w, out_h, map, (map.scale().ceil() as usize).clamp(1, 4))
+    sample_affine_n(
+        img,
+        out_w,
+        out_h,
+        map,
+        (map.scale().ceil() as usize).clamp(1, 4),
+    )
 }
 
 /// [`sample_affine`] with `n`×`n` bilinear samples per output pixel.
@@ -135,7 +142,11 @@ impl<'a> Pyramid<'a> {
             factor *= 2.0;
             level += 1;
         }
-        let img = if level == 0 { self.base } else { &self.levels[level - 1] };
+        let img = if level == 0 {
+            self.base
+        } else {
+            &self.levels[level - 1]
+        };
         // A point of the base image is at `p / factor` in the reduction, where the map shrinks by
         // less than 2: one bilinear read per output pixel then sees every input pixel.
         let m = map.0.map(|v| v / factor);
@@ -155,7 +166,10 @@ fn halve(img: &RgbImage) -> RgbImage {
         for x in 0..w as usize {
             for c in 0..3 {
                 let i = 6 * x + c;
-                let sum = src[r0 + i] as u32 + src[r0 + i + 3] as u32 + src[r1 + i] as u32 + src[r1 + i + 3] as u32;
+                let sum = src[r0 + i] as u32
+                    + src[r0 + i + 3] as u32
+                    + src[r1 + i] as u32
+                    + src[r1 + i + 3] as u32;
                 row[3 * x + c] = ((sum + 2) / 4) as u8;
             }
         }
@@ -191,7 +205,12 @@ pub fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
         let o = ((yy * w + xx) * 3) as usize;
         [raw[o] as f32, raw[o + 1] as f32, raw[o + 2] as f32]
     };
-    let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+    let (a, b, c, d) = (
+        px(x0, y0),
+        px(x0 + 1, y0),
+        px(x0, y0 + 1),
+        px(x0 + 1, y0 + 1),
+    );
     for i in 0..3 {
         let top = a[i] + (b[i] - a[i]) * fx;
         let bot = c[i] + (d[i] - c[i]) * fx;
@@ -231,11 +250,20 @@ mod tests {
 
     #[test]
     fn pyramid_sampling_matches_direct_sampling_on_a_smooth_image() {
-        let img = RgbImage::from_fn(800, 600, |x, y| image::Rgb([(x / 4) as u8, (y / 3) as u8, 100]));
+        let img = RgbImage::from_fn(800, 600, |x, y| {
+            image::Rgb([(x / 4) as u8, (y / 3) as u8, 100])
+        });
         let pyr = Pyramid::new(&img);
         let map = Affine([8.0, 0.0, 0.0, 0.0, 8.0, 0.0]);
-        let (direct, reduced) = (sample_affine(&img, 100, 75, &map), pyr.sample(100, 75, &map));
-        let worst = direct.iter().zip(&reduced).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let (direct, reduced) = (
+            sample_affine(&img, 100, 75, &map),
+            pyr.sample(100, 75, &map),
+        );
+        let worst = direct
+            .iter()
+            .zip(&reduced)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
         assert!(worst < 2.0, "worst difference {worst}");
     }
 
