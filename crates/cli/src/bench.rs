@@ -10,6 +10,7 @@ use faceswap_engine::{
     decode, encode, Engine, EngineConfig, OutputFormat, PhotoLimits, Role, SwapOptions,
 };
 use faceswap_models::ModelDir;
+use faceswap_moderation::{ModerationConfig, Moderator};
 
 /// Arguments of `faceswap bench`.
 #[derive(clap::Args)]
@@ -130,6 +131,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         first = false;
     }
+    let moderation = moderation_median(&models, &pairs, args.rounds.max(1))?;
+    println!("content filter: {moderation:.1} ms per photo (median over both photos of every pair, 1 thread; a request checks two)");
     println!("decode: both photos; detect: both detectors and the mesh on both photos; total: decode to encode (medians over pairs of per-pair medians)");
     println!("pairs/s: N workers in parallel, each with its own engine of 1 intra-op thread");
     Ok(ExitCode::SUCCESS)
@@ -191,6 +194,27 @@ fn parallel_throughput(
             .sum()
     })?;
     Ok(done as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Median milliseconds of the content filter's check on one photo.
+fn moderation_median(models: &ModelDir, pairs: &[Pair], rounds: usize) -> anyhow::Result<f64> {
+    let moderator = Moderator::load(&ModerationConfig::new(models))?;
+    let mut times = Vec::new();
+    for pair in pairs {
+        for (bytes, role, limits) in [
+            (&pair.source, Role::Image, PhotoLimits::IMAGE),
+            (&pair.template, Role::Template, PhotoLimits::TEMPLATE),
+        ] {
+            let img = decode(bytes, role, &limits)?;
+            moderator.check(&img)?;
+            for _ in 0..rounds {
+                let t = Instant::now();
+                moderator.check(&img)?;
+                times.push(secs(t.elapsed()) * 1000.0);
+            }
+        }
+    }
+    Ok(median(times))
 }
 
 fn read_pairs(path: &Path) -> anyhow::Result<Vec<Pair>> {
