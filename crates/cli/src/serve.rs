@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long, env = "FACESWAP_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Base of result URLs as clients reach the server, e.g. https://faces.example.com
-    /// [default: http://LISTEN]
+    /// [default: http://LISTEN, or http://HOST-HEADER when listening on 0.0.0.0 or ::]
     #[arg(long, env = "FACESWAP_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Fusion worker threads, each with its own models [default: number of cores].
@@ -53,6 +53,9 @@ pub struct Args {
     /// Seconds a photo download may take in all, redirects included.
     #[arg(long, env = "FACESWAP_FETCH_TIMEOUT", default_value_t = 20.0)]
     pub fetch_timeout: f64,
+    /// Seconds a client may take to send its request body.
+    #[arg(long, env = "FACESWAP_BODY_TIMEOUT", default_value_t = 30.0)]
+    pub body_timeout: f64,
     /// Longest side in pixels accepted for the template (the contract advises 1280).
     #[arg(long, env = "FACESWAP_TEMPLATE_MAX_SIDE", default_value_t = 4096)]
     pub template_max_side: u32,
@@ -114,6 +117,7 @@ impl Args {
             .collect::<anyhow::Result<_>>()?;
         c.fetch.connect_timeout = secs(self.fetch_connect_timeout, "--fetch-connect-timeout")?;
         c.fetch.total_timeout = secs(self.fetch_timeout, "--fetch-timeout")?;
+        c.body_timeout = secs(self.body_timeout, "--body-timeout")?;
         c.template_limits.max_width = self.template_max_side;
         c.template_limits.max_height = self.template_max_side;
         c.moderation.enabled = !self.no_moderation;

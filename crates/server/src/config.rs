@@ -67,7 +67,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Folder holding `faceswap.db` and `results/`.
     pub data_dir: PathBuf,
-    /// Base of result URLs, e.g. `https://faces.example.com`; default `http://` + the bound address.
+    /// Base of result URLs, e.g. `https://faces.example.com`. Default: `http://` + the bound address,
+    /// or, when bound to all interfaces (0.0.0.0 or ::), `http://` + the request's `Host`.
     pub public_url: Option<String>,
     /// Fusion worker threads, each with its own models.
     pub workers: usize,
@@ -81,6 +82,9 @@ pub struct Config {
     pub default_rate: f64,
     /// Largest request body in bytes (two base64 photos of 5 MB fit in the default).
     pub max_body_bytes: usize,
+    /// How long a client may take to send its request body; a slower body is refused, so that slow
+    /// clients cannot hold the bounded body slots for ever.
+    pub body_timeout: Duration,
     /// Limits of photo A.
     pub image_limits: PhotoLimits,
     /// Limits of template B.
@@ -114,6 +118,7 @@ impl Default for Config {
             sweep_interval: Duration::from_secs(60),
             default_rate: 1.0,
             max_body_bytes: 16 * 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
             image_limits: PhotoLimits::IMAGE,
             template_limits: PhotoLimits::TEMPLATE,
             min_face: 50,

@@ -226,6 +226,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         .clone()
         .map(|u| u.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("http://{addr}"));
+    // Bound to all interfaces without a public URL: `http://0.0.0.0:8080/...` would reach no one, so
+    // result URLs are built from the address each client used (its Host header).
+    let public_url_from_host = config.public_url.is_none() && addr.ip().is_unspecified();
+    if public_url_from_host {
+        tracing::warn!(
+            "no public URL configured while listening on all interfaces: result URLs are built \
+             from each request's Host header (set --public-url to fix them)"
+        );
+    }
 
     let sweeper = sweeper::spawn(
         store.clone(),
@@ -248,6 +257,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         body_slots,
         config,
         public_url: public_url.clone(),
+        public_url_from_host,
         store,
         blobs,
         fetcher,

@@ -875,3 +875,220 @@ fn a_client_that_goes_away_leaves_no_credit_reserved() {
         "charged once, with its result stored"
     );
 }
+
+/// Sends `body` with exactly these extra headers (no `Content-Type` unless given) and returns
+/// (status, content type, JSON body).
+async fn post_raw(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, String, serde_json::Value) {
+    let mut req = client().post(url).body(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, ct, r.json().await.unwrap())
+}
+
+#[test]
+fn clients_of_the_original_are_served_leniently_and_always_in_json() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("lenient", 10, Some(0.0));
+    let url = format!("{}/v1/faceswap?token={key}", s.base);
+    let body = json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))})
+        .to_string()
+        .into_bytes();
+    block_on(async {
+        // The original requires Content-Type: application/json; a client that sends another type, or
+        // none, with a JSON body is served all the same. So is a body starting with a UTF-8 BOM.
+        let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+        with_bom.extend_from_slice(&body);
+        for (headers, body) in [
+            (vec![("content-type", "text/plain")], body.clone()),
+            (vec![], body.clone()),
+            (
+                vec![("content-type", "application/x-www-form-urlencoded")],
+                body.clone(),
+            ),
+            (
+                vec![("content-type", "application/json; charset=utf-8")],
+                with_bom,
+            ),
+        ] {
+            let (st, ct, got) = post_raw(&url, &headers, body).await;
+            assert_eq!(st, 200, "{headers:?}: {got}");
+            assert_eq!(ct, "application/json");
+            assert_eq!(got["code"], "success");
+        }
+        // A token in the query and a Bearer header: the query's token is the one used.
+        let (st, _, got) = post_raw(
+            &url,
+            &[("authorization", "Bearer fsk_wrong")],
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_error(
+            &(st, got),
+            401,
+            "invalid_post",
+            Some("Your image_url is empty."),
+            false,
+        );
+        let (st, _, got) = post_raw(
+            &format!("{}/v1/faceswap?token=fsk_wrong", s.base),
+            &[("authorization", &format!("Bearer {key}"))],
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_error(&(st, got), 403, "invalid_api_key", None, false);
+
+        // Every answer is JSON, also for a wrong method or a path that does not decode.
+        let r = client().get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.headers()["allow"], "POST");
+        let got: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(got["code"], "method_not_allowed");
+        for path in [
+            "/v1/results/%FF.jpeg".to_string(),
+            format!("/v1/tasks/%FF?token={key}"),
+            "/no/such/route".to_string(),
+        ] {
+            let r = client()
+                .get(format!("{}{path}", s.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 404, "{path}");
+            assert_eq!(r.headers()["content-type"], "application/json", "{path}");
+            let got: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(got["code"], "not_found", "{path}");
+        }
+    });
+    assert_eq!(s.credits(&id), (6, 0, 4));
+}
+
+#[test]
+fn an_oversized_body_is_checked_for_rate_and_credits_first() {
+    let s = main_server();
+    let p = photos();
+    let huge = json!({"image_base64": "A".repeat(17 * 1024 * 1024), "template_url": p.url(&format!("/faces/{B}"))});
+    let limited = "Image size exceeds the maximum allowed size.";
+    let (_, empty) = s.key("oversized-empty", 0, Some(0.0));
+    let (id, slow) = s.key("oversized-slow", 5, Some(0.01));
+    block_on(async {
+        let got = s.swap(&empty, huge.clone()).await;
+        assert_error(
+            &got,
+            403,
+            "used_up",
+            Some("Your account does not have enough credits, please recharge."),
+            false,
+        );
+        let got = s.swap(&slow, huge.clone()).await;
+        assert_error(&got, 402, "image_size_limited", Some(limited), true);
+        let got = s.swap(&slow, huge).await;
+        assert_error(
+            &got,
+            402,
+            "request_rate_limit",
+            Some("Request rate limit, once per second."),
+            true,
+        );
+    });
+    assert_eq!(s.credits(&id), (5, 0, 0));
+}
+
+/// A server on all interfaces, without a public URL, with a short body timeout and few body slots.
+fn open_server() -> &'static TestServer {
+    shared("open", |c| {
+        c.listen = "0.0.0.0:0".parse().unwrap();
+        c.workers = 1;
+        c.queue = 0;
+        c.moderation.enabled = false;
+        c.body_timeout = Duration::from_secs(1);
+    })
+}
+
+#[test]
+fn slow_bodies_cannot_hold_the_body_slots() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = open_server();
+    let port = s.server.local_addr().port();
+    let (_, key) = s.key("slowloris", 5, Some(0.0));
+    block_on(async {
+        // More clients than body slots ((1 worker + 0 queue) * 2 + 4) start a body and stall.
+        let mut stalled = Vec::new();
+        for _ in 0..10 {
+            let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let head = format!(
+                "POST /v1/faceswap?token={key} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+            );
+            c.write_all(head.as_bytes()).await.unwrap();
+            stalled.push(c);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Another client is still answered, once the stalled bodies time out.
+        let start = std::time::Instant::now();
+        let got = tokio::time::timeout(
+            Duration::from_secs(10),
+            s.swap(&key, json!({"template_url": "http://x.example/t.jpg"})),
+        )
+        .await
+        .expect("answered while slow clients stall");
+        assert_error(
+            &got,
+            401,
+            "invalid_post",
+            Some("Your image_url is empty."),
+            false,
+        );
+        assert!(start.elapsed() < Duration::from_secs(5));
+        // And the stalled clients get an answer too.
+        let mut answer = String::new();
+        let mut c = stalled.pop().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), c.read_to_string(&mut answer))
+            .await
+            .expect("the stalled client is answered")
+            .ok();
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+        assert!(
+            answer.contains("Your request body could not be read."),
+            "{answer}"
+        );
+    });
+}
+
+#[test]
+fn result_urls_follow_the_host_when_bound_to_all_interfaces() {
+    let s = open_server();
+    let p = photos();
+    let port = s.server.local_addr().port();
+    let (_, key) = s.key("open-host", 5, Some(0.0));
+    block_on(async {
+        let r = client()
+            .post(format!("http://localhost:{port}/v1/faceswap?token={key}"))
+            .json(&json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let got: serde_json::Value = r.json().await.unwrap();
+        let url = got["image_url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("http://localhost:{port}/v1/results/")),
+            "{url}"
+        );
+        check_result(url, "image/jpeg", template_size(B)).await;
+    });
+}

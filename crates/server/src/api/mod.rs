@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -40,6 +41,9 @@ pub struct AppState {
     pub config: Config,
     /// Base of result URLs, without a trailing slash.
     pub public_url: String,
+    /// Whether result URLs are built from each request's `Host` instead (no public URL configured
+    /// and bound to all interfaces).
+    pub public_url_from_host: bool,
     /// Keys, credits, tasks.
     pub store: Arc<dyn Store>,
     /// Result files.
@@ -84,10 +88,42 @@ pub fn router(state: SharedState) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::NotFound })
+        // A known path with another method: 405 with a JSON body like every other answer (axum
+        // keeps its `Allow` header).
+        .method_not_allowed_fallback(method_not_allowed)
         // The faceswap handler reads its body itself, with its own limit and error.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(log_and_contain))
         .with_state(state)
+}
+
+/// 405 for a known path used with another method.
+async fn method_not_allowed() -> Response {
+    let body = crate::error::ErrorBody {
+        code: "method_not_allowed",
+        detail: "Method not allowed.",
+        task_id: None,
+    };
+    let mut r = (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response();
+    r.extensions_mut()
+        .insert(ResponseCode("method_not_allowed"));
+    r
+}
+
+/// The base of result URLs for a request: the configured one, or `http://` + the request's `Host`
+/// when the server is bound to all interfaces without a public URL.
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if state.public_url_from_host {
+        let host = headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
+            .filter(|a| !a.as_str().contains('@'));
+        if let Some(host) = host {
+            return format!("http://{host}");
+        }
+    }
+    state.public_url.clone()
 }
 
 /// Logs one line per request (path only: query strings may hold the token) and turns a panicking
@@ -224,46 +260,44 @@ async fn faceswap_flow(
 ) -> Result<SuccessBody, ApiError> {
     let key = authenticate(state, uri, headers).await?;
     *key_id = Some(key.id.clone());
+    let base = base_url(state, headers);
     let _slot = state
         .body_slots
         .acquire()
         .await
         .map_err(internal("body slot"))?;
     let created_at = now_millis();
-    let bytes = match to_bytes(body, state.config.max_body_bytes).await {
-        Ok(b) => b,
-        Err(e) if !is_length_limit(&e) => {
+    let read = tokio::time::timeout(
+        state.config.body_timeout,
+        to_bytes(body, state.config.max_body_bytes),
+    )
+    .await;
+    let bytes = match read {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) if is_length_limit(&e) => {
+            // Too large to read: the photos inside exceed the limits. Rate and credits are still
+            // checked first, in the contract's order.
+            drop(_slot);
+            let task_id = new_task_id();
+            check_rate(state, &key, &task_id, created_at).await?;
+            if key.credits <= 0 {
+                return Err(ApiError::UsedUp);
+            }
+            let e = ApiError::ImageSizeLimited { task_id };
+            refuse_before_reserve(state, &key, created_at, &e).await;
+            return Err(e);
+        }
+        // A broken connection, or a client too slow to send its body.
+        Ok(Err(_)) | Err(_) => {
             return Err(ApiError::InvalidPost(
                 "Your request body could not be read.".into(),
             ))
-        }
-        Err(_) => {
-            // Too large to read: the photos inside exceed the limits.
-            let task_id = new_task_id();
-            refuse_before_reserve(
-                state,
-                &task_id,
-                &key,
-                created_at,
-                ApiError::ImageSizeLimited {
-                    task_id: task_id.clone(),
-                },
-            )
-            .await;
-            return Err(ApiError::ImageSizeLimited { task_id });
         }
     };
     let req = parse_request(&bytes).map_err(ApiError::InvalidPost)?;
     drop(bytes);
     let task_id = new_task_id();
-    let rate = key.rate.unwrap_or(state.config.default_rate);
-    if !state.limiter.check(&key.id, rate) {
-        let e = ApiError::RequestRateLimit {
-            task_id: task_id.clone(),
-        };
-        refuse_before_reserve(state, &task_id, &key, created_at, e.clone()).await;
-        return Err(e);
-    }
+    check_rate(state, &key, &task_id, created_at).await?;
     // From the reservation on, a credit is held: reservation and task run on their own tokio task,
     // to their end (commit or refund), even if the client goes away and this future is dropped.
     let task_state = state.clone();
@@ -278,7 +312,7 @@ async fn faceswap_flow(
         if !reserved {
             return Err(ApiError::UsedUp);
         }
-        run_task(&task_state, &id, req).await
+        run_task(&task_state, &id, req, &base).await
     });
     match task.await {
         Ok(result) => result,
@@ -288,6 +322,24 @@ async fn faceswap_flow(
             Err(ApiError::Unknown)
         }
     }
+}
+
+/// The key's rate limit: a request over it is refused (and recorded) with this task id.
+async fn check_rate(
+    state: &AppState,
+    key: &KeyRecord,
+    task_id: &str,
+    created_at: i64,
+) -> Result<(), ApiError> {
+    let rate = key.rate.unwrap_or(state.config.default_rate);
+    if state.limiter.check(&key.id, rate) {
+        return Ok(());
+    }
+    let e = ApiError::RequestRateLimit {
+        task_id: task_id.into(),
+    };
+    refuse_before_reserve(state, key, created_at, &e).await;
+    Err(e)
 }
 
 /// Whether reading a body failed because it exceeded the limit (rather than a broken connection).
@@ -311,13 +363,10 @@ fn retention_ms(state: &AppState) -> i64 {
 }
 
 /// Records a task refused before any credit was reserved (it shows in `GET /v1/tasks`).
-async fn refuse_before_reserve(
-    state: &AppState,
-    task_id: &str,
-    key: &KeyRecord,
-    created_at: i64,
-    e: ApiError,
-) {
+async fn refuse_before_reserve(state: &AppState, key: &KeyRecord, created_at: i64, e: &ApiError) {
+    let Some(task_id) = e.task_id() else {
+        return;
+    };
     let now = now_millis();
     let failure = Failure {
         code: e.code().into(),
@@ -380,6 +429,7 @@ async fn run_task(
     state: &AppState,
     task_id: &str,
     req: FaceswapRequest,
+    base: &str,
 ) -> Result<SuccessBody, ApiError> {
     let ext = req.format.extension();
     let mime = req.format.mime();
@@ -423,7 +473,7 @@ async fn run_task(
     }
     Ok(SuccessBody {
         code: "success",
-        image_url: format!("{}/v1/results/{name}", state.public_url),
+        image_url: format!("{base}/v1/results/{name}"),
         task_id: task_id.into(),
         expires_at: rfc3339(expires_at),
         image_base64: return_base64
@@ -584,11 +634,13 @@ struct TaskBody {
 /// `GET /v1/tasks/{task_id}`: the task, for the key that made it.
 async fn task(
     State(state): State<SharedState>,
-    Path(task_id): Path<String>,
+    task_id: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let key = authenticate(&state, &uri, &headers).await?;
+    // A path that does not decode (e.g. invalid UTF-8) names no task.
+    let Path(task_id) = task_id.map_err(|_| ApiError::NotFound)?;
     let task = state
         .store
         .task(task_id)
@@ -605,7 +657,7 @@ async fn task(
             task.ext.as_deref().map(|ext| {
                 format!(
                     "{}/v1/results/{}",
-                    state.public_url,
+                    base_url(&state, &headers),
                     blob_name(&task.id, ext)
                 )
             })
@@ -631,8 +683,9 @@ async fn task(
 /// `GET /v1/results/{task_id}.{ext}`: the result file while it is kept.
 async fn result(
     State(state): State<SharedState>,
-    Path(file): Path<String>,
+    file: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(file) = file.map_err(|_| ApiError::NotFound)?;
     let (id, ext) = file.rsplit_once('.').ok_or(ApiError::NotFound)?;
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(ApiError::NotFound);
@@ -712,8 +765,8 @@ async fn metrics(State(state): State<SharedState>) -> Response {
 }
 
 /// `GET /openapi.json`.
-async fn openapi(State(state): State<SharedState>) -> Json<serde_json::Value> {
-    Json(openapi::document(&state.public_url))
+async fn openapi(State(state): State<SharedState>, headers: HeaderMap) -> Json<serde_json::Value> {
+    Json(openapi::document(&base_url(&state, &headers)))
 }
 
 #[cfg(test)]

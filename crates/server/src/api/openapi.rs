@@ -79,7 +79,7 @@ pub fn document(server_url: &str) -> Value {
                     "type": "object",
                     "required": ["code", "detail"],
                     "properties": {
-                        "code": {"type": "string", "enum": ["no_token", "invalid_post", "invalid_input_image", "no_face_detected", "forbidden", "image_size_limited", "request_rate_limit", "false", "used_up", "invalid_api_key", "unknown", "not_found"]},
+                        "code": {"type": "string", "enum": ["no_token", "invalid_post", "invalid_input_image", "no_face_detected", "forbidden", "image_size_limited", "request_rate_limit", "false", "used_up", "invalid_api_key", "unknown", "not_found", "method_not_allowed"]},
                         "detail": {"type": "string"},
                         "task_id": {"type": "string", "format": "uuid", "description": "Present for the 402 codes."}
                     }

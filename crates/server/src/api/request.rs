@@ -38,6 +38,8 @@ pub const NOT_AN_OBJECT: &str = "Your request body is not a JSON object.";
 
 /// Parses and validates the body. `Err` is the `invalid_post` detail.
 pub fn parse_request(body: &[u8]) -> Result<FaceswapRequest, String> {
+    // Some clients (Windows tools, .NET encoders) start UTF-8 text with a byte-order mark.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let value: Value = serde_json::from_slice(body).map_err(|_| NOT_AN_OBJECT.to_string())?;
     let Value::Object(obj) = value else {
         return Err(NOT_AN_OBJECT.into());
@@ -303,6 +305,12 @@ mod tests {
         assert_eq!(parse_request(b"[1,2]").unwrap_err(), NOT_AN_OBJECT);
         assert_eq!(parse_request(b"not json").unwrap_err(), NOT_AN_OBJECT);
         assert_eq!(parse_request(b"").unwrap_err(), NOT_AN_OBJECT);
+        assert_eq!(
+            parse_request(b"\xEF\xBB\xBF{\"template_url\": \"http://b.example/t.jpg\"}")
+                .unwrap_err(),
+            "Your image_url is empty.",
+            "a UTF-8 byte-order mark is skipped"
+        );
     }
 
     #[test]
