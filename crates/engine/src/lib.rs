@@ -154,22 +154,38 @@ impl EngineConfig {
     }
 }
 
-/// The loaded face models. One per worker thread: runs of one engine are serialised.
+/// The loaded face models. Runs of one engine are serialised per model: a server loads one engine
+/// per worker thread.
 pub struct Engine {
-    detector: detect::Detector,
-    mesher: mesh::Mesher,
+    /// One set of models per photo that can be analysed at the same time (two with two threads or
+    /// more: A and B are then analysed in parallel).
+    lanes: Vec<Lane>,
     min_face: u32,
 }
 
+struct Lane {
+    detector: detect::Detector,
+    mesher: mesh::Mesher,
+}
+
 impl Engine {
-    /// Loads the three face models.
+    /// Loads the three face models (twice with two threads or more).
     pub fn load(config: &EngineConfig) -> Result<Engine, EngineError> {
-        let short = Model::load(&config.models, detect::SHORT_RANGE_MODEL, config.threads)?;
-        let full = Model::load(&config.models, detect::FULL_RANGE_MODEL, config.threads)?;
-        let mesh = Model::load(&config.models, mesh::MESH_MODEL, config.threads)?;
+        let lanes = if config.threads >= 2 { 2 } else { 1 };
+        let threads = (config.threads / lanes).max(1);
+        let lanes = (0..lanes)
+            .map(|_| -> Result<Lane, EngineError> {
+                let short = Model::load(&config.models, detect::SHORT_RANGE_MODEL, threads)?;
+                let full = Model::load(&config.models, detect::FULL_RANGE_MODEL, threads)?;
+                let mesh = Model::load(&config.models, mesh::MESH_MODEL, threads)?;
+                Ok(Lane {
+                    detector: detect::Detector::new(short, full),
+                    mesher: mesh::Mesher::new(mesh),
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Engine {
-            detector: detect::Detector::new(short, full),
-            mesher: mesh::Mesher::new(mesh),
+            lanes,
             min_face: config.min_face,
         })
     }
@@ -178,22 +194,27 @@ impl Engine {
     /// first. The detectors alone give the odd false positive on a busy background; the mesh
     /// model's face-presence score weeds those out.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<FoundFace>, EngineError> {
-        self.detect_until(img, usize::MAX)
+        self.detect_until(&self.lanes[0], img, usize::MAX)
     }
 
     /// Like [`Engine::detect`], but stops once `wanted` faces are confirmed (meshing every face of
     /// a group photo costs a model run each).
-    fn detect_until(&self, img: &RgbImage, wanted: usize) -> Result<Vec<FoundFace>, EngineError> {
+    fn detect_until(
+        &self,
+        lane: &Lane,
+        img: &RgbImage,
+        wanted: usize,
+    ) -> Result<Vec<FoundFace>, EngineError> {
         let pyramid = geometry::Pyramid::new(img);
         let mut found = Vec::new();
-        for face in self.detector.detect(&pyramid)? {
+        for face in lane.detector.detect(&pyramid)? {
             if found.len() >= wanted {
                 break;
             }
             if face.rect.w < self.min_face as f32 || face.rect.h < self.min_face as f32 {
                 continue;
             }
-            if let Some(mesh) = self.mesher.mesh(&pyramid, &face)? {
+            if let Some(mesh) = lane.mesher.mesh(&pyramid, &face)? {
                 found.push(FoundFace { face, mesh });
             }
         }
@@ -208,17 +229,30 @@ impl Engine {
         opts: &SwapOptions,
     ) -> Result<Swapped, EngineError> {
         let t0 = Instant::now();
-        let mut source_faces = self.detect_until(source_img, 1)?;
-        if source_faces.is_empty() {
-            return Err(EngineError::NoFace { role: Role::Image });
-        }
         // Only a face chosen by index needs the faces before it; a region needs them all.
         let wanted = match opts.template_face {
             FaceChoice::Largest => 1,
             FaceChoice::Index(k) => k.saturating_add(1),
             FaceChoice::Region(_) => usize::MAX,
         };
-        let mut template_faces = self.detect_until(template, wanted)?;
+        let (source_faces, template_faces) = match &self.lanes[..] {
+            [a, b, ..] => std::thread::scope(|scope| {
+                let source = scope.spawn(|| self.detect_until(b, source_img, 1));
+                let template = self.detect_until(a, template, wanted);
+                (source.join().expect("face analysis panicked"), template)
+            }),
+            [a] => (
+                self.detect_until(a, source_img, 1),
+                self.detect_until(a, template, wanted),
+            ),
+            [] => unreachable!("an engine has at least one lane"),
+        };
+        // Photo A's problems are reported before B's, as the API checks them in that order.
+        let mut source_faces = source_faces?;
+        if source_faces.is_empty() {
+            return Err(EngineError::NoFace { role: Role::Image });
+        }
+        let mut template_faces = template_faces?;
         if template_faces.is_empty() {
             return Err(EngineError::NoFace {
                 role: Role::Template,

@@ -174,6 +174,10 @@ impl Model {
             .map_err(|e| fail(e.to_string()))?
             .with_inter_threads(1)
             .map_err(|e| fail(e.to_string()))?
+            // Spinning worker threads would keep a core busy between runs, stealing it from the
+            // decoding and fusion that run between the model calls.
+            .with_intra_op_spinning(false)
+            .map_err(|e| fail(e.to_string()))?
             .commit_from_file(path)
             .map_err(|e| fail(e.to_string()))?;
         Ok(Model {
