@@ -33,6 +33,8 @@ const SHADING_SIGMA: f32 = 0.1;
 const RIM_SIGMA: f32 = 0.12;
 /// Tolerance of the skin test, in median absolute deviations of the interior.
 const SKIN_SPREAD: f32 = 3.0;
+/// Skin distance beyond which even the interior of A's face is left to B (an object in front of it).
+const FOREIGN: f32 = 3.0;
 /// Smoothing passes of the shape-follow weight over the mesh (how many rings of points the change
 /// from B's contour to A's layout takes).
 const SMOOTHING_PASSES: usize = 2;
@@ -135,11 +137,19 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     // Near the edge, A's mesh oval often takes in hair or background: keep only what looks like A's
     // skin there, so B's jaw line and cheeks are not painted over with them.
     let rim = low.blur(&m_low, 1, RIM_SIGMA * face_width / block as f32);
-    let skin = skin_likeness(&a_low, &m_low, &rim);
+    // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
+    // to B; beards and shadows stay A's.
+    let distance = skin_distance(&a_low, &m_low, &rim);
+    let skin: Vec<f32> = distance.iter().map(|d| (2.0 - d).clamp(0.0, 1.0)).collect();
+    let not_foreign: Vec<f32> = distance
+        .iter()
+        .map(|d| (FOREIGN - d).clamp(0.0, 1.0))
+        .collect();
     let skin = low.blur(&skin, 1, feather * 0.5);
-    for ((a, r), k) in alpha_low.iter_mut().zip(&rim).zip(&skin) {
+    let not_foreign = low.blur(&not_foreign, 1, feather * 0.5);
+    for (((a, r), k), f) in alpha_low.iter_mut().zip(&rim).zip(&skin).zip(&not_foreign) {
         let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
-        *a *= interior.max(*k);
+        *a *= (interior * f).max(*k);
     }
     if mouth_open {
         let lips: Vec<P2> = LIPS_INNER.iter().map(|&i| target[i]).collect();
@@ -305,15 +315,15 @@ fn mirror(a: &RgbImage, ma: &Mesh) -> (RgbImage, Mesh) {
     )
 }
 
-/// How much each low-res cell of A's warped face looks like A's own skin (1: like the median of the
-/// face's interior, 0: far from it), from block averages `a_low` (sums weighted by `m_low`).
-fn skin_likeness(a_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
+/// How far each low-res cell of A's warped face is from A's own skin (the median of the face's
+/// interior), in tolerances, from block averages `a_low` (sums weighted by `m_low`).
+fn skin_distance(a_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
     let colour = |i: usize| [0, 1, 2].map(|c| a_low[i * 3 + c] / m_low[i].max(1e-3));
     let interior: Vec<usize> = (0..m_low.len())
         .filter(|&i| m_low[i] > 0.99 && rim[i] > 0.97)
         .collect();
     if interior.len() < 8 {
-        return vec![1.0; m_low.len()];
+        return vec![0.0; m_low.len()];
     }
     let median = |mut v: Vec<f32>| {
         v.sort_by(f32::total_cmp);
@@ -331,13 +341,13 @@ fn skin_likeness(a_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
     (0..m_low.len())
         .map(|i| {
             if m_low[i] < 1e-3 {
-                return 0.0;
+                return f32::MAX;
             }
             let p = colour(i);
             let d2: f32 = (0..3)
                 .map(|c| ((p[c] - centre[c]) / (SKIN_SPREAD * spread[c] + 8.0)).powi(2))
                 .sum();
-            (2.0 - (d2 / 3.0).sqrt()).clamp(0.0, 1.0)
+            (d2 / 3.0).sqrt()
         })
         .collect()
 }
