@@ -84,7 +84,7 @@ fn api_code(e: &EngineError) -> &'static str {
         EngineError::Decode { .. } => "invalid_input_image",
         EngineError::TooLarge { .. } => "image_size_limited",
         EngineError::NoFace { .. } => "no_face_detected",
-        EngineError::NoSuchTemplateFace(_) => "invalid_post",
-        EngineError::Model(_) | EngineError::Encode(_) => "false",
+        EngineError::NoSuchTemplateFace(_) => "false",
+        EngineError::Model(_) | EngineError::Encode(_) => "unknown",
     }
 }
