@@ -26,7 +26,7 @@ const MOUTH_OPEN: f32 = 0.08;
 /// Yaw difference (in half face widths) above which A is mirrored when the heads turn opposite ways.
 const MIRROR_YAW: f32 = 0.25;
 /// Face width in pixels at which the low-frequency maps are computed.
-const LOW_RES_FACE: f32 = 96.0;
+const LOW_RES_FACE: f32 = 64.0;
 /// Shading blur, in face widths.
 const SHADING_SIGMA: f32 = 0.1;
 /// Width of the face's rim where only skin-like pixels of A are kept, as a blur in face widths.
@@ -38,6 +38,10 @@ const FOREIGN: f32 = 3.0;
 /// Smoothing passes of the shape-follow weight over the mesh (how many rings of points the change
 /// from B's contour to A's layout takes).
 const SMOOTHING_PASSES: usize = 2;
+/// Width of the rim where the fine shading applies, as a blur in face widths.
+const SHADING_RIM_SIGMA: f32 = 0.18;
+/// Shading blur in the face's interior, in face widths.
+const INNER_SHADING_SIGMA: f32 = 0.24;
 /// Inward feather of the face oval, in face widths (the ramp reaches 1 at about 1.6 of these).
 const FEATHER_SIGMA: f32 = 0.07;
 /// Limits of the brightness gain of the shading transfer.
@@ -101,30 +105,29 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     let m_low = low.average(&region_f, 1);
     let a_low = low.average(&mul_mask(&warped, &region_f), 3);
     let b_low = low.average(&mul_mask(&b_crop, &region_f), 3);
-    let sigma = SHADING_SIGMA * face_width / block as f32;
-    let (m_blur, a_blur, b_blur) = (
-        low.blur(&m_low, 1, sigma),
-        low.blur(&a_low, 3, sigma),
-        low.blur(&b_low, 3, sigma),
+    // Shading at two scales: fine near the rim, so the face's outline keeps B's light and the jaw
+    // line reads as B's; coarse inside, so A's own modelling of eyes, nose and cheeks survives.
+    let shading_rim = low.blur(&m_low, 1, SHADING_RIM_SIGMA * face_width / block as f32);
+    let fine = shading_gain(
+        &low,
+        &m_low,
+        &a_low,
+        &b_low,
+        SHADING_SIGMA * face_width / block as f32,
     );
-    let mut gain = vec![1f32; low.w * low.h * 3];
-    for i in 0..low.w * low.h {
-        let m = m_blur[i];
-        if m < 1e-3 {
-            continue;
-        }
-        let la = [0, 1, 2].map(|c| a_blur[i * 3 + c] / m);
-        let lb = [0, 1, 2].map(|c| b_blur[i * 3 + c] / m);
-        // Brightness and colour separately: brightness follows B's shading within limits (so A's
-        // beard or brows are not lifted to skin level), colour follows B's skin tone.
-        let (ya, yb) = (luma(la).max(GAIN_FLOOR), luma(lb).max(1.0));
-        let brightness = (yb / ya).clamp(BRIGHTNESS_RANGE.0, BRIGHTNESS_RANGE.1);
-        for c in 0..3 {
-            let tint =
-                ((lb[c].max(1.0) / yb) / (la[c].max(1.0) / ya)).clamp(TINT_RANGE.0, TINT_RANGE.1);
-            gain[i * 3 + c] = brightness * tint;
-        }
-    }
+    let coarse = shading_gain(
+        &low,
+        &m_low,
+        &a_low,
+        &b_low,
+        INNER_SHADING_SIGMA * face_width / block as f32,
+    );
+    let gain: Vec<f32> = (0..low.w * low.h * 3)
+        .map(|j| {
+            let inner = ((shading_rim[j / 3] - 0.5) / 0.45).clamp(0.0, 1.0);
+            fine[j] + inner * (coarse[j] - fine[j])
+        })
+        .collect();
 
     // Blend mask: feathered inward from the edge of the region (the oval, and wherever A's photo
     // ended), zero outside it.
@@ -352,6 +355,35 @@ fn skin_distance(a_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// Per-channel gain that gives A's warped face B's low-frequency shading at blur `sigma` (low-res
+/// pixels): brightness and colour separately, each within limits.
+fn shading_gain(low: &LowRes, m_low: &[f32], a_low: &[f32], b_low: &[f32], sigma: f32) -> Vec<f32> {
+    let (m_blur, a_blur, b_blur) = (
+        low.blur(m_low, 1, sigma),
+        low.blur(a_low, 3, sigma),
+        low.blur(b_low, 3, sigma),
+    );
+    let mut gain = vec![1f32; low.w * low.h * 3];
+    for i in 0..low.w * low.h {
+        let m = m_blur[i];
+        if m < 1e-3 {
+            continue;
+        }
+        let la = [0, 1, 2].map(|c| a_blur[i * 3 + c] / m);
+        let lb = [0, 1, 2].map(|c| b_blur[i * 3 + c] / m);
+        // Brightness follows B's shading within limits (so A's beard or brows are not lifted to
+        // skin level), colour follows B's skin tone.
+        let (ya, yb) = (luma(la).max(GAIN_FLOOR), luma(lb).max(1.0));
+        let brightness = (yb / ya).clamp(BRIGHTNESS_RANGE.0, BRIGHTNESS_RANGE.1);
+        for c in 0..3 {
+            let tint =
+                ((lb[c].max(1.0) / yb) / (la[c].max(1.0) / ya)).clamp(TINT_RANGE.0, TINT_RANGE.1);
+            gain[i * 3 + c] = brightness * tint;
+        }
+    }
+    gain
+}
+
 /// Inner-lip gap over mouth width.
 fn mouth_opening(p: &[P2]) -> f32 {
     dist(p[UPPER_LIP_INNER], p[LOWER_LIP_INNER])
@@ -488,24 +520,35 @@ fn warp_triangle(
     let max_x = (d0.0.max(d1.0).max(d2.0).ceil() as usize).min(crop.x + crop.w);
     let min_y = d0.1.min(d1.1).min(d2.1).floor().max(crop.y as f32) as usize;
     let max_y = (d0.1.max(d1.1).max(d2.1).ceil() as usize).min(crop.y + crop.h);
+    // Barycentric coordinates and the source point are affine in the pixel position: precompute
+    // their coefficients once per triangle.
+    let inv = 1.0 / det;
+    let (a1, b1) = ((d2.1 - d0.1) * inv, -(d2.0 - d0.0) * inv);
+    let c1 = -(d0.0 * a1 + d0.1 * b1);
+    let (a2, b2) = (-(d1.1 - d0.1) * inv, (d1.0 - d0.0) * inv);
+    let c2 = -(d0.0 * a2 + d0.1 * b2);
+    let (s0, s1, s2) = (src[0], src[1], src[2]);
+    let (ex1, ey1, ex2, ey2) = (s1.0 - s0.0, s1.1 - s0.1, s2.0 - s0.0, s2.1 - s0.1);
+    let (aw, ah) = (a.width() as f32, a.height() as f32);
     // Small tolerance so that pixels on shared edges are never missed.
     let eps = -1e-4;
     for y in min_y..max_y {
+        let py = y as f32 + 0.5;
+        let row = (y - crop.y) * crop.w;
         for x in min_x..max_x {
-            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-            let l1 = ((px - d0.0) * (d2.1 - d0.1) - (d2.0 - d0.0) * (py - d0.1)) / det;
-            let l2 = ((d1.0 - d0.0) * (py - d0.1) - (px - d0.0) * (d1.1 - d0.1)) / det;
-            let l0 = 1.0 - l1 - l2;
-            if l0 < eps || l1 < eps || l2 < eps {
+            let px = x as f32 + 0.5;
+            let l1 = a1 * px + b1 * py + c1;
+            let l2 = a2 * px + b2 * py + c2;
+            if l1 < eps || l2 < eps || 1.0 - l1 - l2 < eps {
                 continue;
             }
-            let sx = l0 * src[0].0 + l1 * src[1].0 + l2 * src[2].0;
-            let sy = l0 * src[0].1 + l1 * src[1].1 + l2 * src[2].1;
+            let sx = s0.0 + l1 * ex1 + l2 * ex2;
+            let sy = s0.1 + l1 * ey1 + l2 * ey2;
             // Where A's photo ends (a tight crop), there is nothing to take: leave it to B.
-            if sx < 0.0 || sy < 0.0 || sx > a.width() as f32 || sy > a.height() as f32 {
+            if sx < 0.0 || sy < 0.0 || sx > aw || sy > ah {
                 continue;
             }
-            let i = (y - crop.y) * crop.w + (x - crop.x);
+            let i = row + (x - crop.x);
             let p = bilinear(a, sx - 0.5, sy - 0.5);
             out[i * 3..i * 3 + 3].copy_from_slice(&p);
             covered[i] = true;
@@ -630,5 +673,44 @@ impl LowRes {
             *o = top + (bot - top) * ty;
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn box_blur_spreads_an_impulse_like_a_gaussian_and_keeps_its_mass() {
+        let low = LowRes::new(101, 101, 1);
+        let mut impulse = vec![0f32; 101 * 101];
+        impulse[50 * 101 + 50] = 1.0;
+        let sigma = 6.0;
+        let blurred = low.blur(&impulse, 1, sigma);
+        let mass: f32 = blurred.iter().sum();
+        let out = &blurred[50 * 101..51 * 101];
+        let row: f32 = out.iter().sum();
+        let var: f32 = out
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * (i as f32 - 50.0).powi(2))
+            .sum::<f32>()
+            / row;
+        assert!((mass - 1.0).abs() < 1e-4, "mass {mass}");
+        assert!((var.sqrt() - sigma).abs() < 0.5, "sigma {}", var.sqrt());
+        assert!(out[50] > out[45] && out[45] > out[40], "not bell-shaped");
+    }
+
+    #[test]
+    fn polygon_fill_covers_the_inside_only() {
+        let crop = Crop {
+            x: 0,
+            y: 0,
+            w: 10,
+            h: 10,
+        };
+        let mask = crop.fill_polygon(&[(2.0, 2.0), (8.0, 2.0), (8.0, 8.0), (2.0, 8.0)]);
+        assert_eq!(mask.iter().filter(|&&m| m).count(), 36);
+        assert!(mask[5 * 10 + 5] && !mask[0] && !mask[9 * 10 + 9]);
     }
 }
