@@ -101,11 +101,7 @@ fn success_by_urls_base64_and_mixed() {
         check_result(body["image_url"].as_str().unwrap(), "image/webp", size).await;
 
         // The task, for its key; not for another key.
-        let r = client()
-            .get(format!("{}/v1/tasks/{mixed_task}?token={key}", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/v1/tasks/{mixed_task}?token={key}", s.base)).await;
         assert_eq!(r.status(), 200);
         let t: serde_json::Value = r.json().await.unwrap();
         assert_eq!(t["status"], "done");
@@ -113,17 +109,9 @@ fn success_by_urls_base64_and_mixed() {
         assert!(t["image_url"].as_str().unwrap().ends_with(".webp"));
         assert!(t["expires_at"].as_str().is_some());
         let (_, other) = s.key("success-other", 1, None);
-        let r = client()
-            .get(format!("{}/v1/tasks/{mixed_task}?token={other}", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/v1/tasks/{mixed_task}?token={other}", s.base)).await;
         assert_eq!(r.status(), 404);
-        let r = client()
-            .get(format!("{}/v1/tasks/{mixed_task}", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/v1/tasks/{mixed_task}", s.base)).await;
         assert_eq!(r.status(), 401);
 
         // Unknown result names are 404.
@@ -132,11 +120,7 @@ fn success_by_urls_base64_and_mixed() {
             &format!("{task_id}.png"),
             &format!("{}.jpeg", uuid::Uuid::new_v4()),
         ] {
-            let r = client()
-                .get(format!("{}/v1/results/{bad}", s.base))
-                .send()
-                .await
-                .unwrap();
+            let r = get(format!("{}/v1/results/{bad}", s.base)).await;
             assert_eq!(r.status(), 404, "{bad}");
         }
     });
@@ -322,11 +306,7 @@ fn every_error_code_with_status_detail_and_task_id() {
 
         // The failed task is reported, with its code.
         let task_id = got.1["task_id"].as_str().unwrap();
-        let r = client()
-            .get(format!("{}/v1/tasks/{task_id}?token={key}", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/v1/tasks/{task_id}?token={key}", s.base)).await;
         let t: serde_json::Value = r.json().await.unwrap();
         assert_eq!(t["status"], "failed");
         assert_eq!(t["code"], "false");
@@ -526,11 +506,7 @@ fn results_expire_and_are_deleted() {
         assert!(s.result_files().iter().any(|f| f.starts_with(&task_id)));
         tokio::time::sleep(Duration::from_millis(3000)).await;
         assert_eq!(client().get(&url).send().await.unwrap().status(), 404);
-        let r = client()
-            .get(format!("{}/v1/tasks/{task_id}?token={key}", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/v1/tasks/{task_id}?token={key}", s.base)).await;
         assert_eq!(r.status(), 404);
         assert!(
             !s.result_files().iter().any(|f| f.starts_with(&task_id)),
@@ -645,11 +621,7 @@ fn startup_releases_reservations_and_removes_orphans() {
         faceswap_server::store::TaskStatus::Failed
     );
     block_on(async {
-        let r = client()
-            .get(format!("{}/v1/results/{paid}.jpeg", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/v1/results/{paid}.jpeg", s.base)).await;
         assert_eq!(r.status(), 200);
     });
 }
@@ -658,26 +630,14 @@ fn startup_releases_reservations_and_removes_orphans() {
 fn health_readiness_metrics_and_openapi() {
     let s = main_server();
     block_on(async {
-        let r = client()
-            .get(format!("{}/healthz", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/healthz", s.base)).await;
         assert_eq!(r.status(), 200);
-        let r = client()
-            .get(format!("{}/readyz", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/readyz", s.base)).await;
         assert_eq!(r.status(), 200);
         let ready: serde_json::Value = r.json().await.unwrap();
         assert_eq!(ready["status"], "ready");
         assert_eq!(ready["workers_ready"], 2);
-        let r = client()
-            .get(format!("{}/metrics", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/metrics", s.base)).await;
         assert!(r.headers()["content-type"]
             .to_str()
             .unwrap()
@@ -691,19 +651,11 @@ fn health_readiness_metrics_and_openapi() {
         ] {
             assert!(text.contains(needle), "{needle}");
         }
-        let r = client()
-            .get(format!("{}/openapi.json", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/openapi.json", s.base)).await;
         let doc: serde_json::Value = r.json().await.unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
         assert!(doc["paths"]["/v1/faceswap"]["post"].is_object());
-        let r = client()
-            .get(format!("{}/no/such/route", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/no/such/route", s.base)).await;
         assert_eq!(r.status(), 404);
     });
 }
@@ -728,20 +680,12 @@ fn internal_faults_answer_500_unknown_and_refund() {
             Some("Image's server failure occurred, please contact the administrator"),
             false,
         );
-        let r = client()
-            .get(format!("{}/readyz", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/readyz", s.base)).await;
         assert_eq!(r.status(), 503);
         std::fs::create_dir_all(&results).unwrap();
         let (st, got) = s.swap(&key, body).await;
         assert_eq!(st, 200, "{got}");
-        let r = client()
-            .get(format!("{}/readyz", s.base))
-            .send()
-            .await
-            .unwrap();
+        let r = get(format!("{}/readyz", s.base)).await;
         assert_eq!(r.status(), 200);
     });
     assert_eq!(s.credits(&id), (4, 0, 1), "the failed request was refunded");
@@ -962,11 +906,7 @@ fn clients_of_the_original_are_served_leniently_and_always_in_json() {
             format!("/v1/tasks/%FF?token={key}"),
             "/no/such/route".to_string(),
         ] {
-            let r = client()
-                .get(format!("{}{path}", s.base))
-                .send()
-                .await
-                .unwrap();
+            let r = get(format!("{}{path}", s.base)).await;
             assert_eq!(r.status(), 404, "{path}");
             assert_eq!(r.headers()["content-type"], "application/json", "{path}");
             let got: serde_json::Value = r.json().await.unwrap();

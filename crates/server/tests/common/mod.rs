@@ -367,6 +367,11 @@ pub fn client() -> &'static reqwest::Client {
     })
 }
 
+/// `GET url` with the shared client; panics if the request cannot be sent.
+pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Response {
+    client().get(url).send().await.unwrap()
+}
+
 /// Servers shared by the tests of this binary, started on first use.
 pub fn shared(name: &'static str, adjust: fn(&mut Config)) -> &'static TestServer {
     static SERVERS: OnceLock<Mutex<HashMap<&'static str, &'static TestServer>>> = OnceLock::new();
