@@ -10,7 +10,6 @@
 //! `FACESWAP_FACES` points at the photos (default `../shared/faces` beside the repository).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,10 @@ use base64::Engine as _;
 use faceswap_server::store::SqliteStore;
 use faceswap_server::Config;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+// The photo host and photo helpers of the end-to-end tests.
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 struct Opts {
     clients: usize,
@@ -71,56 +73,6 @@ fn opts() -> Opts {
     o
 }
 
-fn faces_dir() -> PathBuf {
-    std::env::var_os("FACESWAP_FACES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/faces"
-            ))
-        })
-}
-
-/// Serves files of `dir` over plain HTTP/1.1 on loopback (one request per connection).
-async fn photo_host(dir: PathBuf) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let dir = dir.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 2048];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).into_owned();
-                let path = head.split_whitespace().nth(1).unwrap_or("/");
-                let name = path.trim_start_matches('/');
-                let (status, body) = match std::fs::read(dir.join(name)) {
-                    Ok(b) if !name.contains("..") => ("200 OK", b),
-                    _ => ("404 Not Found", b"no".to_vec()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(&body).await;
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
-    format!("http://{addr}")
-}
-
 #[derive(Default)]
 struct Tally {
     latencies: Vec<Duration>,
@@ -142,10 +94,12 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run(o));
+    // The photo host runs on the test harness's own runtime, started outside this one.
+    let photos = common::PhotoHost::start("127.0.0.1", None);
+    rt.block_on(run(o, &photos));
 }
 
-async fn run(o: Opts) {
+async fn run(o: Opts, photos: &common::PhotoHost) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -165,7 +119,6 @@ async fn run(o: Opts) {
     let (key_rec, key) = store
         .create_key("load", o.credits, Some(0.0), faceswap_server::now_millis())
         .unwrap();
-    let photos = photo_host(faces_dir()).await;
 
     // Pairs (A, B) of the shared photos; some of them fail on purpose (no face) to mix in 402s.
     let pairs = [
@@ -180,13 +133,10 @@ async fn run(o: Opts) {
         .iter()
         .map(|(a, b)| {
             if o.base64 {
-                let enc = |n: &str| {
-                    base64::engine::general_purpose::STANDARD
-                        .encode(std::fs::read(faces_dir().join(n)).unwrap())
-                };
+                let enc = |n: &str| base64::engine::general_purpose::STANDARD.encode(common::face(n));
                 json!({"image_base64": enc(a), "template_base64": enc(b)})
             } else {
-                json!({"image_url": format!("{photos}/{a}"), "template_url": format!("{photos}/{b}")})
+                json!({"image_url": photos.url(&format!("/faces/{a}")), "template_url": photos.url(&format!("/faces/{b}"))})
             }
         })
         .collect();
