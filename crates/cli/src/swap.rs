@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(EngineError::Model(e)) => return Err(e.into()),
         Err(e) => {
-            println!("{}: {e}", api_code(&e));
+            println!("{}: {e}", faceswap_server::api::engine_error("", &e).code());
             return Ok(ExitCode::from(2));
         }
     };
@@ -76,15 +76,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The API's code for an engine error (the HTTP service answers with the same).
-fn api_code(e: &EngineError) -> &'static str {
-    match e {
-        EngineError::Decode { .. } => "invalid_input_image",
-        EngineError::TooLarge { .. } => "image_size_limited",
-        EngineError::NoFace { .. } => "no_face_detected",
-        EngineError::NoSuchTemplateFace(_) => "false",
-        EngineError::Model(_) | EngineError::Encode(_) => "unknown",
-    }
 }

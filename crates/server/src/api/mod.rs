@@ -564,40 +564,39 @@ async fn photo_bytes(
     }
 }
 
+/// The API's answer to an engine failure (`faceswap swap` prints the same codes).
+pub fn engine_error(task_id: &str, e: &EngineError) -> ApiError {
+    let task_id = task_id.to_string();
+    match e {
+        EngineError::Decode { .. } => ApiError::InvalidInputImage { task_id },
+        EngineError::TooLarge { .. } => ApiError::ImageSizeLimited { task_id },
+        EngineError::NoFace { role } => ApiError::NoFaceDetected {
+            task_id,
+            photo: match role {
+                Role::Image => Photo::Image,
+                Role::Template => Photo::Template,
+            },
+        },
+        EngineError::NoSuchTemplateFace(what) => ApiError::False {
+            task_id,
+            detail: format!("template_face: {what}."),
+        },
+        EngineError::Model(_) | EngineError::Encode(_) => ApiError::Unknown,
+    }
+}
+
 fn job_refusal(task_id: &str, e: JobError) -> Refusal {
-    let t = || task_id.to_string();
-    let photo = |r: Role| match r {
-        Role::Image => Photo::Image,
-        Role::Template => Photo::Template,
-    };
     let reason = e.to_string();
     match e {
-        JobError::Engine(EngineError::Decode { .. }) => {
-            Refusal::new(ApiError::InvalidInputImage { task_id: t() }, reason)
-        }
-        JobError::Engine(EngineError::TooLarge { .. }) => {
-            Refusal::new(ApiError::ImageSizeLimited { task_id: t() }, reason)
-        }
-        JobError::Engine(EngineError::NoFace { role }) => Refusal::new(
-            ApiError::NoFaceDetected {
-                task_id: t(),
-                photo: photo(role),
-            },
-            reason,
-        ),
-        JobError::Engine(EngineError::NoSuchTemplateFace(what)) => Refusal::new(
-            ApiError::False {
-                task_id: t(),
-                detail: format!("template_face: {what}."),
-            },
-            reason,
-        ),
+        JobError::Engine(engine) => Refusal::new(engine_error(task_id, &engine), reason),
         JobError::Sensitive {
             photo,
             label,
             score,
         } => Refusal {
-            error: ApiError::Forbidden { task_id: t() },
+            error: ApiError::Forbidden {
+                task_id: task_id.to_string(),
+            },
             note: Some(ModerationNote {
                 photo: photo.as_str().into(),
                 label: label.into(),
@@ -605,11 +604,9 @@ fn job_refusal(task_id: &str, e: JobError) -> Refusal {
             }),
             reason,
         },
-        JobError::Engine(EngineError::Model(_))
-        | JobError::Engine(EngineError::Encode(_))
-        | JobError::Moderation(_)
-        | JobError::Panic(_)
-        | JobError::Stopped => Refusal::new(ApiError::Unknown, reason),
+        JobError::Moderation(_) | JobError::Panic(_) | JobError::Stopped => {
+            Refusal::new(ApiError::Unknown, reason)
+        }
     }
 }
 
