@@ -4,6 +4,7 @@
 # SQLite and results under ./data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/build-tools.sh
 bash scripts/fetch-models.sh
 cargo build --release -q -p faceswap
 exec ./target/release/faceswap serve "$@"

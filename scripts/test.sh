@@ -3,6 +3,7 @@
 # test of the workspace (they read ../shared/faces and run the real models), then the quality gate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/build-tools.sh
 bash scripts/fetch-models.sh
 cargo test --workspace --no-fail-fast
 bash scripts/quality.sh

@@ -183,7 +183,8 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
             for c in 0..3 {
                 let bv = b_crop[i * 3 + c];
                 let av = warped[i * 3 + c] * g[c];
-                px[c] = (bv + alpha * (av - bv)).round().clamp(0.0, 255.0) as u8;
+                // Clamped first, so adding a half and truncating rounds to nearest.
+                px[c] = ((bv + alpha * (av - bv)).clamp(0.0, 255.0) + 0.5) as u8;
             }
         }
     }
@@ -461,16 +462,11 @@ impl Crop {
     }
 
     fn read(&self, img: &RgbImage) -> Vec<f32> {
+        let stride = img.width() as usize * 3;
         let mut out = Vec::with_capacity(self.w * self.h * 3);
-        for y in 0..self.h {
-            for x in 0..self.w {
-                out.extend(
-                    img.get_pixel((self.x + x) as u32, (self.y + y) as u32)
-                        .0
-                        .iter()
-                        .map(|&v| v as f32),
-                );
-            }
+        for y in self.y..self.y + self.h {
+            let row = &img.as_raw()[y * stride + self.x * 3..y * stride + (self.x + self.w) * 3];
+            out.extend(row.iter().map(|&v| v as f32));
         }
         out
     }
@@ -557,46 +553,44 @@ fn warp_triangle(
 }
 
 /// One box filter of odd `width` along rows (`horizontal`) or columns, by running sums; values
-/// outside the grid count as zero.
-fn box_pass(
+/// outside the grid count as zero. `CH` channels per cell.
+fn box_pass<const CH: usize>(
     src: &[f32],
     dst: &mut [f32],
     w: usize,
     h: usize,
-    ch: usize,
     width: usize,
     horizontal: bool,
 ) {
     let r = width / 2;
     let inv = 1.0 / width as f32;
-    let (lines, len) = if horizontal { (h, w) } else { (w, h) };
-    let index = |line: usize, k: usize| {
-        if horizontal {
-            line * w + k
-        } else {
-            k * w + line
-        }
-    };
-    let mut acc = vec![0f32; ch];
+    // A line is `len` cells `step` apart, starting at `start(line)`.
+    let (lines, len, step) = if horizontal { (h, w, 1) } else { (w, h, w) };
     for line in 0..lines {
-        acc.iter_mut().for_each(|a| *a = 0.0);
+        let start = if horizontal { line * w } else { line };
+        let at = |k: usize| (start + k * step) * CH;
+        let mut acc = [0f32; CH];
         for k in 0..r.min(len) {
-            for (c, a) in acc.iter_mut().enumerate() {
-                *a += src[index(line, k) * ch + c];
+            let o = at(k);
+            for c in 0..CH {
+                acc[c] += src[o + c];
             }
         }
         for k in 0..len {
             if k + r < len {
-                for (c, a) in acc.iter_mut().enumerate() {
-                    *a += src[index(line, k + r) * ch + c];
+                let o = at(k + r);
+                for c in 0..CH {
+                    acc[c] += src[o + c];
                 }
             }
-            for (c, a) in acc.iter().enumerate() {
-                dst[index(line, k) * ch + c] = a * inv;
+            let o = at(k);
+            for c in 0..CH {
+                dst[o + c] = acc[c] * inv;
             }
             if k >= r {
-                for (c, a) in acc.iter_mut().enumerate() {
-                    *a -= src[index(line, k - r) * ch + c];
+                let o = at(k - r);
+                for c in 0..CH {
+                    acc[c] -= src[o + c];
                 }
             }
         }
@@ -623,22 +617,37 @@ impl LowRes {
         }
     }
 
+    /// Block averages of a full-resolution map with `ch` channels.
     fn average(&self, full: &[f32], ch: usize) -> Vec<f32> {
-        let mut sum = vec![0f32; self.w * self.h * ch];
-        let mut count = vec![0f32; self.w * self.h];
+        match ch {
+            1 => self.average_of::<1>(full),
+            3 => self.average_of::<3>(full),
+            _ => unreachable!("maps have one or three channels"),
+        }
+    }
+
+    fn average_of<const CH: usize>(&self, full: &[f32]) -> Vec<f32> {
+        let b = self.block;
+        let mut sum = vec![0f32; self.w * self.h * CH];
         for y in 0..self.full_h {
-            let ly = y / self.block;
-            for x in 0..self.full_w {
-                let l = ly * self.w + x / self.block;
-                count[l] += 1.0;
-                for c in 0..ch {
-                    sum[l * ch + c] += full[(y * self.full_w + x) * ch + c];
+            let row = &full[y * self.full_w * CH..(y + 1) * self.full_w * CH];
+            let cells = &mut sum[(y / b) * self.w * CH..(y / b + 1) * self.w * CH];
+            for (cell, pixels) in cells.chunks_exact_mut(CH).zip(row.chunks(b * CH)) {
+                for px in pixels.chunks_exact(CH) {
+                    for c in 0..CH {
+                        cell[c] += px[c];
+                    }
                 }
             }
         }
-        for (l, &n) in count.iter().enumerate() {
-            for c in 0..ch {
-                sum[l * ch + c] /= n.max(1.0);
+        // Edge cells cover fewer pixels.
+        for ly in 0..self.h {
+            let rows = b.min(self.full_h - ly * b);
+            for lx in 0..self.w {
+                let n = (rows * b.min(self.full_w - lx * b)) as f32;
+                for v in &mut sum[(ly * self.w + lx) * CH..(ly * self.w + lx + 1) * CH] {
+                    *v /= n;
+                }
             }
         }
         sum
@@ -651,9 +660,14 @@ impl LowRes {
         let width = ((4.0 * sigma * sigma + 1.0).sqrt().round() as usize).max(1) | 1;
         let mut cur = data.to_vec();
         let mut tmp = vec![0f32; data.len()];
+        let pass = match ch {
+            1 => box_pass::<1>,
+            3 => box_pass::<3>,
+            _ => unreachable!("maps have one or three channels"),
+        };
         for _ in 0..3 {
-            box_pass(&cur, &mut tmp, self.w, self.h, ch, width, true);
-            box_pass(&tmp, &mut cur, self.w, self.h, ch, width, false);
+            pass(&cur, &mut tmp, self.w, self.h, width, true);
+            pass(&tmp, &mut cur, self.w, self.h, width, false);
         }
         cur
     }
@@ -662,7 +676,8 @@ impl LowRes {
     fn sample(&self, data: &[f32], ch: usize, x: usize, y: usize) -> [f32; 3] {
         let fx = ((x as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.w - 1) as f32);
         let fy = ((y as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.h - 1) as f32);
-        let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
+        // Both are clamped to be non-negative, so truncation is the floor.
+        let (x0, y0) = (fx as usize, fy as usize);
         let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
         let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
         let mut out = [0f32; 3];

@@ -180,9 +180,8 @@ fn halve(img: &RgbImage) -> RgbImage {
 /// Bilinear read at pixel coordinates (pixel centres on integers); black outside.
 pub fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
     let (w, h) = (img.width() as i64, img.height() as i64);
-    let (xf, yf) = (x.floor(), y.floor());
-    let (fx, fy) = (x - xf, y - yf);
-    let (x0, y0) = (xf as i64, yf as i64);
+    let (x0, y0) = (floor(x), floor(y));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
     let raw = img.as_raw();
     let mut r = [0f32; 3];
     if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
@@ -217,6 +216,14 @@ pub fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
         r[i] = top + (bot - top) * fy;
     }
     r
+}
+
+/// `v.floor()` as an integer. The float method is a library call on the baseline x86-64 target,
+/// and this runs for every pixel that is resampled.
+#[inline]
+fn floor(v: f32) -> i64 {
+    let t = v as i64;
+    t - ((t as f32) > v) as i64
 }
 
 /// Planar NCHW tensor from an interleaved RGB f32 buffer, with `v ↦ v·scale + offset`.
