@@ -16,8 +16,8 @@ cargo build -q -p faceswap
 ./target/debug/faceswap bench --pairs "$shared/eval/pairs.tsv" --out "$out" --rounds 0 --threads 1 >/dev/null
 "$shared/eval/score.sh" --pairs "$shared/eval/pairs.tsv" --results "faceswap=$out" --out "$out/report.json"
 
-# The gate. Issue 2's targets are det 1.00, at_tpl 1.00, same<0.6 >= 0.92, dAref <= 0.55, contour <= 0.08,
-# outPSNR >= 70; the gate holds the figures reached so far (dAref, 0.553, is still above its 0.55 target).
+# The gate: issue 2's targets, det 1.00, at_tpl 1.00, same<0.6 >= 0.92, dAref <= 0.55, contour <= 0.08,
+# outPSNR >= 70.
 python3 - "$out/report.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))["methods"]["faceswap"]["summary"]
@@ -25,7 +25,7 @@ gate = [
     ("det", s["detected_share"], ">=", 1.0),
     ("at_tpl", s["at_template_share"], ">=", 1.0),
     ("same<0.6", s["same_person_share"], ">=", 0.92),
-    ("dAref", s["mean_id_dist_to_Aref"], "<=", 0.56),
+    ("dAref", s["mean_id_dist_to_Aref"], "<=", 0.55),
     ("contour", s["mean_contour_err"], "<=", 0.08),
     ("outPSNR", s["mean_outside_psnr"], ">=", 70.0),
 ]

@@ -4,7 +4,8 @@
 //!    positions in the inner face and B's at the face oval, with a smooth ramp between, so the head
 //!    keeps B's contour while the features keep A's layout (`degree` scales how far they move).
 //! 2. Texture: A's pixels are warped triangle by triangle (a Delaunay triangulation of B's mesh) onto
-//!    those positions.
+//!    those positions. Where A's head is turned so far that one side of the face is seen at a grazing
+//!    angle, that side's texture is taken from the other side, mirrored (it would smear otherwise).
 //! 3. Colour: A's warped face is multiplied by B's low-frequency shading over A's (blur(B)/blur(A),
 //!    masked to the face and computed at reduced scale), so lighting and skin tone become B's while
 //!    A's detail stays.
@@ -44,6 +45,9 @@ const SHADING_RIM_SIGMA: f32 = 0.18;
 const INNER_SHADING_SIGMA: f32 = 0.24;
 /// Inward feather of the face oval, in face widths (the ramp reaches 1 at about 1.6 of these).
 const FEATHER_SIGMA: f32 = 0.07;
+/// Ratio of the area around a mesh point in A's photo to that around its mirror point at which the
+/// mirror point's texture takes over fully, and at which the point's own texture is kept fully.
+const OBLIQUE: (f32, f32) = (0.35, 0.6);
 /// Limits of the brightness gain of the shading transfer.
 const BRIGHTNESS_RANGE: (f32, f32) = (0.3, 2.5);
 /// Limits of the per-channel colour gain, against chroma blow-ups on desaturated sources.
@@ -82,12 +86,18 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
         return b.clone();
     }
 
-    // A warped onto the target shape, in crop coordinates.
+    // A warped onto the target shape, in crop coordinates. Where A's own side of the face is seen
+    // much more obliquely than the other side, the other side's texture (mirrored) is taken.
+    let own = own_side_weights(&a2, &triangles);
     let mut warped = vec![0f32; crop.w * crop.h * 3];
     let mut covered = vec![false; crop.w * crop.h];
     for t in triangles.chunks_exact(3) {
         let dst = [target[t[0]], target[t[1]], target[t[2]]];
-        let src = [a2[t[0]], a2[t[1]], a2[t[2]]];
+        let src = Source {
+            own: [a2[t[0]], a2[t[1]], a2[t[2]]],
+            mirrored: [t[0], t[1], t[2]].map(|i| a2[MIRROR[i] as usize]),
+            weight: [own[t[0]], own[t[1]], own[t[2]]],
+        };
         warp_triangle(a, &src, &dst, &crop, &mut warped, &mut covered);
     }
     let inside_oval = crop.fill_polygon(&oval);
@@ -498,10 +508,56 @@ impl Crop {
     }
 }
 
+/// Where one destination triangle reads A: its own corners, the corners of its mirror image on the
+/// other side of the face, and per corner the weight of its own side.
+struct Source {
+    own: [P2; 3],
+    mirrored: [P2; 3],
+    weight: [f32; 3],
+}
+
+/// Per mesh point, how much of A's texture comes from the point itself rather than from its mirror
+/// point on the other side of the face: 1 unless the surroundings of the point look much smaller in
+/// A's photo than those of its mirror point (the side turned away from the camera, whose
+/// foreshortened texture would be stretched into streaks).
+fn own_side_weights(a2: &[P2], triangles: &[usize]) -> Vec<f32> {
+    let mut area = vec![0f32; MESH_POINTS];
+    for t in triangles.chunks_exact(3) {
+        let (p, q, r) = (a2[t[0]], a2[t[1]], a2[t[2]]);
+        let twice = ((q.0 - p.0) * (r.1 - p.1) - (r.0 - p.0) * (q.1 - p.1)).abs();
+        for &i in t {
+            area[i] += twice;
+        }
+    }
+    let mut weight: Vec<f32> = (0..MESH_POINTS)
+        .map(|i| {
+            let ratio = area[i] / area[MIRROR[i] as usize].max(1e-3);
+            ((ratio - OBLIQUE.0) / (OBLIQUE.1 - OBLIQUE.0)).clamp(0.0, 1.0)
+        })
+        .collect();
+    // The outline stays A's own: across the face, the other side's outline shows ear, hair or
+    // background behind it.
+    for &i in FACE_OVAL.iter() {
+        weight[i] = 1.0;
+    }
+    // Smoothed over the mesh, so that the change from one side's texture to the other is gradual.
+    let neighbours = neighbours(triangles);
+    for _ in 0..SMOOTHING_PASSES {
+        let prev = weight.clone();
+        for (i, n) in neighbours.iter().enumerate() {
+            if !n.is_empty() {
+                weight[i] =
+                    0.5 * prev[i] + 0.5 * n.iter().map(|&j| prev[j]).sum::<f32>() / n.len() as f32;
+            }
+        }
+    }
+    weight
+}
+
 /// Samples A over one destination triangle.
 fn warp_triangle(
     a: &RgbImage,
-    src: &[P2; 3],
+    src: &Source,
     dst: &[P2; 3],
     crop: &Crop,
     out: &mut [f32],
@@ -523,9 +579,22 @@ fn warp_triangle(
     let c1 = -(d0.0 * a1 + d0.1 * b1);
     let (a2, b2) = (-(d1.1 - d0.1) * inv, (d1.0 - d0.0) * inv);
     let c2 = -(d0.0 * a2 + d0.1 * b2);
-    let (s0, s1, s2) = (src[0], src[1], src[2]);
-    let (ex1, ey1, ex2, ey2) = (s1.0 - s0.0, s1.1 - s0.1, s2.0 - s0.0, s2.1 - s0.1);
+    // Source point at barycentric (l1, l2): s0 + l1·(s1 − s0) + l2·(s2 − s0).
+    let edges = |s: &[P2; 3]| {
+        let (s0, s1, s2) = (s[0], s[1], s[2]);
+        (s0, (s1.0 - s0.0, s1.1 - s0.1), (s2.0 - s0.0, s2.1 - s0.1))
+    };
+    let (own, mirrored) = (edges(&src.own), edges(&src.mirrored));
+    let at = |e: &(P2, P2, P2), l1: f32, l2: f32| {
+        (
+            e.0 .0 + l1 * e.1 .0 + l2 * e.2 .0,
+            e.0 .1 + l1 * e.1 .1 + l2 * e.2 .1,
+        )
+    };
+    let [w0, w1, w2] = src.weight;
+    let own_only = src.weight.iter().all(|&w| w >= 1.0);
     let (aw, ah) = (a.width() as f32, a.height() as f32);
+    let outside = |(sx, sy): P2| sx < 0.0 || sy < 0.0 || sx > aw || sy > ah;
     // Small tolerance so that pixels on shared edges are never missed.
     let eps = -1e-4;
     for y in min_y..max_y {
@@ -538,14 +607,23 @@ fn warp_triangle(
             if l1 < eps || l2 < eps || 1.0 - l1 - l2 < eps {
                 continue;
             }
-            let sx = s0.0 + l1 * ex1 + l2 * ex2;
-            let sy = s0.1 + l1 * ey1 + l2 * ey2;
+            let s = at(&own, l1, l2);
             // Where A's photo ends (a tight crop), there is nothing to take: leave it to B.
-            if sx < 0.0 || sy < 0.0 || sx > aw || sy > ah {
+            if outside(s) {
                 continue;
             }
+            let mut p = bilinear(a, s.0 - 0.5, s.1 - 0.5);
+            if !own_only {
+                let w = w0 + l1 * (w1 - w0) + l2 * (w2 - w0);
+                let m = at(&mirrored, l1, l2);
+                if w < 1.0 && !outside(m) {
+                    let q = bilinear(a, m.0 - 0.5, m.1 - 0.5);
+                    for c in 0..3 {
+                        p[c] = q[c] + w * (p[c] - q[c]);
+                    }
+                }
+            }
             let i = row + (x - crop.x);
-            let p = bilinear(a, sx - 0.5, sy - 0.5);
             out[i * 3..i * 3 + 3].copy_from_slice(&p);
             covered[i] = true;
         }
@@ -714,6 +792,51 @@ mod tests {
         assert!((mass - 1.0).abs() < 1e-4, "mass {mass}");
         assert!((var.sqrt() - sigma).abs() < 0.5, "sigma {}", var.sqrt());
         assert!(out[50] > out[45] && out[45] > out[40], "not bell-shaped");
+    }
+
+    /// A face-like cloud of mesh points, mirror-symmetric under [`MIRROR`], with the side of the
+    /// higher-numbered points squeezed by `squeeze`.
+    fn symmetric_points(squeeze: f32) -> Vec<P2> {
+        let mut seed = 12345u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+            (seed >> 8) as f32 / (1 << 24) as f32
+        };
+        let mut p = vec![(0f32, 0f32); MESH_POINTS];
+        for i in 0..MESH_POINTS {
+            let m = MIRROR[i] as usize;
+            if m < i {
+                continue;
+            }
+            let (x, y) = (5.0 + 95.0 * next(), 200.0 * next());
+            if m == i {
+                p[i] = (0.0, y);
+            } else {
+                p[i] = (x, y);
+                p[m] = (-x * squeeze, y);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn texture_comes_from_the_other_side_only_where_a_side_is_foreshortened() {
+        let even = symmetric_points(1.0);
+        let w = own_side_weights(&even, &triangulate(&even));
+        assert!(w.iter().all(|&v| v == 1.0), "a frontal face keeps its own texture");
+
+        let turned = symmetric_points(0.25);
+        let w = own_side_weights(&turned, &triangulate(&turned));
+        let mean = |side: &dyn Fn(usize) -> bool| {
+            let idx: Vec<usize> = (0..MESH_POINTS)
+                .filter(|&i| side(i) && !FACE_OVAL.contains(&i))
+                .collect();
+            idx.iter().map(|&i| w[i]).sum::<f32>() / idx.len() as f32
+        };
+        let far = mean(&|i| (MIRROR[i] as usize) < i);
+        let near = mean(&|i| (MIRROR[i] as usize) > i);
+        assert!(far < 0.5, "the squeezed side takes the other side's texture: {far}");
+        assert!(near > 0.9, "the open side keeps its own: {near}");
     }
 
     #[test]
