@@ -17,8 +17,8 @@ use image::RgbImage;
 use crate::align::fit_similarity;
 use crate::geometry::bilinear;
 use crate::landmarks::{
-    BROWS_UPPER, EYE_A, EYE_B, FACE_OVAL, FACE_SIDES, LIPS_INNER, LIPS_OUTER, LOWER_LIP_INNER,
-    MIRROR, MOUTH_CORNERS, NOSE_TIP, UPPER_LIP_INNER,
+    BROWS_UPPER, EYE_A, EYE_B, FACE_OVAL, FACE_SIDES, LIPS_INNER, LOWER_LIP_INNER, MIRROR,
+    MOUTH_CORNERS, NOSE_TIP, UPPER_LIP_INNER,
 };
 use crate::mesh::{Mesh, MESH_POINTS};
 
@@ -265,8 +265,10 @@ fn target_shape(
         fixed[i] = true;
     }
     if keep_mouth {
-        // B's whole mouth shape, so A's lips wrap B's opening instead of being torn around it.
-        for &i in LIPS_INNER.iter().chain(LIPS_OUTER.iter()) {
+        // B's mouth opening, so that A's lips wrap it instead of being torn around it. The outer
+        // edge of the lips is left to the smoothing: held at B's too, it squeezes A's upper lip
+        // and lip corners into jagged slivers.
+        for &i in LIPS_INNER.iter() {
             fixed[i] = true;
         }
     }
@@ -823,7 +825,10 @@ mod tests {
     fn texture_comes_from_the_other_side_only_where_a_side_is_foreshortened() {
         let even = symmetric_points(1.0);
         let w = own_side_weights(&even, &triangulate(&even));
-        assert!(w.iter().all(|&v| v == 1.0), "a frontal face keeps its own texture");
+        assert!(
+            w.iter().all(|&v| v == 1.0),
+            "a frontal face keeps its own texture"
+        );
 
         let turned = symmetric_points(0.25);
         let w = own_side_weights(&turned, &triangulate(&turned));
@@ -835,7 +840,10 @@ mod tests {
         };
         let far = mean(&|i| (MIRROR[i] as usize) < i);
         let near = mean(&|i| (MIRROR[i] as usize) > i);
-        assert!(far < 0.5, "the squeezed side takes the other side's texture: {far}");
+        assert!(
+            far < 0.5,
+            "the squeezed side takes the other side's texture: {far}"
+        );
         assert!(near > 0.9, "the open side keeps its own: {near}");
     }
 
