@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use faceswap_engine::{
-    decode, encode, Engine, EngineConfig, EngineError, FaceChoice, OutputFormat, PhotoLimits, Role,
-    SwapOptions,
+    decode, encode, Engine, EngineConfig, EngineError, FaceChoice, OutputFormat, PhotoLimits, Rect,
+    Role, SwapOptions,
 };
 use faceswap_models::ModelDir;
 
@@ -27,8 +27,12 @@ pub struct Args {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub degree: u8,
     /// Which template face to replace, largest first, counting from 0 (default: the largest).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "face_rect")]
     pub face: Option<usize>,
+    /// Replace the template face that overlaps this rectangle most: X,Y,WIDTH,HEIGHT in template
+    /// pixels.
+    #[arg(long, value_name = "X,Y,W,H", value_parser = parse_rect)]
+    pub face_rect: Option<Rect>,
     /// Model folder (default: $FACESWAP_MODELS or ~/.cache/faceswap/models).
     #[arg(long, env = "FACESWAP_MODELS")]
     pub models: Option<PathBuf>,
@@ -54,7 +58,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (a_bytes, b_bytes) = (read(&args.image)?, read(&args.template)?);
     let options = SwapOptions {
         degree: args.degree,
-        template_face: args.face.map(FaceChoice::Index).unwrap_or_default(),
+        template_face: match (args.face, args.face_rect) {
+            (_, Some(r)) => FaceChoice::Region(r),
+            (Some(k), None) => FaceChoice::Index(k),
+            (None, None) => FaceChoice::Largest,
+        },
     };
     let result = decode(&a_bytes, Role::Image, &PhotoLimits::IMAGE)
         .and_then(|a| Ok((a, decode(&b_bytes, Role::Template, &PhotoLimits::TEMPLATE)?)))
@@ -76,4 +84,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `X,Y,W,H` as a rectangle with a positive size.
+fn parse_rect(s: &str) -> Result<Rect, String> {
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{e}: expected X,Y,W,H"))?;
+    match v[..] {
+        [x, y, w, h] if v.iter().all(|n| n.is_finite()) && w > 0.0 && h > 0.0 => {
+            Ok(Rect { x, y, w, h })
+        }
+        _ => Err("expected four numbers X,Y,W,H with a positive width and height".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_rect;
+
+    #[test]
+    fn face_rectangles_parse_and_bad_ones_are_refused() {
+        let r = parse_rect("10, 20.5,30,40").unwrap();
+        assert_eq!((r.x, r.y, r.w, r.h), (10.0, 20.5, 30.0, 40.0));
+        for bad in [
+            "1,2,3",
+            "1,2,3,4,5",
+            "1,2,0,4",
+            "a,b,c,d",
+            "1,2,-3,4",
+            "1,2,inf,4",
+        ] {
+            assert!(parse_rect(bad).is_err(), "{bad}");
+        }
+    }
 }
