@@ -115,21 +115,25 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     let m_low = low.average(&region_f, 1);
     let a_low = low.average(&mul_mask(&warped, &region_f), 3);
     let b_low = low.average(&mul_mask(&b_crop, &region_f), 3);
+    let rim = low.blur(&m_low, 1, RIM_SIGMA * face_width / block as f32);
+    // Light is estimated from skin only, on both sides: B's beard or A's is not light, and taken
+    // for it, B's beard would be printed as a dark patch on A's chin.
+    let skin_a = skin_weights(&a_low, &m_low, &rim);
+    let skin_b = skin_weights(&b_low, &m_low, &rim);
+    let faces = Faces {
+        mask: &m_low,
+        a: &a_low,
+        b: &b_low,
+        skin_a: &skin_a,
+        skin_b: &skin_b,
+    };
     // Shading at two scales: fine near the rim, so the face's outline keeps B's light and the jaw
     // line reads as B's; coarse inside, so A's own modelling of eyes, nose and cheeks survives.
     let shading_rim = low.blur(&m_low, 1, SHADING_RIM_SIGMA * face_width / block as f32);
-    let fine = shading_gain(
-        &low,
-        &m_low,
-        &a_low,
-        &b_low,
-        SHADING_SIGMA * face_width / block as f32,
-    );
+    let fine = shading_gain(&low, &faces, SHADING_SIGMA * face_width / block as f32);
     let coarse = shading_gain(
         &low,
-        &m_low,
-        &a_low,
-        &b_low,
+        &faces,
         INNER_SHADING_SIGMA * face_width / block as f32,
     );
     let gain: Vec<f32> = (0..low.w * low.h * 3)
@@ -149,7 +153,6 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
         .collect();
     // Near the edge, A's mesh oval often takes in hair or background: keep only what looks like A's
     // skin there, so B's jaw line and cheeks are not painted over with them.
-    let rim = low.blur(&m_low, 1, RIM_SIGMA * face_width / block as f32);
     // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
     // to B; beards and shadows stay A's.
     let distance = skin_distance(&a_low, &m_low, &rim);
@@ -368,22 +371,48 @@ fn skin_distance(a_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// How much each low-res cell counts as skin (from 1 down to a small floor), by its colour's
+/// distance to the face's own skin colour.
+fn skin_weights(x_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
+    skin_distance(x_low, m_low, rim)
+        .iter()
+        .map(|d| (2.5 - d).clamp(0.05, 1.0))
+        .collect()
+}
+
+/// The low-res maps of both faces over the fused region: `mask` is the share of each cell inside
+/// the region, `a` and `b` the cells' mean colours times that share, `skin_a` and `skin_b` how much
+/// each cell counts as skin.
+struct Faces<'a> {
+    mask: &'a [f32],
+    a: &'a [f32],
+    b: &'a [f32],
+    skin_a: &'a [f32],
+    skin_b: &'a [f32],
+}
+
 /// Per-channel gain that gives A's warped face B's low-frequency shading at blur `sigma` (low-res
-/// pixels): brightness and colour separately, each within limits.
-fn shading_gain(low: &LowRes, m_low: &[f32], a_low: &[f32], b_low: &[f32], sigma: f32) -> Vec<f32> {
-    let (m_blur, a_blur, b_blur) = (
-        low.blur(m_low, 1, sigma),
-        low.blur(a_low, 3, sigma),
-        low.blur(b_low, 3, sigma),
-    );
+/// pixels): brightness and colour separately, each within limits. Each side's shading is a blur
+/// weighted by skin, so hair and beards do not count as light.
+fn shading_gain(low: &LowRes, faces: &Faces, sigma: f32) -> Vec<f32> {
+    let weighted = |colour: &[f32], skin: &[f32]| {
+        let weight: Vec<f32> = faces.mask.iter().zip(skin).map(|(m, s)| m * s).collect();
+        let sums: Vec<f32> = colour
+            .iter()
+            .enumerate()
+            .map(|(j, &v)| v * skin[j / 3])
+            .collect();
+        (low.blur(&weight, 1, sigma), low.blur(&sums, 3, sigma))
+    };
+    let (wa, a_blur) = weighted(faces.a, faces.skin_a);
+    let (wb, b_blur) = weighted(faces.b, faces.skin_b);
     let mut gain = vec![1f32; low.w * low.h * 3];
     for i in 0..low.w * low.h {
-        let m = m_blur[i];
-        if m < 1e-3 {
+        if wa[i] < 1e-4 || wb[i] < 1e-4 {
             continue;
         }
-        let la = [0, 1, 2].map(|c| a_blur[i * 3 + c] / m);
-        let lb = [0, 1, 2].map(|c| b_blur[i * 3 + c] / m);
+        let la = [0, 1, 2].map(|c| a_blur[i * 3 + c] / wa[i]);
+        let lb = [0, 1, 2].map(|c| b_blur[i * 3 + c] / wb[i]);
         // Brightness follows B's shading within limits (so A's beard or brows are not lifted to
         // skin level), colour follows B's skin tone.
         let (ya, yb) = (luma(la).max(GAIN_FLOOR), luma(lb).max(1.0));
@@ -845,6 +874,50 @@ mod tests {
             "the squeezed side takes the other side's texture: {far}"
         );
         assert!(near > 0.9, "the open side keeps its own: {near}");
+    }
+
+    #[test]
+    fn a_beard_in_b_is_not_taken_for_shadow() {
+        // A: even grey skin. B: brighter skin with a dark beard over the lower third.
+        let (w, h) = (60, 60);
+        let low = LowRes::new(w, h, 1);
+        let mask = vec![1f32; w * h];
+        let a = vec![100f32; w * h * 3];
+        let beard = |i: usize| i / w >= 40;
+        let b: Vec<f32> = (0..w * h * 3)
+            .map(|j| if beard(j / 3) { 40.0 } else { 150.0 })
+            .collect();
+        let skin_a = vec![1f32; w * h];
+        let skin_b: Vec<f32> = (0..w * h)
+            .map(|i| if beard(i) { 0.05 } else { 1.0 })
+            .collect();
+        let faces = Faces {
+            mask: &mask,
+            a: &a,
+            b: &b,
+            skin_a: &skin_a,
+            skin_b: &skin_b,
+        };
+        // Four cells into the beard (two thirds of the blur's sigma): the skin light above still
+        // dominates.
+        let at = (44 * w + 30) * 3;
+        let gain = shading_gain(&low, &faces, 6.0);
+        assert!(
+            gain[at] > 1.25,
+            "A's chin takes B's skin light, not its beard: gain {}",
+            gain[at]
+        );
+        // Counted as skin, the beard would darken A's chin.
+        let all_skin = vec![1f32; w * h];
+        let naive = shading_gain(
+            &low,
+            &Faces {
+                skin_b: &all_skin,
+                ..faces
+            },
+            6.0,
+        );
+        assert!(naive[at] < 0.9, "naive gain {}", naive[at]);
     }
 
     #[test]
