@@ -48,6 +48,9 @@ const FEATHER_SIGMA: f32 = 0.07;
 /// Ratio of the area around a mesh point in A's photo to that around its mirror point at which the
 /// mirror point's texture takes over fully, and at which the point's own texture is kept fully.
 const OBLIQUE: (f32, f32) = (0.35, 0.6);
+/// Brightness that the 98th percentile of A's shaded face may reach before its highlights are
+/// compressed.
+const HIGHLIGHT_CEILING: f32 = 240.0;
 /// Limits of the brightness gain of the shading transfer.
 const BRIGHTNESS_RANGE: (f32, f32) = (0.3, 2.5);
 /// Limits of the per-channel colour gain, against chroma blow-ups on desaturated sources.
@@ -57,7 +60,7 @@ const TINT_RANGE: (f32, f32) = (0.6, 1.7);
 const GAIN_FLOOR: f32 = 24.0;
 /// How far above the eyebrows the fused region may reach, in inter-ocular distances: the mesh's
 /// forehead reaches into the hair line, and above this B's own forehead is kept.
-const FOREHEAD_LIMIT: f32 = 0.42;
+const FOREHEAD_LIMIT: f32 = 0.5;
 
 type P2 = (f32, f32);
 
@@ -180,28 +183,91 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
         }
     }
 
-    let mut out = b.clone();
+    // A's face with B's shading, in place of the warped face; the blend weight per pixel.
+    let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
         for x in 0..crop.w {
             let i = y * crop.w + x;
             if !region[i] {
                 continue;
             }
-            let alpha = low.sample(&alpha_low, 1, x, y)[0];
-            if alpha <= 0.0 {
+            alpha[i] = low.sample(&alpha_low, 1, x, y)[0];
+            if alpha[i] > 0.0 {
+                let g = low.sample(&gain, 3, x, y);
+                for c in 0..3 {
+                    warped[i * 3 + c] *= g[c];
+                }
+            }
+        }
+    }
+    let highlights = HighlightGuard::fit(&warped, &alpha);
+
+    let mut out = b.clone();
+    for y in 0..crop.h {
+        for x in 0..crop.w {
+            let i = y * crop.w + x;
+            if alpha[i] <= 0.0 {
                 continue;
             }
-            let g = low.sample(&gain, 3, x, y);
+            let av = highlights.apply([warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]]);
             let px = out.get_pixel_mut((crop.x + x) as u32, (crop.y + y) as u32);
             for c in 0..3 {
                 let bv = b_crop[i * 3 + c];
-                let av = warped[i * 3 + c] * g[c];
                 // Clamped first, so adding a half and truncating rounds to nearest.
-                px[c] = ((bv + alpha * (av - bv)).clamp(0.0, 255.0) + 0.5) as u8;
+                px[c] = ((bv + alpha[i] * (av[c] - bv)).clamp(0.0, 255.0) + 0.5) as u8;
             }
         }
     }
     out
+}
+
+/// Keeps A's brightest parts from burning out: when the shading gain lifts A's upper brightness
+/// (its 98th percentile) past [`HIGHLIGHT_CEILING`], the levels above A's median are compressed
+/// so that they end there (a strongly lit A brightened into a pale B would show flat white
+/// patches). Otherwise it changes nothing.
+struct HighlightGuard {
+    median: f32,
+    slope: f32,
+}
+
+impl HighlightGuard {
+    /// Fitted on the pixels that are mostly A's (blend weight at least a half).
+    fn fit(shaded: &[f32], alpha: &[f32]) -> HighlightGuard {
+        let none = HighlightGuard {
+            median: 255.0,
+            slope: 1.0,
+        };
+        let mut levels: Vec<f32> = alpha
+            .iter()
+            .enumerate()
+            .step_by(3)
+            .filter(|(_, &w)| w >= 0.5)
+            .map(|(i, _)| luma([shaded[i * 3], shaded[i * 3 + 1], shaded[i * 3 + 2]]))
+            .collect();
+        if levels.len() < 100 {
+            return none;
+        }
+        levels.sort_unstable_by(f32::total_cmp);
+        let at = |q: f32| levels[((levels.len() - 1) as f32 * q) as usize];
+        let (median, top) = (at(0.5), at(0.98));
+        if top <= HIGHLIGHT_CEILING || median >= HIGHLIGHT_CEILING {
+            return none;
+        }
+        HighlightGuard {
+            median,
+            slope: (HIGHLIGHT_CEILING - median) / (top - median),
+        }
+    }
+
+    /// The pixel scaled to its compressed brightness (hue and saturation kept).
+    fn apply(&self, rgb: [f32; 3]) -> [f32; 3] {
+        let y = luma(rgb);
+        if y <= self.median {
+            return rgb;
+        }
+        let k = (self.median + (y - self.median) * self.slope) / y;
+        rgb.map(|v| v * k)
+    }
 }
 
 /// The face oval of the fused shape with its top pulled down to at most [`FOREHEAD_LIMIT`] above the
@@ -918,6 +984,28 @@ mod tests {
             6.0,
         );
         assert!(naive[at] < 0.9, "naive gain {}", naive[at]);
+    }
+
+    #[test]
+    fn highlights_are_compressed_only_when_they_would_burn_out() {
+        let grey = |v: f32| [v, v, v];
+        let face = |levels: &dyn Fn(usize) -> f32| -> Vec<f32> {
+            (0..3000).flat_map(|i| grey(levels(i))).collect()
+        };
+        let alpha = vec![1f32; 3000];
+
+        let moderate = HighlightGuard::fit(&face(&|i| 80.0 + (i % 100) as f32), &alpha);
+        assert_eq!(moderate.apply(grey(179.0)), grey(179.0));
+
+        // Levels 100..300: median 200, 98th percentile about 296.
+        let bright = HighlightGuard::fit(&face(&|i| 100.0 + (i % 200) as f32), &alpha);
+        assert_eq!(bright.apply(grey(150.0)), grey(150.0), "below the median: kept");
+        let top = bright.apply(grey(296.0))[0];
+        assert!((top - HIGHLIGHT_CEILING).abs() < 2.0, "98th percentile to the ceiling: {top}");
+        let (a, b) = (bright.apply(grey(220.0))[0], bright.apply(grey(260.0))[0]);
+        assert!(200.0 < a && a < b && b < top, "order kept: {a} {b} {top}");
+        let tinted = bright.apply([280.0, 250.0, 200.0]);
+        assert!((tinted[0] / tinted[2] - 1.4).abs() < 1e-3, "hue kept: {tinted:?}");
     }
 
     #[test]
