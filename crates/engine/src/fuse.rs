@@ -121,8 +121,21 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     let rim = low.blur(&m_low, 1, RIM_SIGMA * face_width / block as f32);
     // Light is estimated from skin only, on both sides: B's beard or A's is not light, and taken
     // for it, B's beard would be printed as a dark patch on A's chin.
-    let skin_a = skin_weights(&a_low, &m_low, &rim);
-    let skin_b = skin_weights(&b_low, &m_low, &rim);
+    // Skin colours are sampled above the nose tip and away from the rim: forehead and cheeks, where
+    // beards, lips and hair are rare.
+    let frame = FaceFrame::new(&target);
+    let nose = frame.height(target[NOSE_TIP]);
+    let skin_sample: Vec<bool> = (0..low.w * low.h)
+        .map(|i| {
+            let cell = (
+                crop.x as f32 + ((i % low.w) as f32 + 0.5) * block as f32,
+                crop.y as f32 + ((i / low.w) as f32 + 0.5) * block as f32,
+            );
+            m_low[i] > 0.99 && rim[i] > 0.97 && frame.height(cell) > nose
+        })
+        .collect();
+    let skin_a = skin_weights(&a_low, &m_low, &skin_sample);
+    let skin_b = skin_weights(&b_low, &m_low, &skin_sample);
     let faces = Faces {
         mask: &m_low,
         a: &a_low,
@@ -158,7 +171,7 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     // skin there, so B's jaw line and cheeks are not painted over with them.
     // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
     // to B; beards and shadows stay A's.
-    let distance = skin_distance(&a_low, &m_low, &rim);
+    let distance = skin_distance(&a_low, &m_low, &skin_sample);
     let skin: Vec<f32> = distance.iter().map(|d| (2.0 - d).clamp(0.0, 1.0)).collect();
     let not_foreign: Vec<f32> = distance
         .iter()
@@ -273,33 +286,18 @@ impl HighlightGuard {
 /// The face oval of the fused shape with its top pulled down to at most [`FOREHEAD_LIMIT`] above the
 /// eyebrows.
 fn trimmed_oval(p: &[P2]) -> Vec<P2> {
-    let centre = |idx: &[usize]| {
-        let n = idx.len() as f32;
-        (
-            idx.iter().map(|&i| p[i].0).sum::<f32>() / n,
-            idx.iter().map(|&i| p[i].1).sum::<f32>() / n,
-        )
-    };
-    let (ea, eb) = (centre(&EYE_A), centre(&EYE_B));
-    let iod = dist(ea, eb).max(1.0);
-    // Unit vector along the eyes, and "up" towards the forehead (perpendicular, away from the mouth).
-    let u = ((eb.0 - ea.0) / iod, (eb.1 - ea.1) / iod);
-    let mut up = (u.1, -u.0);
-    let mouth = p[UPPER_LIP_INNER];
-    if (mouth.0 - ea.0) * up.0 + (mouth.1 - ea.1) * up.1 > 0.0 {
-        up = (-up.0, -up.1);
-    }
-    let height = |q: P2| (q.0 - ea.0) * up.0 + (q.1 - ea.1) * up.1;
+    let frame = FaceFrame::new(p);
     let brow_top = BROWS_UPPER
         .iter()
-        .map(|&i| height(p[i]))
+        .map(|&i| frame.height(p[i]))
         .fold(f32::MIN, f32::max);
-    let limit = brow_top + FOREHEAD_LIMIT * iod;
+    let limit = brow_top + FOREHEAD_LIMIT * frame.iod;
+    let up = frame.up;
     FACE_OVAL
         .iter()
         .map(|&i| {
             let q = p[i];
-            let over = height(q) - limit;
+            let over = frame.height(q) - limit;
             if over > 0.0 {
                 (q.0 - over * up.0, q.1 - over * up.1)
             } else {
@@ -307,6 +305,43 @@ fn trimmed_oval(p: &[P2]) -> Vec<P2> {
             }
         })
         .collect()
+}
+
+/// A face's own up direction, from its mesh points: perpendicular to the eye line, away from the
+/// mouth.
+struct FaceFrame {
+    /// One eye's centre, the origin of heights.
+    eye: P2,
+    /// Unit vector towards the forehead.
+    up: P2,
+    /// Distance between the eyes' centres.
+    iod: f32,
+}
+
+impl FaceFrame {
+    fn new(p: &[P2]) -> FaceFrame {
+        let centre = |idx: &[usize]| {
+            let n = idx.len() as f32;
+            (
+                idx.iter().map(|&i| p[i].0).sum::<f32>() / n,
+                idx.iter().map(|&i| p[i].1).sum::<f32>() / n,
+            )
+        };
+        let (ea, eb) = (centre(&EYE_A), centre(&EYE_B));
+        let iod = dist(ea, eb).max(1.0);
+        let u = ((eb.0 - ea.0) / iod, (eb.1 - ea.1) / iod);
+        let mut up = (u.1, -u.0);
+        let mouth = p[UPPER_LIP_INNER];
+        if (mouth.0 - ea.0) * up.0 + (mouth.1 - ea.1) * up.1 > 0.0 {
+            up = (-up.0, -up.1);
+        }
+        FaceFrame { eye: ea, up, iod }
+    }
+
+    /// How far up the face a point is.
+    fn height(&self, q: P2) -> f32 {
+        (q.0 - self.eye.0) * self.up.0 + (q.1 - self.eye.1) * self.up.1
+    }
 }
 
 /// The fused face's 2D points in B's image: A's aligned layout inside, B's at the oval.
@@ -400,13 +435,11 @@ fn mirror(a: &RgbImage, ma: &Mesh) -> (RgbImage, Mesh) {
     )
 }
 
-/// How far each low-res cell of A's warped face is from A's own skin (the median of the face's
-/// interior), in tolerances, from block averages `a_low` (sums weighted by `m_low`).
-fn skin_distance(a_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
+/// How far each low-res cell of a warped face is from that face's own skin (the median of the
+/// `sample` cells), in tolerances, from block averages `a_low` (sums weighted by `m_low`).
+fn skin_distance(a_low: &[f32], m_low: &[f32], sample: &[bool]) -> Vec<f32> {
     let colour = |i: usize| [0, 1, 2].map(|c| a_low[i * 3 + c] / m_low[i].max(1e-3));
-    let interior: Vec<usize> = (0..m_low.len())
-        .filter(|&i| m_low[i] > 0.99 && rim[i] > 0.97)
-        .collect();
+    let interior: Vec<usize> = (0..m_low.len()).filter(|&i| sample[i]).collect();
     if interior.len() < 8 {
         return vec![0.0; m_low.len()];
     }
@@ -439,8 +472,8 @@ fn skin_distance(a_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
 
 /// How much each low-res cell counts as skin (from 1 down to a small floor), by its colour's
 /// distance to the face's own skin colour.
-fn skin_weights(x_low: &[f32], m_low: &[f32], rim: &[f32]) -> Vec<f32> {
-    skin_distance(x_low, m_low, rim)
+fn skin_weights(x_low: &[f32], m_low: &[f32], sample: &[bool]) -> Vec<f32> {
+    skin_distance(x_low, m_low, sample)
         .iter()
         .map(|d| (2.5 - d).clamp(0.05, 1.0))
         .collect()
@@ -999,13 +1032,23 @@ mod tests {
 
         // Levels 100..300: median 200, 98th percentile about 296.
         let bright = HighlightGuard::fit(&face(&|i| 100.0 + (i % 200) as f32), &alpha);
-        assert_eq!(bright.apply(grey(150.0)), grey(150.0), "below the median: kept");
+        assert_eq!(
+            bright.apply(grey(150.0)),
+            grey(150.0),
+            "below the median: kept"
+        );
         let top = bright.apply(grey(296.0))[0];
-        assert!((top - HIGHLIGHT_CEILING).abs() < 2.0, "98th percentile to the ceiling: {top}");
+        assert!(
+            (top - HIGHLIGHT_CEILING).abs() < 2.0,
+            "98th percentile to the ceiling: {top}"
+        );
         let (a, b) = (bright.apply(grey(220.0))[0], bright.apply(grey(260.0))[0]);
         assert!(200.0 < a && a < b && b < top, "order kept: {a} {b} {top}");
         let tinted = bright.apply([280.0, 250.0, 200.0]);
-        assert!((tinted[0] / tinted[2] - 1.4).abs() < 1e-3, "hue kept: {tinted:?}");
+        assert!(
+            (tinted[0] / tinted[2] - 1.4).abs() < 1e-3,
+            "hue kept: {tinted:?}"
+        );
     }
 
     #[test]
