@@ -7,8 +7,9 @@
 //!    those positions. Where A's head is turned so far that one side of the face is seen at a grazing
 //!    angle, that side's texture is taken from the other side, mirrored (it would smear otherwise).
 //! 3. Colour: A's warped face is multiplied by B's low-frequency shading over A's (blur(B)/blur(A),
-//!    masked to the face and computed at reduced scale), so lighting and skin tone become B's while
-//!    A's detail stays.
+//!    masked to the face, weighted by skin so beards do not count as shadow, and computed at
+//!    reduced scale), so lighting and skin tone become B's while A's detail stays; highlights that
+//!    this would burn white are compressed.
 //! 4. Blend: a mask that is exactly zero outside B's face oval and ramps up inside it. When B's mouth
 //!    is open its interior stays B's (A's closed lips stretched over it would smear).
 
