@@ -9,7 +9,7 @@ pub mod request;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::{to_bytes, Body};
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST};
@@ -269,12 +269,12 @@ async fn faceswap_flow(
     let created_at = now_millis();
     let read = tokio::time::timeout(
         state.config.body_timeout,
-        to_bytes(body, state.config.max_body_bytes),
+        read_body(body, state.config.max_body_bytes),
     )
     .await;
     let bytes = match read {
         Ok(Ok(b)) => b,
-        Ok(Err(e)) if is_length_limit(&e) => {
+        Ok(Err(BodyError::TooLarge)) => {
             // Too large to read: the photos inside exceed the limits. Rate and credits are still
             // checked first, in the contract's order.
             drop(_slot);
@@ -343,15 +343,39 @@ async fn check_rate(
 }
 
 /// Whether reading a body failed because it exceeded the limit (rather than a broken connection).
-fn is_length_limit(e: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
+/// Why a request body was not read.
+#[derive(Debug, PartialEq)]
+enum BodyError {
+    /// Over the limit.
+    TooLarge,
+    /// The connection broke.
+    Broken,
+}
+
+/// Reads a body of at most `limit` bytes. A longer one is still read to its end (and discarded) up
+/// to twice the limit, so that a client that keeps sending receives the size error instead of a
+/// connection closed under its upload; beyond that the connection is given up.
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    use http_body_util::BodyExt;
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| BodyError::Broken)?.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total <= limit {
+            kept.extend_from_slice(&data);
+        } else if total > limit.saturating_mul(2) {
+            return Err(BodyError::TooLarge);
+        } else {
+            kept = Vec::new();
         }
-        source = err.source();
     }
-    false
+    if total > limit {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(Bytes::from(kept))
 }
 
 fn new_task_id() -> String {
@@ -769,6 +793,58 @@ async fn openapi(State(state): State<SharedState>, headers: HeaderMap) -> Json<s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body sent in `chunks` chunks of `size` bytes, counting how many were read.
+    struct Chunked {
+        chunks: usize,
+        size: usize,
+        sent: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl axum::body::HttpBody for Chunked {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            use std::sync::atomic::Ordering;
+            let this = self.get_mut();
+            if this.sent.load(Ordering::SeqCst) == this.chunks {
+                return std::task::Poll::Ready(None);
+            }
+            this.sent.fetch_add(1, Ordering::SeqCst);
+            let data = Bytes::from(vec![b'x'; this.size]);
+            std::task::Poll::Ready(Some(Ok(http_body::Frame::data(data))))
+        }
+    }
+
+    fn read(chunks: usize, size: usize, limit: usize) -> (Result<Bytes, BodyError>, usize) {
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let body = Body::new(Chunked {
+            chunks,
+            size,
+            sent: sent.clone(),
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let got = rt.block_on(read_body(body, limit));
+        (got, sent.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    #[test]
+    fn bodies_over_the_limit_are_read_to_their_end_up_to_twice_the_limit() {
+        let (got, _) = read(10, 100, 1000);
+        assert_eq!(got.unwrap().len(), 1000);
+        // 1.5× the limit: refused, but only after the whole upload arrived.
+        let (got, sent) = read(15, 100, 1000);
+        assert_eq!((got, sent), (Err(BodyError::TooLarge), 15));
+        // Far over: given up just past twice the limit.
+        let (got, sent) = read(1000, 100, 1000);
+        assert_eq!((got, sent), (Err(BodyError::TooLarge), 21));
+    }
 
     #[test]
     fn token_from_query_or_bearer() {
