@@ -159,7 +159,8 @@ fn one(engine: &Engine, pair: &Pair, format: OutputFormat) -> anyhow::Result<(Sa
     Ok((sample, bytes))
 }
 
-/// Pairs per second with `workers` threads each running its own engine over all pairs twice.
+/// Pairs per second with `workers` threads each running its own (warmed-up) engine over all pairs
+/// twice.
 fn parallel_throughput(
     config: &EngineConfig,
     pairs: &[Pair],
@@ -173,6 +174,12 @@ fn parallel_throughput(
     let engines: Vec<Engine> = (0..workers)
         .map(|_| Engine::load(&config))
         .collect::<Result<_, _>>()?;
+    // ONNX Runtime's first runs of a session are slow: warm every engine up before the clock starts.
+    for engine in &engines {
+        for pair in pairs {
+            one(engine, pair, format)?;
+        }
+    }
     let start = Instant::now();
     let done = std::thread::scope(|scope| -> anyhow::Result<usize> {
         let handles: Vec<_> = engines
