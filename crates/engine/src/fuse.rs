@@ -79,12 +79,14 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     let b2: Vec<P2> = mb.points.iter().map(|p| (p[0], p[1])).collect();
     let a2: Vec<P2> = ma.points.iter().map(|p| (p[0], p[1])).collect();
     let triangles = triangulate(&b2);
+    let neighbours = neighbours(&triangles);
     let mouth_open = mouth_opening(&b2) > MOUTH_OPEN;
-    let target = target_shape(ma, mb, &triangles, degree, mouth_open);
+    let target = target_shape(ma, mb, &neighbours, degree, mouth_open);
 
     let face_width = dist(b2[FACE_OVAL[8]], b2[FACE_OVAL[28]])
         .max(dist(b2[FACE_OVAL[0]], b2[FACE_OVAL[18]]) * 0.75);
-    let oval = trimmed_oval(&target);
+    let frame = FaceFrame::new(&target);
+    let oval = trimmed_oval(&target, &frame);
     let crop = Crop::around(&oval, b.width(), b.height());
     if crop.w == 0 || crop.h == 0 {
         return b.clone();
@@ -92,7 +94,7 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
 
     // A warped onto the target shape, in crop coordinates. Where A's own side of the face is seen
     // much more obliquely than the other side, the other side's texture (mirrored) is taken.
-    let own = own_side_weights(&a2, &triangles);
+    let own = own_side_weights(&a2, &triangles, &neighbours);
     let mut warped = vec![0f32; crop.w * crop.h * 3];
     let mut covered = vec![false; crop.w * crop.h];
     for t in triangles.chunks_exact(3) {
@@ -124,7 +126,6 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     // for it, B's beard would be printed as a dark patch on A's chin.
     // Skin colours are sampled above the nose tip and away from the rim: forehead and cheeks, where
     // beards, lips and hair are rare.
-    let frame = FaceFrame::new(&target);
     let nose = frame.height(target[NOSE_TIP]);
     let skin_sample: Vec<bool> = (0..low.w * low.h)
         .map(|i| {
@@ -135,24 +136,19 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
             m_low[i] > 0.99 && rim[i] > 0.97 && frame.height(cell) > nose
         })
         .collect();
-    let skin_a = skin_weights(&a_low, &m_low, &skin_sample);
-    let skin_b = skin_weights(&b_low, &m_low, &skin_sample);
-    let faces = Faces {
-        mask: &m_low,
-        a: &a_low,
-        b: &b_low,
-        skin_a: &skin_a,
-        skin_b: &skin_b,
-    };
+    let distance = skin_distance(&a_low, &m_low, &skin_sample);
+    let light_a = SkinLight::new(&m_low, &a_low, &skin_weights(&distance));
+    let light_b = SkinLight::new(
+        &m_low,
+        &b_low,
+        &skin_weights(&skin_distance(&b_low, &m_low, &skin_sample)),
+    );
     // Shading at two scales: fine near the rim, so the face's outline keeps B's light and the jaw
     // line reads as B's; coarse inside, so A's own modelling of eyes, nose and cheeks survives.
     let shading_rim = low.blur(&m_low, 1, SHADING_RIM_SIGMA * face_width / block as f32);
-    let fine = shading_gain(&low, &faces, SHADING_SIGMA * face_width / block as f32);
-    let coarse = shading_gain(
-        &low,
-        &faces,
-        INNER_SHADING_SIGMA * face_width / block as f32,
-    );
+    let shading =
+        |sigma: f32| shading_gain(&low, &light_a, &light_b, sigma * face_width / block as f32);
+    let (fine, coarse) = (shading(SHADING_SIGMA), shading(INNER_SHADING_SIGMA));
     let gain: Vec<f32> = (0..low.w * low.h * 3)
         .map(|j| {
             let inner = ((shading_rim[j / 3] - 0.5) / 0.45).clamp(0.0, 1.0);
@@ -172,7 +168,6 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     // skin there, so B's jaw line and cheeks are not painted over with them.
     // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
     // to B; beards and shadows stay A's.
-    let distance = skin_distance(&a_low, &m_low, &skin_sample);
     let skin: Vec<f32> = distance.iter().map(|d| (2.0 - d).clamp(0.0, 1.0)).collect();
     let not_foreign: Vec<f32> = distance
         .iter()
@@ -261,8 +256,13 @@ impl HighlightGuard {
         if levels.len() < 100 {
             return none;
         }
-        levels.sort_unstable_by(f32::total_cmp);
-        let at = |q: f32| levels[((levels.len() - 1) as f32 * q) as usize];
+        // Two order statistics, without sorting all the levels.
+        let last = (levels.len() - 1) as f32;
+        let mut at = |q: f32| {
+            *levels
+                .select_nth_unstable_by((last * q) as usize, f32::total_cmp)
+                .1
+        };
         let (median, top) = (at(0.5), at(0.98));
         if top <= HIGHLIGHT_CEILING || median >= HIGHLIGHT_CEILING {
             return none;
@@ -286,8 +286,7 @@ impl HighlightGuard {
 
 /// The face oval of the fused shape with its top pulled down to at most [`FOREHEAD_LIMIT`] above the
 /// eyebrows.
-fn trimmed_oval(p: &[P2]) -> Vec<P2> {
-    let frame = FaceFrame::new(p);
+fn trimmed_oval(p: &[P2], frame: &FaceFrame) -> Vec<P2> {
     let brow_top = BROWS_UPPER
         .iter()
         .map(|&i| frame.height(p[i]))
@@ -349,7 +348,7 @@ impl FaceFrame {
 fn target_shape(
     ma: &Mesh,
     mb: &Mesh,
-    triangles: &[usize],
+    neighbours: &[Vec<usize>],
     degree: u8,
     keep_mouth: bool,
 ) -> Vec<P2> {
@@ -377,19 +376,8 @@ fn target_shape(
             fixed[i] = true;
         }
     }
-    let neighbours = neighbours(triangles);
     let mut w: Vec<f32> = fixed.iter().map(|&f| if f { 0.0 } else { 1.0 }).collect();
-    for _ in 0..SMOOTHING_PASSES {
-        let prev = w.clone();
-        for i in 0..MESH_POINTS {
-            if fixed[i] || neighbours[i].is_empty() {
-                continue;
-            }
-            let mean =
-                neighbours[i].iter().map(|&j| prev[j]).sum::<f32>() / neighbours[i].len() as f32;
-            w[i] = 0.5 * prev[i] + 0.5 * mean;
-        }
-    }
+    smooth_over_mesh(&mut w, neighbours, &fixed);
     let d = degree as f32 / 100.0;
     (0..MESH_POINTS)
         .map(|i| {
@@ -472,40 +460,51 @@ fn skin_distance(a_low: &[f32], m_low: &[f32], sample: &[bool]) -> Vec<f32> {
 }
 
 /// How much each low-res cell counts as skin (from 1 down to a small floor), by its colour's
-/// distance to the face's own skin colour.
-fn skin_weights(x_low: &[f32], m_low: &[f32], sample: &[bool]) -> Vec<f32> {
-    skin_distance(x_low, m_low, sample)
+/// distance to the face's own skin colour ([`skin_distance`]).
+fn skin_weights(distance: &[f32]) -> Vec<f32> {
+    distance
         .iter()
         .map(|d| (2.5 - d).clamp(0.05, 1.0))
         .collect()
 }
 
-/// The low-res maps of both faces over the fused region: `mask` is the share of each cell inside
-/// the region, `a` and `b` the cells' mean colours times that share, `skin_a` and `skin_b` how much
-/// each cell counts as skin.
-struct Faces<'a> {
-    mask: &'a [f32],
-    a: &'a [f32],
-    b: &'a [f32],
-    skin_a: &'a [f32],
-    skin_b: &'a [f32],
+/// One face's low-res colour weighted by skin, ready to be blurred into its light: `weight` is each
+/// cell's share inside the fused region times how much it counts as skin, `sums` the cell's mean
+/// colour times that weight.
+struct SkinLight {
+    weight: Vec<f32>,
+    sums: Vec<f32>,
+}
+
+impl SkinLight {
+    /// From the share of each cell inside the region (`mask`), the cells' mean colours times that
+    /// share (`colour`) and how much each cell counts as skin.
+    fn new(mask: &[f32], colour: &[f32], skin: &[f32]) -> SkinLight {
+        SkinLight {
+            weight: mask.iter().zip(skin).map(|(m, s)| m * s).collect(),
+            sums: colour
+                .iter()
+                .enumerate()
+                .map(|(j, &v)| v * skin[j / 3])
+                .collect(),
+        }
+    }
+
+    /// Blurred weight and blurred colour sums.
+    fn blur(&self, low: &LowRes, sigma: f32) -> (Vec<f32>, Vec<f32>) {
+        (
+            low.blur(&self.weight, 1, sigma),
+            low.blur(&self.sums, 3, sigma),
+        )
+    }
 }
 
 /// Per-channel gain that gives A's warped face B's low-frequency shading at blur `sigma` (low-res
 /// pixels): brightness and colour separately, each within limits. Each side's shading is a blur
 /// weighted by skin, so hair and beards do not count as light.
-fn shading_gain(low: &LowRes, faces: &Faces, sigma: f32) -> Vec<f32> {
-    let weighted = |colour: &[f32], skin: &[f32]| {
-        let weight: Vec<f32> = faces.mask.iter().zip(skin).map(|(m, s)| m * s).collect();
-        let sums: Vec<f32> = colour
-            .iter()
-            .enumerate()
-            .map(|(j, &v)| v * skin[j / 3])
-            .collect();
-        (low.blur(&weight, 1, sigma), low.blur(&sums, 3, sigma))
-    };
-    let (wa, a_blur) = weighted(faces.a, faces.skin_a);
-    let (wb, b_blur) = weighted(faces.b, faces.skin_b);
+fn shading_gain(low: &LowRes, a: &SkinLight, b: &SkinLight, sigma: f32) -> Vec<f32> {
+    let (wa, a_blur) = a.blur(low, sigma);
+    let (wb, b_blur) = b.blur(low, sigma);
     let mut gain = vec![1f32; low.w * low.h * 3];
     for i in 0..low.w * low.h {
         if wa[i] < 1e-4 || wb[i] < 1e-4 {
@@ -651,11 +650,10 @@ struct Source {
 /// point on the other side of the face: 1 unless the surroundings of the point look much smaller in
 /// A's photo than those of its mirror point (the side turned away from the camera, whose
 /// foreshortened texture would be stretched into streaks).
-fn own_side_weights(a2: &[P2], triangles: &[usize]) -> Vec<f32> {
+fn own_side_weights(a2: &[P2], triangles: &[usize], neighbours: &[Vec<usize>]) -> Vec<f32> {
     let mut area = vec![0f32; MESH_POINTS];
     for t in triangles.chunks_exact(3) {
-        let (p, q, r) = (a2[t[0]], a2[t[1]], a2[t[2]]);
-        let twice = ((q.0 - p.0) * (r.1 - p.1) - (r.0 - p.0) * (q.1 - p.1)).abs();
+        let twice = twice_signed_area(&[a2[t[0]], a2[t[1]], a2[t[2]]]).abs();
         for &i in t {
             area[i] += twice;
         }
@@ -672,17 +670,28 @@ fn own_side_weights(a2: &[P2], triangles: &[usize]) -> Vec<f32> {
         weight[i] = 1.0;
     }
     // Smoothed over the mesh, so that the change from one side's texture to the other is gradual.
-    let neighbours = neighbours(triangles);
+    smooth_over_mesh(&mut weight, neighbours, &[false; MESH_POINTS]);
+    weight
+}
+
+/// [`SMOOTHING_PASSES`] passes that move each mesh point's value halfway to the mean of its
+/// neighbours', except at `fixed` points.
+fn smooth_over_mesh(values: &mut [f32], neighbours: &[Vec<usize>], fixed: &[bool]) {
     for _ in 0..SMOOTHING_PASSES {
-        let prev = weight.clone();
+        let prev = values.to_vec();
         for (i, n) in neighbours.iter().enumerate() {
-            if !n.is_empty() {
-                weight[i] =
-                    0.5 * prev[i] + 0.5 * n.iter().map(|&j| prev[j]).sum::<f32>() / n.len() as f32;
+            if fixed[i] || n.is_empty() {
+                continue;
             }
+            let mean = n.iter().map(|&j| prev[j]).sum::<f32>() / n.len() as f32;
+            values[i] = 0.5 * prev[i] + 0.5 * mean;
         }
     }
-    weight
+}
+
+/// Twice the signed area of a triangle.
+fn twice_signed_area(t: &[P2; 3]) -> f32 {
+    (t[1].0 - t[0].0) * (t[2].1 - t[0].1) - (t[2].0 - t[0].0) * (t[1].1 - t[0].1)
 }
 
 /// Samples A over one destination triangle.
@@ -695,7 +704,7 @@ fn warp_triangle(
     covered: &mut [bool],
 ) {
     let (d0, d1, d2) = (dst[0], dst[1], dst[2]);
-    let det = (d1.0 - d0.0) * (d2.1 - d0.1) - (d2.0 - d0.0) * (d1.1 - d0.1);
+    let det = twice_signed_area(dst);
     if det.abs() < 1e-6 {
         return;
     }
@@ -953,14 +962,16 @@ mod tests {
     #[test]
     fn texture_comes_from_the_other_side_only_where_a_side_is_foreshortened() {
         let even = symmetric_points(1.0);
-        let w = own_side_weights(&even, &triangulate(&even));
+        let t = triangulate(&even);
+        let w = own_side_weights(&even, &t, &neighbours(&t));
         assert!(
             w.iter().all(|&v| v == 1.0),
             "a frontal face keeps its own texture"
         );
 
         let turned = symmetric_points(0.25);
-        let w = own_side_weights(&turned, &triangulate(&turned));
+        let t = triangulate(&turned);
+        let w = own_side_weights(&turned, &t, &neighbours(&t));
         let mean = |side: &dyn Fn(usize) -> bool| {
             let idx: Vec<usize> = (0..MESH_POINTS)
                 .filter(|&i| side(i) && !FACE_OVAL.contains(&i))
@@ -991,17 +1002,11 @@ mod tests {
         let skin_b: Vec<f32> = (0..w * h)
             .map(|i| if beard(i) { 0.05 } else { 1.0 })
             .collect();
-        let faces = Faces {
-            mask: &mask,
-            a: &a,
-            b: &b,
-            skin_a: &skin_a,
-            skin_b: &skin_b,
-        };
+        let light_a = SkinLight::new(&mask, &a, &skin_a);
         // Four cells into the beard (two thirds of the blur's sigma): the skin light above still
         // dominates.
         let at = (44 * w + 30) * 3;
-        let gain = shading_gain(&low, &faces, 6.0);
+        let gain = shading_gain(&low, &light_a, &SkinLight::new(&mask, &b, &skin_b), 6.0);
         assert!(
             gain[at] > 1.25,
             "A's chin takes B's skin light, not its beard: gain {}",
@@ -1009,14 +1014,7 @@ mod tests {
         );
         // Counted as skin, the beard would darken A's chin.
         let all_skin = vec![1f32; w * h];
-        let naive = shading_gain(
-            &low,
-            &Faces {
-                skin_b: &all_skin,
-                ..faces
-            },
-            6.0,
-        );
+        let naive = shading_gain(&low, &light_a, &SkinLight::new(&mask, &b, &all_skin), 6.0);
         assert!(naive[at] < 0.9, "naive gain {}", naive[at]);
     }
 

@@ -23,7 +23,7 @@ fn b64(bytes: &[u8]) -> String {
 
 /// Downloads a result and checks type, decodability and size.
 async fn check_result(url: &str, mime: &str, size: (u32, u32)) {
-    let r = client().get(url).send().await.unwrap();
+    let r = get(url).await;
     assert_eq!(r.status(), 200, "{url}");
     assert_eq!(r.headers()["content-type"], mime);
     let bytes = r.bytes().await.unwrap();
@@ -502,10 +502,10 @@ fn results_expire_and_are_deleted() {
         assert_eq!(st, 200, "{body}");
         let url = body["image_url"].as_str().unwrap().to_string();
         let task_id = body["task_id"].as_str().unwrap().to_string();
-        assert_eq!(client().get(&url).send().await.unwrap().status(), 200);
+        assert_eq!(get(&url).await.status(), 200);
         assert!(s.result_files().iter().any(|f| f.starts_with(&task_id)));
         tokio::time::sleep(Duration::from_millis(3000)).await;
-        assert_eq!(client().get(&url).send().await.unwrap().status(), 404);
+        assert_eq!(get(&url).await.status(), 404);
         let r = get(format!("{}/v1/tasks/{task_id}?token={key}", s.base)).await;
         assert_eq!(r.status(), 404);
         assert!(
@@ -895,7 +895,7 @@ fn clients_of_the_original_are_served_leniently_and_always_in_json() {
         assert_error(&(st, got), 403, "invalid_api_key", None, false);
 
         // Every answer is JSON, also for a wrong method or a path that does not decode.
-        let r = client().get(&url).send().await.unwrap();
+        let r = get(&url).await;
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()["content-type"], "application/json");
         assert_eq!(r.headers()["allow"], "POST");

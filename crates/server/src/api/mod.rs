@@ -342,7 +342,6 @@ async fn check_rate(
     Err(e)
 }
 
-/// Whether reading a body failed because it exceeded the limit (rather than a broken connection).
 /// Why a request body was not read.
 #[derive(Debug, PartialEq)]
 enum BodyError {
