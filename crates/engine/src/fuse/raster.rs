@@ -1,0 +1,257 @@
+//! Pixel grids of the fusion: the crop of B it may touch, polygon fill, and reduced-scale maps with
+//! fast Gaussian blurs.
+
+use image::RgbImage;
+
+use super::P2;
+
+pub(super) fn mul_mask(rgb: &[f32], mask: &[f32]) -> Vec<f32> {
+    rgb.iter()
+        .enumerate()
+        .map(|(i, &v)| v * mask[i / 3])
+        .collect()
+}
+
+/// The part of B that the fusion may touch.
+pub(super) struct Crop {
+    pub(super) x: usize,
+    pub(super) y: usize,
+    pub(super) w: usize,
+    pub(super) h: usize,
+}
+
+impl Crop {
+    pub(super) fn around(points: &[P2], width: u32, height: u32) -> Crop {
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for &(x, y) in points {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+        let x0 = (x0.floor() - 1.0).clamp(0.0, width as f32) as usize;
+        let y0 = (y0.floor() - 1.0).clamp(0.0, height as f32) as usize;
+        let x1 = (x1.ceil() + 1.0).clamp(0.0, width as f32) as usize;
+        let y1 = (y1.ceil() + 1.0).clamp(0.0, height as f32) as usize;
+        Crop {
+            x: x0,
+            y: y0,
+            w: x1.saturating_sub(x0),
+            h: y1.saturating_sub(y0),
+        }
+    }
+
+    pub(super) fn read(&self, img: &RgbImage) -> Vec<f32> {
+        let stride = img.width() as usize * 3;
+        let mut out = Vec::with_capacity(self.w * self.h * 3);
+        for y in self.y..self.y + self.h {
+            let row = &img.as_raw()[y * stride + self.x * 3..y * stride + (self.x + self.w) * 3];
+            out.extend(row.iter().map(|&v| v as f32));
+        }
+        out
+    }
+
+    /// Pixels of the crop whose centre lies inside the polygon (even-odd rule, by scanlines).
+    pub(super) fn fill_polygon(&self, poly: &[P2]) -> Vec<bool> {
+        let mut mask = vec![false; self.w * self.h];
+        let mut xs = Vec::new();
+        for y in 0..self.h {
+            let py = (self.y + y) as f32 + 0.5;
+            xs.clear();
+            for k in 0..poly.len() {
+                let (a, b) = (poly[k], poly[(k + 1) % poly.len()]);
+                if (a.1 <= py) != (b.1 <= py) {
+                    xs.push(a.0 + (py - a.1) / (b.1 - a.1) * (b.0 - a.0));
+                }
+            }
+            xs.sort_by(f32::total_cmp);
+            for pair in xs.chunks_exact(2) {
+                let from = (pair[0] - self.x as f32 - 0.5).ceil().max(0.0) as usize;
+                let to = ((pair[1] - self.x as f32 - 0.5).floor() + 1.0).clamp(0.0, self.w as f32)
+                    as usize;
+                for x in from..to.max(from) {
+                    mask[y * self.w + x] = true;
+                }
+            }
+        }
+        mask
+    }
+}
+
+/// One box filter of odd `width` along rows (`horizontal`) or columns, by running sums; values
+/// outside the grid count as zero. `CH` channels per cell.
+pub(super) fn box_pass<const CH: usize>(
+    src: &[f32],
+    dst: &mut [f32],
+    w: usize,
+    h: usize,
+    width: usize,
+    horizontal: bool,
+) {
+    let r = width / 2;
+    let inv = 1.0 / width as f32;
+    // A line is `len` cells `step` apart, starting at `start(line)`.
+    let (lines, len, step) = if horizontal { (h, w, 1) } else { (w, h, w) };
+    for line in 0..lines {
+        let start = if horizontal { line * w } else { line };
+        let at = |k: usize| (start + k * step) * CH;
+        let mut acc = [0f32; CH];
+        for k in 0..r.min(len) {
+            let o = at(k);
+            for c in 0..CH {
+                acc[c] += src[o + c];
+            }
+        }
+        for k in 0..len {
+            if k + r < len {
+                let o = at(k + r);
+                for c in 0..CH {
+                    acc[c] += src[o + c];
+                }
+            }
+            let o = at(k);
+            for c in 0..CH {
+                dst[o + c] = acc[c] * inv;
+            }
+            if k >= r {
+                let o = at(k - r);
+                for c in 0..CH {
+                    acc[c] -= src[o + c];
+                }
+            }
+        }
+    }
+}
+
+/// A block-averaged, reduced-scale grid over the crop for the smooth maps.
+pub(super) struct LowRes {
+    pub(super) w: usize,
+    pub(super) h: usize,
+    pub(super) block: usize,
+    pub(super) full_w: usize,
+    pub(super) full_h: usize,
+}
+
+impl LowRes {
+    pub(super) fn new(full_w: usize, full_h: usize, block: usize) -> LowRes {
+        LowRes {
+            w: full_w.div_ceil(block),
+            h: full_h.div_ceil(block),
+            block,
+            full_w,
+            full_h,
+        }
+    }
+
+    /// Block averages of a full-resolution map with `ch` channels.
+    pub(super) fn average(&self, full: &[f32], ch: usize) -> Vec<f32> {
+        match ch {
+            1 => self.average_of::<1>(full),
+            3 => self.average_of::<3>(full),
+            _ => unreachable!("maps have one or three channels"),
+        }
+    }
+
+    pub(super) fn average_of<const CH: usize>(&self, full: &[f32]) -> Vec<f32> {
+        let b = self.block;
+        let mut sum = vec![0f32; self.w * self.h * CH];
+        for y in 0..self.full_h {
+            let row = &full[y * self.full_w * CH..(y + 1) * self.full_w * CH];
+            let cells = &mut sum[(y / b) * self.w * CH..(y / b + 1) * self.w * CH];
+            for (cell, pixels) in cells.chunks_exact_mut(CH).zip(row.chunks(b * CH)) {
+                for px in pixels.chunks_exact(CH) {
+                    for c in 0..CH {
+                        cell[c] += px[c];
+                    }
+                }
+            }
+        }
+        // Edge cells cover fewer pixels.
+        for ly in 0..self.h {
+            let rows = b.min(self.full_h - ly * b);
+            for lx in 0..self.w {
+                let n = (rows * b.min(self.full_w - lx * b)) as f32;
+                for v in &mut sum[(ly * self.w + lx) * CH..(ly * self.w + lx + 1) * CH] {
+                    *v /= n;
+                }
+            }
+        }
+        sum
+    }
+
+    /// Gaussian blur of standard deviation `sigma`, approximated by three box filters (cost
+    /// independent of `sigma`), with zero outside the grid.
+    pub(super) fn blur(&self, data: &[f32], ch: usize, sigma: f32) -> Vec<f32> {
+        // Three boxes of width w have variance 3·(w²−1)/12.
+        let width = ((4.0 * sigma * sigma + 1.0).sqrt().round() as usize).max(1) | 1;
+        let mut cur = data.to_vec();
+        let mut tmp = vec![0f32; data.len()];
+        let pass = match ch {
+            1 => box_pass::<1>,
+            3 => box_pass::<3>,
+            _ => unreachable!("maps have one or three channels"),
+        };
+        for _ in 0..3 {
+            pass(&cur, &mut tmp, self.w, self.h, width, true);
+            pass(&tmp, &mut cur, self.w, self.h, width, false);
+        }
+        cur
+    }
+
+    /// Bilinear read of a low-res map at full-res pixel (x, y).
+    pub(super) fn sample(&self, data: &[f32], ch: usize, x: usize, y: usize) -> [f32; 3] {
+        let fx = ((x as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.w - 1) as f32);
+        let fy = ((y as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.h - 1) as f32);
+        // Both are clamped to be non-negative, so truncation is the floor.
+        let (x0, y0) = (fx as usize, fy as usize);
+        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
+        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+        let mut out = [0f32; 3];
+        for (c, o) in out.iter_mut().enumerate().take(ch) {
+            let v = |xx: usize, yy: usize| data[(yy * self.w + xx) * ch + c];
+            let top = v(x0, y0) + (v(x1, y0) - v(x0, y0)) * tx;
+            let bot = v(x0, y1) + (v(x1, y1) - v(x0, y1)) * tx;
+            *o = top + (bot - top) * ty;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn box_blur_spreads_an_impulse_like_a_gaussian_and_keeps_its_mass() {
+        let low = LowRes::new(101, 101, 1);
+        let mut impulse = vec![0f32; 101 * 101];
+        impulse[50 * 101 + 50] = 1.0;
+        let sigma = 6.0;
+        let blurred = low.blur(&impulse, 1, sigma);
+        let mass: f32 = blurred.iter().sum();
+        let out = &blurred[50 * 101..51 * 101];
+        let row: f32 = out.iter().sum();
+        let var: f32 = out
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * (i as f32 - 50.0).powi(2))
+            .sum::<f32>()
+            / row;
+        assert!((mass - 1.0).abs() < 1e-4, "mass {mass}");
+        assert!((var.sqrt() - sigma).abs() < 0.5, "sigma {}", var.sqrt());
+        assert!(out[50] > out[45] && out[45] > out[40], "not bell-shaped");
+    }
+
+    #[test]
+    fn polygon_fill_covers_the_inside_only() {
+        let crop = Crop {
+            x: 0,
+            y: 0,
+            w: 10,
+            h: 10,
+        };
+        let mask = crop.fill_polygon(&[(2.0, 2.0), (8.0, 2.0), (8.0, 8.0), (2.0, 8.0)]);
+        assert_eq!(mask.iter().filter(|&&m| m).count(), 36);
+        assert!(mask[5 * 10 + 5] && !mask[0] && !mask[9 * 10 + 9]);
+    }
+}

@@ -1,0 +1,195 @@
+//! Texture: A's pixels warped triangle by triangle onto the fused shape, with the far side of a
+//! turned head taken from the near side, mirrored.
+
+use image::RgbImage;
+
+use super::raster::Crop;
+use super::shape::smooth_over_mesh;
+use super::P2;
+use crate::geometry::bilinear;
+use crate::landmarks::{FACE_OVAL, MIRROR};
+use crate::mesh::MESH_POINTS;
+
+/// Ratio of the area around a mesh point in A's photo to that around its mirror point at which the
+/// mirror point's texture takes over fully, and at which the point's own texture is kept fully.
+pub(super) const OBLIQUE: (f32, f32) = (0.35, 0.6);
+
+/// Where one destination triangle reads A: its own corners, the corners of its mirror image on the
+/// other side of the face, and per corner the weight of its own side.
+pub(super) struct Source {
+    pub(super) own: [P2; 3],
+    pub(super) mirrored: [P2; 3],
+    pub(super) weight: [f32; 3],
+}
+
+/// Per mesh point, how much of A's texture comes from the point itself rather than from its mirror
+/// point on the other side of the face: 1 unless the surroundings of the point look much smaller in
+/// A's photo than those of its mirror point (the side turned away from the camera, whose
+/// foreshortened texture would be stretched into streaks).
+pub(super) fn own_side_weights(
+    a2: &[P2],
+    triangles: &[usize],
+    neighbours: &[Vec<usize>],
+) -> Vec<f32> {
+    let mut area = vec![0f32; MESH_POINTS];
+    for t in triangles.chunks_exact(3) {
+        let twice = twice_signed_area(&[a2[t[0]], a2[t[1]], a2[t[2]]]).abs();
+        for &i in t {
+            area[i] += twice;
+        }
+    }
+    let mut weight: Vec<f32> = (0..MESH_POINTS)
+        .map(|i| {
+            let ratio = area[i] / area[MIRROR[i] as usize].max(1e-3);
+            ((ratio - OBLIQUE.0) / (OBLIQUE.1 - OBLIQUE.0)).clamp(0.0, 1.0)
+        })
+        .collect();
+    // The outline stays A's own: across the face, the other side's outline shows ear, hair or
+    // background behind it.
+    for &i in FACE_OVAL.iter() {
+        weight[i] = 1.0;
+    }
+    // Smoothed over the mesh, so that the change from one side's texture to the other is gradual.
+    smooth_over_mesh(&mut weight, neighbours, &[false; MESH_POINTS]);
+    weight
+}
+
+/// Twice the signed area of a triangle.
+pub(super) fn twice_signed_area(t: &[P2; 3]) -> f32 {
+    (t[1].0 - t[0].0) * (t[2].1 - t[0].1) - (t[2].0 - t[0].0) * (t[1].1 - t[0].1)
+}
+
+/// Samples A over one destination triangle.
+pub(super) fn warp_triangle(
+    a: &RgbImage,
+    src: &Source,
+    dst: &[P2; 3],
+    crop: &Crop,
+    out: &mut [f32],
+    covered: &mut [bool],
+) {
+    let (d0, d1, d2) = (dst[0], dst[1], dst[2]);
+    let det = twice_signed_area(dst);
+    if det.abs() < 1e-6 {
+        return;
+    }
+    let min_x = d0.0.min(d1.0).min(d2.0).floor().max(crop.x as f32) as usize;
+    let max_x = (d0.0.max(d1.0).max(d2.0).ceil() as usize).min(crop.x + crop.w);
+    let min_y = d0.1.min(d1.1).min(d2.1).floor().max(crop.y as f32) as usize;
+    let max_y = (d0.1.max(d1.1).max(d2.1).ceil() as usize).min(crop.y + crop.h);
+    // Barycentric coordinates and the source point are affine in the pixel position: precompute
+    // their coefficients once per triangle.
+    let inv = 1.0 / det;
+    let (a1, b1) = ((d2.1 - d0.1) * inv, -(d2.0 - d0.0) * inv);
+    let c1 = -(d0.0 * a1 + d0.1 * b1);
+    let (a2, b2) = (-(d1.1 - d0.1) * inv, (d1.0 - d0.0) * inv);
+    let c2 = -(d0.0 * a2 + d0.1 * b2);
+    // Source point at barycentric (l1, l2): s0 + l1·(s1 − s0) + l2·(s2 − s0).
+    let edges = |s: &[P2; 3]| {
+        let (s0, s1, s2) = (s[0], s[1], s[2]);
+        (s0, (s1.0 - s0.0, s1.1 - s0.1), (s2.0 - s0.0, s2.1 - s0.1))
+    };
+    let (own, mirrored) = (edges(&src.own), edges(&src.mirrored));
+    let at = |e: &(P2, P2, P2), l1: f32, l2: f32| {
+        (
+            e.0 .0 + l1 * e.1 .0 + l2 * e.2 .0,
+            e.0 .1 + l1 * e.1 .1 + l2 * e.2 .1,
+        )
+    };
+    let [w0, w1, w2] = src.weight;
+    let own_only = src.weight.iter().all(|&w| w >= 1.0);
+    let (aw, ah) = (a.width() as f32, a.height() as f32);
+    let outside = |(sx, sy): P2| sx < 0.0 || sy < 0.0 || sx > aw || sy > ah;
+    // Small tolerance so that pixels on shared edges are never missed.
+    let eps = -1e-4;
+    for y in min_y..max_y {
+        let py = y as f32 + 0.5;
+        let row = (y - crop.y) * crop.w;
+        for x in min_x..max_x {
+            let px = x as f32 + 0.5;
+            let l1 = a1 * px + b1 * py + c1;
+            let l2 = a2 * px + b2 * py + c2;
+            if l1 < eps || l2 < eps || 1.0 - l1 - l2 < eps {
+                continue;
+            }
+            let s = at(&own, l1, l2);
+            // Where A's photo ends (a tight crop), there is nothing to take: leave it to B.
+            if outside(s) {
+                continue;
+            }
+            let mut p = bilinear(a, s.0 - 0.5, s.1 - 0.5);
+            if !own_only {
+                let w = w0 + l1 * (w1 - w0) + l2 * (w2 - w0);
+                let m = at(&mirrored, l1, l2);
+                if w < 1.0 && !outside(m) {
+                    let q = bilinear(a, m.0 - 0.5, m.1 - 0.5);
+                    for c in 0..3 {
+                        p[c] = q[c] + w * (p[c] - q[c]);
+                    }
+                }
+            }
+            let i = row + (x - crop.x);
+            out[i * 3..i * 3 + 3].copy_from_slice(&p);
+            covered[i] = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuse::shape::{neighbours, triangulate};
+
+    /// A face-like cloud of mesh points, mirror-symmetric under [`MIRROR`], with the side of the
+    /// higher-numbered points squeezed by `squeeze`.
+    fn symmetric_points(squeeze: f32) -> Vec<P2> {
+        let mut seed = 12345u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+            (seed >> 8) as f32 / (1 << 24) as f32
+        };
+        let mut p = vec![(0f32, 0f32); MESH_POINTS];
+        for i in 0..MESH_POINTS {
+            let m = MIRROR[i] as usize;
+            if m < i {
+                continue;
+            }
+            let (x, y) = (5.0 + 95.0 * next(), 200.0 * next());
+            if m == i {
+                p[i] = (0.0, y);
+            } else {
+                p[i] = (x, y);
+                p[m] = (-x * squeeze, y);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn texture_comes_from_the_other_side_only_where_a_side_is_foreshortened() {
+        let even = symmetric_points(1.0);
+        let t = triangulate(&even);
+        let w = own_side_weights(&even, &t, &neighbours(&t));
+        assert!(
+            w.iter().all(|&v| v == 1.0),
+            "a frontal face keeps its own texture"
+        );
+
+        let turned = symmetric_points(0.25);
+        let t = triangulate(&turned);
+        let w = own_side_weights(&turned, &t, &neighbours(&t));
+        let mean = |side: &dyn Fn(usize) -> bool| {
+            let idx: Vec<usize> = (0..MESH_POINTS)
+                .filter(|&i| side(i) && !FACE_OVAL.contains(&i))
+                .collect();
+            idx.iter().map(|&i| w[i]).sum::<f32>() / idx.len() as f32
+        };
+        let far = mean(&|i| (MIRROR[i] as usize) < i);
+        let near = mean(&|i| (MIRROR[i] as usize) > i);
+        assert!(
+            far < 0.5,
+            "the squeezed side takes the other side's texture: {far}"
+        );
+        assert!(near > 0.9, "the open side keeps its own: {near}");
+    }
+}
