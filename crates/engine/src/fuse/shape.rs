@@ -135,6 +135,19 @@ pub(super) fn yaw(m: &Mesh) -> f32 {
     ((nose.0 - mid.0) * u.0 + (nose.1 - mid.1) * u.1) / half
 }
 
+/// Tilt of the eye line, in degrees (positive when the eye on the image's right is lower).
+pub(super) fn roll(m: &Mesh) -> f32 {
+    let centre = |idx: &[usize]| {
+        let n = idx.len() as f32;
+        (
+            idx.iter().map(|&i| m.points[i][0]).sum::<f32>() / n,
+            idx.iter().map(|&i| m.points[i][1]).sum::<f32>() / n,
+        )
+    };
+    let (l, r) = (centre(&EYE_A), centre(&EYE_B));
+    (r.1 - l.1).atan2(r.0 - l.0).to_degrees()
+}
+
 /// Whether A and B look clearly to opposite sides.
 pub(super) fn turned_opposite(ma: &Mesh, mb: &Mesh) -> bool {
     let (ya, yb) = (yaw(ma), yaw(mb));

@@ -9,6 +9,7 @@ use super::P2;
 use crate::geometry::bilinear;
 use crate::landmarks::{FACE_OVAL, MIRROR};
 use crate::mesh::MESH_POINTS;
+use crate::parse::FaceParse;
 
 /// Ratio of the area around a mesh point in A's photo to that around its mirror point at which the
 /// mirror point's texture takes over fully, and at which the point's own texture is kept fully.
@@ -16,7 +17,9 @@ pub(super) const OBLIQUE: (f32, f32) = (0.35, 0.6);
 
 /// Where one destination triangle reads A: its own corners, the corners of its mirror image on the
 /// other side of the face, and per corner the weight of its own side.
-pub(super) struct Source {
+pub(super) struct Source<'a> {
+    /// What in A's photo is face and what covers it.
+    pub(super) parse: &'a FaceParse,
     pub(super) own: [P2; 3],
     pub(super) mirrored: [P2; 3],
     pub(super) weight: [f32; 3],
@@ -59,14 +62,26 @@ pub(super) fn twice_signed_area(t: &[P2; 3]) -> f32 {
     (t[1].0 - t[0].0) * (t[2].1 - t[0].1) - (t[2].0 - t[0].0) * (t[1].1 - t[0].1)
 }
 
-/// Samples A over one destination triangle.
+/// How much a parse's face probability counts as face: the parse's soft edges (a grid of 32 cells
+/// across the crop) are narrowed so that a strand's fringe is not half copied.
+fn face_weight(p: f32) -> f32 {
+    ((p - 0.35) / 0.5).clamp(0.0, 1.0)
+}
+
+/// Samples A over one destination triangle into `out` (RGB) and, per pixel, how much of what was
+/// taken is A's face (`face`: 0 where A's photo ends or something covers A's face on both sides)
+/// and how much of A's own side is covered (`cover`).
+///
+/// Where A's own point is covered (hair, glasses, a hand) and its mirror point on the other side is
+/// not, the texture comes from the mirror point: strands over one eye are replaced by the other eye.
 pub(super) fn warp_triangle(
     a: &RgbImage,
     src: &Source,
     dst: &[P2; 3],
     crop: &Crop,
     out: &mut [f32],
-    covered: &mut [bool],
+    face: &mut [f32],
+    cover: &mut [f32],
 ) {
     let (d0, d1, d2) = (dst[0], dst[1], dst[2]);
     let det = twice_signed_area(dst);
@@ -118,19 +133,34 @@ pub(super) fn warp_triangle(
                 continue;
             }
             let mut p = bilinear(a, s.0 - 0.5, s.1 - 0.5);
-            if !own_only {
-                let w = w0 + l1 * (w1 - w0) + l2 * (w2 - w0);
-                let m = at(&mirrored, l1, l2);
-                if w < 1.0 && !outside(m) {
-                    let q = bilinear(a, m.0 - 0.5, m.1 - 0.5);
-                    for c in 0..3 {
-                        p[c] = q[c] + w * (p[c] - q[c]);
-                    }
+            let own_face = face_weight(src.parse.face(s.0, s.1));
+            let w = if own_only {
+                1.0
+            } else {
+                w0 + l1 * (w1 - w0) + l2 * (w2 - w0)
+            };
+            // The mirror point is face (`mirror_face`) or not; the own side gives way to it by
+            // its obliqueness (`w`) and by being covered, and takes its share when it is not face.
+            let m = at(&mirrored, l1, l2);
+            let mirror_face = if (w < 1.0 || own_face < 1.0) && !outside(m) {
+                face_weight(src.parse.face(m.0, m.1))
+            } else {
+                0.0
+            };
+            let own_weight = own_face * (w + (1.0 - w) * (1.0 - mirror_face));
+            let mirror_weight = mirror_face * (1.0 - own_weight);
+            if mirror_weight > 1e-3 {
+                let q = bilinear(a, m.0 - 0.5, m.1 - 0.5);
+                let k = own_weight / (own_weight + mirror_weight);
+                for c in 0..3 {
+                    p[c] = q[c] + k * (p[c] - q[c]);
                 }
             }
+            let taken = own_weight + mirror_weight;
             let i = row + (x - crop.x);
             out[i * 3..i * 3 + 3].copy_from_slice(&p);
-            covered[i] = true;
+            face[i] = taken.min(1.0);
+            cover[i] = 1.0 - own_face;
         }
     }
 }

@@ -1,0 +1,280 @@
+//! Face parsing: which parts of a face's crop are skin, features, hair, glasses or something else
+//! (a hand, a microphone, the background), from BiSeNet trained on CelebAMask-HQ, run on a 256×256
+//! crop aligned by the mesh's eyes and mouth as CelebA-HQ's faces are.
+//!
+//! The fusion uses it both ways: what covers A's face is not copied, and what covers B's face stays
+//! in front of the new one.
+
+use faceswap_models::{Model, ModelError};
+
+use crate::geometry::{Affine, Pyramid};
+use crate::landmarks::{EYE_A, EYE_B, MOUTH_CORNERS};
+use crate::mesh::Mesh;
+
+/// The parser's file (converted by `scripts/bisenet_to_onnx.py`).
+pub const PARSER_MODEL: &str = "face_parsing.onnx";
+
+/// Side of the parser's input crop.
+const CROP: usize = 256;
+/// Side of its output grid (one eighth of the crop).
+const GRID: usize = 32;
+/// The model's 19 classes.
+const CLASSES: usize = 19;
+/// ImageNet's channel means and deviations, the model's input normalisation.
+const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// Groups of the parser's classes that the fusion tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Skin and nose.
+    Skin = 0,
+    /// Brows, eyes, lips and the mouth's inside.
+    Features = 1,
+    /// Hair and hats (hair takes in most fringes and some beards).
+    Hair = 2,
+    /// Eyeglasses, frames and lenses.
+    Glasses = 3,
+    /// Anything else: background, ears, neck, clothes, jewellery. At 256 px the model also calls
+    /// some shaded skin around the nose and mouth background, so this group does not count as
+    /// covering a face: what it has no class for (hands, microphones) is left to the fusion's own
+    /// skin test.
+    Other = 4,
+}
+
+/// Number of [`Part`]s.
+pub const PARTS: usize = 5;
+
+/// The group of each class: 0 background, 1 skin, 2/3 brows, 4/5 eyes, 6 eyeglasses, 7/8 ears,
+/// 9 earring, 10 nose, 11 mouth, 12/13 lips, 14 neck, 15 necklace, 16 cloth, 17 hair, 18 hat.
+const GROUP: [Part; CLASSES] = [
+    Part::Other,
+    Part::Skin,
+    Part::Features,
+    Part::Features,
+    Part::Features,
+    Part::Features,
+    Part::Glasses,
+    Part::Other,
+    Part::Other,
+    Part::Other,
+    Part::Skin,
+    Part::Features,
+    Part::Features,
+    Part::Features,
+    Part::Other,
+    Part::Other,
+    Part::Other,
+    Part::Hair,
+    Part::Hair,
+];
+
+/// One face's parse: per cell of a grid aligned with the face, the probability of each [`Part`].
+#[derive(Debug, Clone)]
+pub struct FaceParse {
+    /// Image point ↦ grid coordinates (cell centres at integers).
+    to_grid: Affine,
+    /// `GRID × GRID` cells, row by row.
+    cells: Vec<[f32; PARTS]>,
+    /// Per cell, the probability that no hair, hat or glasses are there.
+    face: Vec<f32>,
+}
+
+impl FaceParse {
+    /// The parts' probabilities at an image point (bilinear between cells; outside the grid,
+    /// everything is [`Part::Other`]).
+    pub fn at(&self, x: f32, y: f32) -> [f32; PARTS] {
+        let (gx, gy) = self.to_grid.apply(x, y);
+        let last = (GRID - 1) as f32;
+        if !(0.0..=last).contains(&gx) || !(0.0..=last).contains(&gy) {
+            let mut other = [0.0; PARTS];
+            other[Part::Other as usize] = 1.0;
+            return other;
+        }
+        let (x0, y0) = (gx as usize, gy as usize);
+        let (x1, y1) = ((x0 + 1).min(GRID - 1), (y0 + 1).min(GRID - 1));
+        let (tx, ty) = (gx - x0 as f32, gy - y0 as f32);
+        let c = |x: usize, y: usize| &self.cells[y * GRID + x];
+        let mut out = [0.0; PARTS];
+        for (k, o) in out.iter_mut().enumerate() {
+            let top = c(x0, y0)[k] + (c(x1, y0)[k] - c(x0, y0)[k]) * tx;
+            let bottom = c(x0, y1)[k] + (c(x1, y1)[k] - c(x0, y1)[k]) * tx;
+            *o = top + (bottom - top) * ty;
+        }
+        out
+    }
+
+    /// Probability that nothing covers the face at the point: neither hair nor a hat nor glasses.
+    pub fn face(&self, x: f32, y: f32) -> f32 {
+        let (gx, gy) = self.to_grid.apply(x, y);
+        let last = (GRID - 1) as f32;
+        if !(0.0..=last).contains(&gx) || !(0.0..=last).contains(&gy) {
+            return 1.0;
+        }
+        let (x0, y0) = (gx as usize, gy as usize);
+        let (x1, y1) = ((x0 + 1).min(GRID - 1), (y0 + 1).min(GRID - 1));
+        let (tx, ty) = (gx - x0 as f32, gy - y0 as f32);
+        let c = |x: usize, y: usize| self.face[y * GRID + x];
+        let top = c(x0, y0) + (c(x1, y0) - c(x0, y0)) * tx;
+        let bottom = c(x0, y1) + (c(x1, y1) - c(x0, y1)) * tx;
+        top + (bottom - top) * ty
+    }
+
+    /// The same parse with every cover grown by one cell, so that the soft fringe of a strand or a
+    /// frame counts as covered too (for the photo whose face is copied).
+    pub fn with_grown_cover(&self) -> FaceParse {
+        let face = (0..GRID * GRID)
+            .map(|i| {
+                let (x, y) = (i % GRID, i / GRID);
+                let mut least = self.face[i];
+                for ny in y.saturating_sub(1)..(y + 2).min(GRID) {
+                    for nx in x.saturating_sub(1)..(x + 2).min(GRID) {
+                        least = least.min(self.face[ny * GRID + nx]);
+                    }
+                }
+                least
+            })
+            .collect();
+        FaceParse {
+            face,
+            ..self.clone()
+        }
+    }
+
+    /// The parse of the same photo flipped left to right (`width` pixels wide).
+    pub fn mirrored(&self, width: f32) -> FaceParse {
+        let [a, b, c, d, e, f] = self.to_grid.0;
+        FaceParse {
+            to_grid: Affine([-a, b, a * width + c, -d, e, d * width + f]),
+            ..self.clone()
+        }
+    }
+
+    /// A parse with the given parts' probabilities everywhere on a grid over the image box
+    /// `(x, y, side)`: for tests of what uses parses.
+    #[cfg(test)]
+    pub fn uniform(x: f32, y: f32, side: f32, parts: [f32; PARTS]) -> FaceParse {
+        let k = (GRID - 1) as f32 / side;
+        FaceParse {
+            to_grid: Affine([k, 0.0, -x * k, 0.0, k, -y * k]),
+            cells: vec![parts; GRID * GRID],
+            face: vec![
+                1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
+                GRID * GRID
+            ],
+        }
+    }
+}
+
+/// The parser model.
+pub struct Parser {
+    model: Model,
+}
+
+impl Parser {
+    /// Wraps the loaded model.
+    pub fn new(model: Model) -> Parser {
+        Parser { model }
+    }
+
+    /// Parses the face of `mesh`.
+    pub fn parse(&self, img: &Pyramid, mesh: &Mesh) -> Result<FaceParse, ModelError> {
+        let to_img = aligned_crop(mesh);
+        let rgb = img.sample(CROP, CROP, &to_img);
+        let plane = CROP * CROP;
+        let mut input = vec![0f32; plane * 3];
+        for i in 0..plane {
+            for c in 0..3 {
+                input[c * plane + i] = (rgb[i * 3 + c] / 255.0 - MEAN[c]) / STD[c];
+            }
+        }
+        let outputs = self.model.run(&[1, 3, CROP as i64, CROP as i64], &input)?;
+        let logits = outputs
+            .iter()
+            .find(|o| o.data.len() == CLASSES * GRID * GRID)
+            .ok_or_else(|| ModelError::Inference {
+                name: self.model.name().into(),
+                reason: "no 19×32×32 output".into(),
+            })?;
+        let cells: Vec<[f32; PARTS]> = (0..GRID * GRID)
+            .map(|i| {
+                let logit = |k: usize| logits.data[k * GRID * GRID + i];
+                let top = (0..CLASSES).map(logit).fold(f32::MIN, f32::max);
+                let mut parts = [0f32; PARTS];
+                let mut total = 0.0;
+                for (k, part) in GROUP.iter().enumerate() {
+                    let e = (logit(k) - top).exp();
+                    parts[*part as usize] += e;
+                    total += e;
+                }
+                parts.map(|p| p / total)
+            })
+            .collect();
+        // The model was trained with corner-aligned upsampling: cell k sits on crop pixel
+        // k·(CROP−1)/(GRID−1).
+        let k = (GRID - 1) as f32 / (CROP - 1) as f32;
+        let from_img = to_img.inverse();
+        let to_grid = Affine(
+            [0, 1, 2, 3, 4, 5]
+                .map(|i| from_img.0[i] * k - if i == 2 || i == 5 { 0.5 * k } else { 0.0 }),
+        );
+        let face = cells
+            .iter()
+            .map(|p| 1.0 - p[Part::Hair as usize] - p[Part::Glasses as usize])
+            .collect();
+        Ok(FaceParse {
+            to_grid,
+            cells,
+            face,
+        })
+    }
+}
+
+/// Crop pixel ↦ image point of a face crop framed as in FFHQ and CelebA-HQ: from the eye centres and
+/// the mouth, a square of side max(4 × eye distance, 3.6 × eye-to-mouth distance) centred a tenth of
+/// the eye-to-mouth vector below the eyes' midpoint, turned with the face.
+fn aligned_crop(mesh: &Mesh) -> Affine {
+    let centre = |idx: &[usize]| {
+        let n = idx.len() as f32;
+        (
+            idx.iter().map(|&i| mesh.points[i][0]).sum::<f32>() / n,
+            idx.iter().map(|&i| mesh.points[i][1]).sum::<f32>() / n,
+        )
+    };
+    let (l, r, m) = (centre(&EYE_A), centre(&EYE_B), centre(&MOUTH_CORNERS));
+    let eyes = ((l.0 + r.0) / 2.0, (l.1 + r.1) / 2.0);
+    let e2e = (r.0 - l.0, r.1 - l.1);
+    let e2m = (m.0 - eyes.0, m.1 - eyes.1);
+    // x: the face's horizontal axis, e2e minus e2m turned by 90°.
+    let mut x = (e2e.0 + e2m.1, e2e.1 - e2m.0);
+    let len = x.0.hypot(x.1).max(1e-3);
+    let half = (e2e.0.hypot(e2e.1) * 2.0).max(e2m.0.hypot(e2m.1) * 1.8);
+    x = (x.0 / len * half, x.1 / len * half);
+    let y = (-x.1, x.0);
+    let c = (eyes.0 + 0.1 * e2m.0, eyes.1 + 0.1 * e2m.1);
+    let s = 2.0 / CROP as f32;
+    Affine([
+        x.0 * s,
+        y.0 * s,
+        c.0 - x.0 - y.0,
+        x.1 * s,
+        y.1 * s,
+        c.1 - x.1 - y.1,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_has_a_group_and_the_face_groups_are_the_expected_ones() {
+        let face: Vec<usize> = (0..CLASSES)
+            .filter(|&k| matches!(GROUP[k], Part::Skin | Part::Features))
+            .collect();
+        assert_eq!(face, vec![1, 2, 3, 4, 5, 10, 11, 12, 13]);
+        assert_eq!(GROUP[17], Part::Hair);
+        assert_eq!(GROUP[18], Part::Hair);
+        assert_eq!(GROUP[6], Part::Glasses);
+    }
+}

@@ -1,0 +1,91 @@
+//! The report that comes with every fusion: what the engine saw in the two faces and what may make
+//! the result look wrong, so that a caller can tell a poor pair from a poor engine.
+
+/// Whether a mouth is open (teeth or the inside of the mouth show) or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MouthState {
+    /// Lips together.
+    Closed,
+    /// Lips apart.
+    Open,
+}
+
+/// What the engine measured on one fusion.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FusionReport {
+    /// Head turn of A and B, left to right, in half face widths (0 frontal, about ±1 in profile).
+    pub yaw: [f32; 2],
+    /// Difference of the two heads' turn (yaw, in half face widths) and tilt (roll, in degrees).
+    pub pose_difference: PoseDifference,
+    /// Whether A was mirrored because the heads look to opposite sides.
+    pub mirrored: bool,
+    /// Share of A's face (inside the fused region) that something covers: hair, glasses, a hand.
+    pub source_covered: f32,
+    /// Share of A's face that neither A's own side nor its mirror side could give (left to B).
+    pub source_missing: f32,
+    /// Share of B's face that something covers and that stays in front of the new face.
+    pub template_covered: f32,
+    /// Share of the lower face that is beard or stubble in A and in B.
+    pub beard: [f32; 2],
+    /// The mouths of A and B.
+    pub mouths: [MouthState; 2],
+    /// Fine detail of A's warped face over B's face (1 equal; below 1 A is softer).
+    pub sharpness_ratio: f32,
+    /// Width of the faces in pixels (A in its photo, B in the template).
+    pub face_width: [f32; 2],
+    /// What a person may notice in the result, in plain words.
+    pub warnings: Vec<String>,
+}
+
+/// How differently the two heads are posed.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PoseDifference {
+    /// Turn, in half face widths.
+    pub yaw: f32,
+    /// Tilt of the eye line, in degrees.
+    pub roll: f32,
+}
+
+impl FusionReport {
+    /// Fills `warnings` from the figures.
+    pub(crate) fn with_warnings(mut self) -> FusionReport {
+        let mut w = Vec::new();
+        if self.face_width[0] < 0.5 * self.face_width[1] {
+            w.push(format!(
+                "source face much smaller than the template face ({:.0} px against {:.0} px): result may look soft",
+                self.face_width[0], self.face_width[1]
+            ));
+        }
+        if self.pose_difference.yaw > 0.6 {
+            w.push("the two heads are turned very differently: the face may look distorted".into());
+        }
+        if self.source_covered > 0.25 {
+            w.push(format!(
+                "{:.0}% of the source face is covered (hair, glasses, hands): those parts come from the other side of the face or from the template",
+                100.0 * self.source_covered
+            ));
+        }
+        if self.source_missing > 0.2 {
+            w.push("much of the source face could not be used: the result keeps more of the template's face".into());
+        }
+        if self.mouths[0] != self.mouths[1] {
+            w.push("one mouth is open and the other closed: the mouth is taken from the template where they differ".into());
+        }
+        if self.beard[0] > 0.3 && self.beard[1] < 0.15 {
+            w.push(
+                "the source has a beard and the template does not: the beard is not carried over"
+                    .into(),
+            );
+        }
+        if self.sharpness_ratio < 0.5 {
+            w.push("the source face is much softer than the template: result may look soft".into());
+        } else if self.sharpness_ratio > 2.0 {
+            w.push(
+                "the source face is much sharper than the template: the face may stand out".into(),
+            );
+        }
+        self.warnings = w;
+        self
+    }
+}
