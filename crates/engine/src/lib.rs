@@ -208,6 +208,13 @@ impl Engine {
         self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), usize::MAX)
     }
 
+    /// What covers a found face and what is the face itself (hair, glasses, skin...).
+    pub fn parse(&self, img: &RgbImage, face: &FoundFace) -> Result<FaceParse, EngineError> {
+        Ok(self.lanes[0]
+            .parser
+            .parse(&geometry::Pyramid::new(img), &face.mesh)?)
+    }
+
     /// Like [`Engine::detect`], but stops once `wanted` faces are confirmed (meshing every face of
     /// a group photo costs a model run each).
     fn detect_until(

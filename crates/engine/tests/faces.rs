@@ -191,3 +191,126 @@ fn a_template_face_can_be_chosen_by_index_and_a_missing_one_is_refused() {
     let err = engine().swap(&a, &group, &opts(99)).unwrap_err();
     assert!(matches!(err, EngineError::NoSuchTemplateFace(_)), "{err:?}");
 }
+
+fn only_face(name: &str) -> (RgbImage, faceswap_engine::FoundFace) {
+    let img = photo_any_size(name);
+    let mut faces = engine().detect(&img).unwrap();
+    assert!(!faces.is_empty(), "{name}: no face");
+    (img, faces.swap_remove(0))
+}
+
+/// A photo of any size that fits the local pixel budget.
+fn photo_any_size(name: &str) -> RgbImage {
+    let bytes = std::fs::read(faces_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    decode(&bytes, Role::Image, &PhotoLimits::LOCAL).unwrap()
+}
+
+/// Mean of `f` over points between a mesh point and the point `up` inter-ocular distances above it.
+fn mean_over(
+    face: &faceswap_engine::FoundFace,
+    points: &[usize],
+    f: impl Fn(f32, f32) -> f32,
+) -> f32 {
+    let p = &face.mesh.points;
+    points.iter().map(|&i| f(p[i][0], p[i][1])).sum::<f32>() / points.len() as f32
+}
+
+/// Mesh points of the middle of the cheeks, beside the nose.
+const INNER_CHEEKS: &[usize] = &[36, 205, 266, 425];
+
+#[test]
+fn the_parse_of_a_face_with_strands_over_an_eye_covers_them_and_not_the_cheeks() {
+    // df_img3: blond strands fall over the brow and the outer cheek on the image's left.
+    let (img, face) = only_face("df_img3.jpg");
+    let parse = engine().parse(&img, &face).unwrap();
+    let cover = |pts: &[usize]| mean_over(&face, pts, |x, y| 1.0 - parse.face(x, y));
+    let (strands, cheeks, clear_side) = (
+        cover(&[105, 111, 50]),
+        cover(INNER_CHEEKS),
+        cover(&[334, 280, 346]),
+    );
+    eprintln!("df_img3 cover: strands {strands}, inner cheeks {cheeks}, other side {clear_side}");
+    assert!(strands > 0.5, "strands over the eye: {strands}");
+    assert!(
+        cheeks < 0.25 && clear_side < 0.25,
+        "skin: {cheeks} {clear_side}"
+    );
+}
+
+#[test]
+fn the_parse_of_a_face_with_glasses_covers_the_frames_and_not_the_cheeks() {
+    let glasses = |name: &str, pts: &[usize]| {
+        let (img, face) = only_face(name);
+        let parse = engine().parse(&img, &face).unwrap();
+        mean_over(&face, pts, |x, y| {
+            parse.at(x, y)[faceswap_engine::Part::Glasses as usize]
+        })
+    };
+    // The bridge over the nose, beside the inner eye corners, and the rim under an eye.
+    const FRAMES: &[usize] = &[168, 193, 417, 119];
+    let (frames, cheeks) = (
+        glasses("df_img24.jpg", FRAMES),
+        glasses("df_img24.jpg", INNER_CHEEKS),
+    );
+    let without = glasses("df_img30.jpg", FRAMES);
+    eprintln!("glasses: df_img24 frames {frames}, cheeks {cheeks}; df_img30 {without}");
+    assert!(frames > 0.5, "frames: {frames}");
+    assert!(cheeks < 0.1, "cheeks: {cheeks}");
+    assert!(without < 0.1, "no glasses on df_img30: {without}");
+}
+
+fn report(a: &str, b: &str) -> faceswap_engine::FusionReport {
+    let swapped = engine()
+        .swap(
+            &photo_any_size(a),
+            &photo_any_size(b),
+            &SwapOptions::default(),
+        )
+        .unwrap();
+    eprintln!("{a} into {b}: {:?}", swapped.report);
+    swapped.report
+}
+
+#[test]
+fn the_report_tells_beards_mouths_and_a_soft_source() {
+    let r = report("df_img20.jpg", "df_img61.jpg");
+    assert!(
+        r.beard[1] > 0.5 && r.beard[1] > 2.0 * r.beard[0],
+        "B's full beard: {:?}",
+        r.beard
+    );
+    let r = report("df_img39.jpg", "df_img35.jpg");
+    use faceswap_engine::MouthState::{Closed, Open};
+    assert_eq!(r.mouths, [Open, Closed]);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("mouth")),
+        "{:?}",
+        r.warnings
+    );
+    let r = report("alex_1.png", "poster_m1.jpg");
+    assert!(
+        r.sharpness_ratio < 0.5,
+        "a small, soft A: {}",
+        r.sharpness_ratio
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains("soft")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn a_large_phone_photo_fuses_at_the_template_size_but_the_api_limit_still_refuses_it() {
+    let bytes = std::fs::read(faces_dir().join("df_img41.jpg")).unwrap();
+    let err = decode(&bytes, Role::Image, &PhotoLimits::IMAGE).unwrap_err();
+    assert!(matches!(err, EngineError::TooLarge { .. }), "{err:?}");
+    let (a, b) = (
+        photo_any_size("df_img41.jpg"),
+        photo_any_size("df_img54.jpg"),
+    );
+    assert_eq!(a.dimensions(), (2500, 2070));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    assert_eq!(swapped.image.dimensions(), b.dimensions());
+    assert_ne!(swapped.image, b, "the face was fused");
+}
