@@ -45,6 +45,7 @@ struct Pair {
 struct Sample {
     decode: Duration,
     detect_and_mesh: Duration,
+    parse: Duration,
     fuse: Duration,
     encode: Duration,
     total: Duration,
@@ -66,8 +67,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         format.extension()
     );
     println!(
-        "{:<8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>10}",
-        "threads", "decode", "detect", "fuse", "encode", "total", "pairs/s"
+        "{:<8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>10}",
+        "threads", "decode", "detect", "parse", "fuse", "encode", "total", "pairs/s"
     );
     let mut first = true;
     for &threads in &args.threads {
@@ -107,10 +108,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         let throughput = parallel_throughput(&config, &pairs, threads, format)?;
         println!(
-            "{:<8} {:>6.1}ms {:>6.1}ms {:>7.1}ms {:>6.1}ms {:>6.1}ms {:>10.1}",
+            "{:<8} {:>6.1}ms {:>6.1}ms {:>6.1}ms {:>7.1}ms {:>6.1}ms {:>6.1}ms {:>10.1}",
             threads,
             med(&|s| s.decode),
             med(&|s| s.detect_and_mesh),
+            med(&|s| s.parse),
             med(&|s| s.fuse),
             med(&|s| s.encode),
             med(&|s| s.total),
@@ -133,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let moderation = moderation_median(&models, &pairs, args.rounds.max(1))?;
     println!("content filter: {moderation:.1} ms per photo (median over both photos of every pair, 1 thread; a request checks two)");
-    println!("decode: both photos; detect: both detectors and the mesh on both photos; total: decode to encode (medians over pairs of per-pair medians)");
+    println!("decode: both photos; detect: both detectors and the mesh on both photos; parse: the face parser on both chosen faces; total: decode to encode (medians over pairs of per-pair medians)");
     println!("pairs/s: N workers in parallel, each with its own engine of 1 intra-op thread");
     Ok(ExitCode::SUCCESS)
 }
@@ -152,6 +154,7 @@ fn one(engine: &Engine, pair: &Pair, format: OutputFormat) -> anyhow::Result<(Sa
     let sample = Sample {
         decode: t1 - t0,
         detect_and_mesh: swapped.times.detect_and_mesh,
+        parse: swapped.times.parse,
         fuse: swapped.times.fuse,
         encode: t3 - t2,
         total: t3 - t0,
