@@ -30,6 +30,11 @@ pub struct FusionReport {
     pub beard: [f32; 2],
     /// The mouths of A and B.
     pub mouths: [MouthState; 2],
+    /// Strength of each face's directional light (0 even, about 0.5 when one side is half as
+    /// bright as the other), A then B, from a light model fitted over the mesh.
+    pub light_strength: [f32; 2],
+    /// Angle in degrees between the image-plane directions A's and B's faces are lit from.
+    pub light_angle: f32,
     /// Fine detail of A's warped face over B's face (1 equal; below 1 A is softer).
     pub sharpness_ratio: f32,
     /// Width of the faces in pixels (A in its photo, B in the template).
@@ -77,6 +82,9 @@ impl FusionReport {
                 "the source has a beard and the template does not: the beard is not carried over"
                     .into(),
             );
+        }
+        if self.light_angle > 90.0 && self.light_strength.iter().all(|&s| s > 0.2) {
+            w.push("the faces are lit from different sides: A's shading is replaced by B's as far as a simple light model can".into());
         }
         if self.sharpness_ratio < 0.5 {
             w.push("the source face is much softer than the template: result may look soft".into());

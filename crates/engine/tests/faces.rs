@@ -314,3 +314,40 @@ fn a_large_phone_photo_fuses_at_the_template_size_but_the_api_limit_still_refuse
     assert_eq!(swapped.image.dimensions(), b.dimensions());
     assert_ne!(swapped.image, b, "the face was fused");
 }
+
+#[test]
+fn the_light_fitted_to_a_side_lit_face_points_to_its_lit_side() {
+    // df_img35 is lit from one side: the fitted light must come from the side whose cheek is
+    // brighter in the photo, and from the other side once the photo is flipped.
+    let fit = |img: &RgbImage| {
+        let mut faces = engine().detect(img).unwrap();
+        let face = faces.swap_remove(0);
+        let parse = engine().parse(img, &face).unwrap();
+        let light = faceswap_engine::face_light(img, &face.mesh, &parse).expect("a light");
+        let luma = |pts: &[usize]| {
+            mean_over(&face, pts, |x, y| {
+                let p = img.get_pixel(x as u32, y as u32);
+                0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+            })
+        };
+        // Cheek points on the image's left, then on its right.
+        let cheeks = (
+            luma(&[50, 101, 118, 117, 205]),
+            luma(&[280, 330, 347, 346, 425]),
+        );
+        eprintln!("{light:?}, cheeks {cheeks:?}");
+        (light, cheeks)
+    };
+    let img = photo_any_size("df_img35.jpg");
+    let (light, (left, right)) = fit(&img);
+    assert!(
+        (right - left).abs() > 15.0,
+        "df_img35 is side-lit: {left} {right}"
+    );
+    assert_eq!(light.direction[0] > 0.0, right > left, "{light:?}");
+    let (flipped, _) = fit(&image::imageops::flip_horizontal(&img));
+    assert!(
+        flipped.direction[0] * light.direction[0] < 0.0,
+        "flipped: {flipped:?}, original {light:?}"
+    );
+}

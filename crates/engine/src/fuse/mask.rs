@@ -60,6 +60,9 @@ pub(super) fn template_cover(
     keep
 }
 
+/// Beard levels of a cell from which it is taken out, and at which fully.
+const BEARD_WHOLE: (f32, f32) = (0.15, 0.45);
+
 /// Per low-res cell, how much of a face's lower part (`lower`, 0 above the mouth area, 1 below)
 /// is beard or stubble: darker than the face's own skin (the median of the `sample` cells), away
 /// from the lips (`lips`: their share of each cell). `colour` holds block averages weighted by
@@ -93,5 +96,10 @@ pub(super) fn beard(
             darkness * lower(i) * (1.0 - lips[i]).clamp(0.0, 1.0)
         })
         .collect();
-    low.blur(&beard, 1, (feather * 0.5).max(0.5))
+    // Whole: stubble half taken out would leave a blotchy chin.
+    let whole: Vec<f32> = beard
+        .iter()
+        .map(|b| ((b - BEARD_WHOLE.0) / (BEARD_WHOLE.1 - BEARD_WHOLE.0)).clamp(0.0, 1.0))
+        .collect();
+    low.blur(&whole, 1, (feather * 0.5).max(0.5))
 }

@@ -22,6 +22,7 @@ mod shape;
 mod texture;
 
 use crate::landmarks::{FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_TIP};
+use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
 use crate::parse::FaceParse;
 use crate::report::{FusionReport, MouthState, PoseDifference};
@@ -106,6 +107,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
                 MouthState::Closed
             }
         }),
+        light_strength: [0.0; 2],
+        light_angle: 0.0,
         sharpness_ratio: 1.0,
         face_width: [face_width(ma), face_width(mb)],
         warnings: Vec::new(),
@@ -128,6 +131,21 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // A warped onto the target shape, in crop coordinates. Where A's own side of the face is seen
     // much more obliquely than the other side, the other side's texture (mirrored) is taken.
     let own = own_side_weights(&a2, &triangles, &neighbours);
+    // Each face's light, for the report.
+    let (normals_a, normals_b) = (
+        vertex_normals(ma, &triangles),
+        vertex_normals(mb, &triangles),
+    );
+    let (light_a, light_b) = (
+        fit_light(a, ma, &normals_a, pa),
+        fit_light(b, mb, &normals_b, pb),
+    );
+    report.light_strength = [&light_a, &light_b].map(|l| l.map_or(0.0, |l| l.strength()));
+    if let (Some(la), Some(lb)) = (&light_a, &light_b) {
+        let angle = |l: &Light| l.direction[1].atan2(l.direction[0]);
+        let d = (angle(la) - angle(lb)).abs().to_degrees();
+        report.light_angle = if d > 180.0 { 360.0 - d } else { d };
+    }
     let mut warped = vec![0f32; crop.w * crop.h * 3];
     // Per pixel: how much of what was taken is A's face, and how much of A's own side is covered;
     // -1 where A's photo gave nothing.
@@ -391,6 +409,11 @@ fn match_sharpness(rgb: &mut [f32], w: usize, h: usize, ratio: f32) {
     for (v, b) in rgb.iter_mut().zip(&blurred) {
         *v = b + gain * (*v - b);
     }
+}
+
+/// The triangles the fusion warps by, for a face's mesh (a Delaunay triangulation of its points).
+pub(crate) fn mesh_triangles(mesh: &Mesh) -> Vec<usize> {
+    triangulate(&mesh.points.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>())
 }
 
 /// Width of a face at eye level (or three quarters of its height, for a face seen from the side).
