@@ -116,7 +116,10 @@ impl Args {
             .allowed_source_networks
             .iter()
             .filter(|s| !s.trim().is_empty())
-            .map(|s| s.parse::<IpNet>().map_err(anyhow::Error::msg))
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .map_err(|e| anyhow::anyhow!("--allowed-source-networks: {e}"))
+            })
             .collect::<anyhow::Result<_>>()?;
         c.fetch.connect_timeout = secs(self.fetch_connect_timeout, "--fetch-connect-timeout")?;
         c.fetch.total_timeout = secs(self.fetch_timeout, "--fetch-timeout")?;
