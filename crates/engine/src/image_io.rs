@@ -124,6 +124,12 @@ pub fn decode(bytes: &[u8], role: Role, limits: &PhotoLimits) -> Result<RgbImage
             reason: "image has no pixels".into(),
         });
     }
+    // What is decoded must fit the limits too, not only what the header claims.
+    match header.format {
+        ImageFormat::Gif => check_gif_frame(bytes, role, limits)?,
+        ImageFormat::Jpeg => check_jpeg_scans(bytes, role)?,
+        _ => {}
+    }
     let fail = |e: image::ImageError| EngineError::Decode {
         role,
         reason: e.to_string(),
@@ -145,6 +151,100 @@ pub fn decode(bytes: &[u8], role: Role, limits: &PhotoLimits) -> Result<RgbImage
         img.apply_orientation(orientation);
     }
     Ok(flatten(img))
+}
+
+/// Most scans a JPEG may have. A baseline JPEG has one per component, a progressive one from
+/// libjpeg or mozjpeg about ten; each scan costs a pass over the whole image, so thousands of tiny
+/// scans make a small file that takes minutes of CPU to decode.
+pub const MAX_JPEG_SCANS: usize = 100;
+
+/// Refuses a JPEG with more than [`MAX_JPEG_SCANS`] scans, counted from its markers (no decoding).
+fn check_jpeg_scans(bytes: &[u8], role: Role) -> Result<(), EngineError> {
+    let scans = count_jpeg_scans(bytes, MAX_JPEG_SCANS + 1);
+    if scans > MAX_JPEG_SCANS {
+        return Err(EngineError::TooLarge {
+            role,
+            reason: format!(
+                "a JPEG of more than {MAX_JPEG_SCANS} scans (each one a pass over the whole image)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Start-of-scan markers of a JPEG, counting up to `stop`: segments are skipped by their length;
+/// inside entropy-coded data, 0xFF is followed by 0x00 (a stuffed byte) or a restart marker.
+fn count_jpeg_scans(bytes: &[u8], stop: usize) -> usize {
+    let mut scans = 0;
+    let mut i = 2; // after SOI
+    while i + 3 < bytes.len() && scans < stop {
+        if bytes[i] != 0xFF {
+            i += 1;
+            continue;
+        }
+        let marker = bytes[i + 1];
+        match marker {
+            0xFF => i += 1,                      // fill byte
+            0x00 | 0x01 | 0xD0..=0xD7 => i += 2, // stuffed byte, TEM, restart
+            0xD9 => break,                       // end of image
+            _ => {
+                if marker == 0xDA {
+                    scans += 1;
+                }
+                let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+                i += 2 + len;
+            }
+        }
+    }
+    scans
+}
+
+/// Refuses a GIF whose first frame (the one decoded) is over the limits: the logical screen in the
+/// header may be small while the frame itself is huge, and the frame is what gets allocated.
+fn check_gif_frame(bytes: &[u8], role: Role, limits: &PhotoLimits) -> Result<(), EngineError> {
+    let Some((w, h)) = first_gif_frame(bytes) else {
+        return Ok(()); // the decoder reports what is wrong
+    };
+    let fits = |w: u32, h: u32| w <= limits.max_width && h <= limits.max_height;
+    if !fits(w, h) || w as u64 * h as u64 > limits.max_pixels {
+        return Err(EngineError::TooLarge {
+            role,
+            reason: format!(
+                "a GIF frame of {w}×{h} px, limit {}×{} and {} megapixels",
+                limits.max_width,
+                limits.max_height,
+                limits.max_pixels as f64 / 1e6
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Size of a GIF's first image: its descriptor found by walking the blocks before it.
+fn first_gif_frame(bytes: &[u8]) -> Option<(u32, u32)> {
+    let u16_at = |i: usize| Some(u16::from_le_bytes([*bytes.get(i)?, *bytes.get(i + 1)?]));
+    let packed = *bytes.get(10)?;
+    let mut i = 13;
+    if packed & 0x80 != 0 {
+        i += 3 << ((packed & 0x07) + 1); // global colour table
+    }
+    loop {
+        match *bytes.get(i)? {
+            0x2C => return Some((u16_at(i + 5)? as u32, u16_at(i + 7)? as u32)),
+            0x21 => {
+                // Extension: label, then sub-blocks up to an empty one.
+                i += 2;
+                loop {
+                    let len = *bytes.get(i)? as usize;
+                    i += 1 + len;
+                    if len == 0 {
+                        break;
+                    }
+                }
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// Decodes a JPEG to RGB with libjpeg (mozjpeg's build of libjpeg-turbo, default settings: accurate
@@ -297,6 +397,75 @@ mod tests {
                     ..
                 }
             ),
+            "{err:?}"
+        );
+    }
+
+    /// A GIF with a 16×16 logical screen whose only frame claims `w`×`h` (no pixel data).
+    fn gif_with_frame(w: u16, h: u16) -> Vec<u8> {
+        let mut gif = b"GIF89a".to_vec();
+        gif.extend_from_slice(&16u16.to_le_bytes());
+        gif.extend_from_slice(&16u16.to_le_bytes());
+        gif.extend_from_slice(&[0x80, 0, 0]); // global table of 2 colours
+        gif.extend_from_slice(&[0, 0, 0, 255, 255, 255]);
+        gif.extend_from_slice(&[0x21, 0xF9, 4, 0, 0, 0, 0, 0]); // graphic control extension
+        gif.push(0x2C);
+        gif.extend_from_slice(&[0, 0, 0, 0]);
+        gif.extend_from_slice(&w.to_le_bytes());
+        gif.extend_from_slice(&h.to_le_bytes());
+        gif.extend_from_slice(&[0, 2, 0, 0x3B]);
+        gif
+    }
+
+    #[test]
+    fn a_gif_frame_far_larger_than_its_screen_is_refused_before_decoding() {
+        assert_eq!(
+            first_gif_frame(&gif_with_frame(20_000, 15_000)),
+            Some((20_000, 15_000))
+        );
+        let err = decode(
+            &gif_with_frame(20_000, 15_000),
+            Role::Image,
+            &PhotoLimits::IMAGE,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, EngineError::TooLarge { ref reason, .. } if reason.contains("GIF frame")),
+            "{err:?}"
+        );
+        // A frame within the limits goes on to the decoder (which finds no pixel data here).
+        let err = decode(&gif_with_frame(16, 16), Role::Image, &PhotoLimits::IMAGE).unwrap_err();
+        assert!(matches!(err, EngineError::Decode { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_jpeg_of_thousands_of_scans_is_refused_and_a_progressive_photo_is_not() {
+        // A real progressive JPEG, written by libjpeg (mozjpeg).
+        let img = RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+        let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        c.set_size(64, 48);
+        c.set_progressive_mode();
+        let mut started = c.start_compress(Vec::new()).unwrap();
+        started.write_scanlines(img.as_raw()).unwrap();
+        let progressive = started.finish().unwrap();
+        let scans = count_jpeg_scans(&progressive, usize::MAX);
+        assert!((2..=MAX_JPEG_SCANS).contains(&scans), "{scans} scans");
+        assert!(decode(&progressive, Role::Image, &PhotoLimits::IMAGE).is_ok());
+        // The same photo with its last scan repeated thousands of times.
+        let last_sos = (0..progressive.len() - 1)
+            .rev()
+            .find(|&i| progressive[i] == 0xFF && progressive[i + 1] == 0xDA)
+            .unwrap();
+        let scan = &progressive[last_sos..progressive.len() - 2];
+        let mut bomb = progressive[..progressive.len() - 2].to_vec();
+        for _ in 0..5000 {
+            bomb.extend_from_slice(scan);
+        }
+        bomb.extend_from_slice(&[0xFF, 0xD9]);
+        assert!(count_jpeg_scans(&bomb, usize::MAX) > 5000);
+        let err = decode(&bomb, Role::Template, &PhotoLimits::TEMPLATE).unwrap_err();
+        assert!(
+            matches!(err, EngineError::TooLarge { ref reason, .. } if reason.contains("scans")),
             "{err:?}"
         );
     }
