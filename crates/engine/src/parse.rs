@@ -120,20 +120,23 @@ impl FaceParse {
         top + (bottom - top) * ty
     }
 
-    /// The same parse with every cover grown by one cell, so that the soft fringe of a strand or a
-    /// frame counts as covered too (for the photo whose face is copied).
+    /// The same parse with every cover grown by one cell, and glasses by two, so that the soft fringe
+    /// of a strand or a frame counts as covered too (for the photo whose face is copied: a frame's
+    /// thin outline half copied would stay as a ghost).
     pub fn with_grown_cover(&self) -> FaceParse {
-        let face = (0..GRID * GRID)
-            .map(|i| {
-                let (x, y) = (i % GRID, i / GRID);
-                let mut least = self.face[i];
-                for ny in y.saturating_sub(1)..(y + 2).min(GRID) {
-                    for nx in x.saturating_sub(1)..(x + 2).min(GRID) {
-                        least = least.min(self.face[ny * GRID + nx]);
-                    }
+        let least_around = |i: usize, reach: usize, value: &dyn Fn(usize) -> f32| {
+            let (x, y) = (i % GRID, i / GRID);
+            let mut least = value(i);
+            for ny in y.saturating_sub(reach)..(y + reach + 1).min(GRID) {
+                for nx in x.saturating_sub(reach)..(x + reach + 1).min(GRID) {
+                    least = least.min(value(ny * GRID + nx));
                 }
-                least
-            })
+            }
+            least
+        };
+        let no_glasses = |i: usize| 1.0 - self.cells[i][Part::Glasses as usize];
+        let face = (0..GRID * GRID)
+            .map(|i| least_around(i, 1, &|j| self.face[j]).min(least_around(i, 2, &no_glasses)))
             .collect();
         FaceParse {
             face,
