@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod slots;
 pub mod store;
 pub mod sweeper;
 pub mod worker;
@@ -250,9 +251,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         moderation = config.moderation.enabled,
         "faceswap serving"
     );
-    let body_slots = Arc::new(tokio::sync::Semaphore::new(
-        (config.workers + config.queue) * 2 + 4,
-    ));
+    let body_slots = slots::BodySlots::new((config.workers + config.queue) * 2 + 4);
     let state = Arc::new(AppState {
         body_slots,
         config,

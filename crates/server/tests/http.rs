@@ -963,11 +963,13 @@ fn slow_bodies_cannot_hold_the_body_slots() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let s = open_server();
     let port = s.server.local_addr().port();
-    let (_, key) = s.key("slowloris", 5, Some(0.0));
+    let (_, slow) = s.key("slowloris", 5, Some(0.0));
+    let (_, other) = s.key("slowloris-neighbour", 5, Some(0.0));
+    let (_, broke) = s.key("slowloris-broke", 0, Some(0.0));
     block_on(async {
-        // More clients than body slots ((1 worker + 0 queue) * 2 + 4) start a body and stall.
-        let mut stalled = Vec::new();
-        for _ in 0..10 {
+        // More clients than body slots ((1 worker + 0 queue) * 2 + 4) start a body and stall: one
+        // key's, and a key's without credits.
+        let stall = |key: String| async move {
             let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .unwrap();
@@ -975,14 +977,19 @@ fn slow_bodies_cannot_hold_the_body_slots() {
                 "POST /v1/faceswap?token={key} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
             );
             c.write_all(head.as_bytes()).await.unwrap();
-            stalled.push(c);
+            c
+        };
+        let mut stalled = Vec::new();
+        for _ in 0..10 {
+            stalled.push(stall(slow.clone()).await);
+            stalled.push(stall(broke.clone()).await);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-        // Another client is still answered, once the stalled bodies time out.
+        // Another key's client is read and answered at once, not after the stalled bodies time out.
         let start = std::time::Instant::now();
         let got = tokio::time::timeout(
             Duration::from_secs(10),
-            s.swap(&key, json!({"template_url": "http://x.example/t.jpg"})),
+            s.swap(&other, json!({"template_url": "http://x.example/t.jpg"})),
         )
         .await
         .expect("answered while slow clients stall");
@@ -993,18 +1000,46 @@ fn slow_bodies_cannot_hold_the_body_slots() {
             Some("Your image_url is empty."),
             false,
         );
-        assert!(start.elapsed() < Duration::from_secs(5));
-        // And the stalled clients get an answer too.
-        let mut answer = String::new();
-        let mut c = stalled.pop().unwrap();
-        tokio::time::timeout(Duration::from_secs(10), c.read_to_string(&mut answer))
-            .await
-            .expect("the stalled client is answered")
-            .ok();
-        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
         assert!(
-            answer.contains("Your request body could not be read."),
-            "{answer}"
+            start.elapsed() < Duration::from_millis(800),
+            "waited {:?} behind another key's slow bodies",
+            start.elapsed()
+        );
+        // Every stalled client gets an answer: the key without credits at once, without its body
+        // kept; the slow key's bodies time out, or are refused once they waited that long for one
+        // of the key's slots.
+        let mut codes = Vec::new();
+        for mut c in stalled {
+            let mut answer = String::new();
+            tokio::time::timeout(Duration::from_secs(10), c.read_to_string(&mut answer))
+                .await
+                .expect("the stalled client is answered")
+                .ok();
+            codes.push(answer.lines().next().unwrap_or_default().to_string());
+            assert!(
+                (answer.starts_with("HTTP/1.1 401")
+                    && answer.contains("Your request body could not be read."))
+                    || (answer.starts_with("HTTP/1.1 402")
+                        && answer.contains("request_rate_limit"))
+                    || (answer.starts_with("HTTP/1.1 403") && answer.contains("used_up")),
+                "{answer}"
+            );
+        }
+        let timed_out = codes
+            .iter()
+            .filter(|c| c.starts_with("HTTP/1.1 401"))
+            .count();
+        assert!(
+            (1..=2).contains(&timed_out),
+            "the slow key's share is 1 or 2: {codes:?}"
+        );
+        assert_eq!(
+            codes
+                .iter()
+                .filter(|c| c.starts_with("HTTP/1.1 403"))
+                .count(),
+            10,
+            "{codes:?}"
         );
     });
 }

@@ -56,9 +56,9 @@ pub struct AppState {
     pub pool: WorkerPool,
     /// Counters and histograms.
     pub metrics: Arc<Metrics>,
-    /// Bounds how many authenticated request bodies are read and held at once (requests beyond wait,
-    /// unread, with TCP back-pressure), so that memory stays bounded under a flood of large bodies.
-    pub body_slots: Arc<tokio::sync::Semaphore>,
+    /// Bounds how many authenticated request bodies are read and held at once, in all (requests
+    /// beyond wait, unread, with TCP back-pressure) and per key (beyond its share, refused at once).
+    pub body_slots: crate::slots::BodySlots,
 }
 
 /// The state as handlers receive it.
@@ -261,23 +261,46 @@ async fn faceswap_flow(
     let key = authenticate(state, uri, headers).await?;
     *key_id = Some(key.id.clone());
     let base = base_url(state, headers);
-    let _slot = state
-        .body_slots
-        .acquire()
-        .await
-        .map_err(internal("body slot"))?;
     let created_at = now_millis();
+    // A key without credits cannot have a task: its body is not kept and holds no slot, only
+    // drained for a moment so that a client still uploading reads the answer rather than a
+    // connection closed under it (rate first, as in the contract's order).
+    if key.credits <= 0 {
+        let drain = state.config.body_timeout.min(NO_CREDIT_DRAIN);
+        let max = state.config.max_body_bytes.saturating_mul(2);
+        let _ = tokio::time::timeout(drain, drain_body(body, max)).await;
+        let task_id = new_task_id();
+        check_rate(state, &key, &task_id, created_at).await?;
+        return Err(ApiError::UsedUp);
+    }
+    let mut slot = match state
+        .body_slots
+        .acquire(&key.id, state.config.body_timeout)
+        .await
+    {
+        Ok(slot) => slot,
+        Err(crate::slots::SlotRefused::KeyBusy) => {
+            // The key kept its share of bodies in flight all that time: more is over its rate.
+            let e = ApiError::RequestRateLimit {
+                task_id: new_task_id(),
+            };
+            refuse_before_reserve(state, &key, created_at, &e).await;
+            return Err(e);
+        }
+        Err(crate::slots::SlotRefused::Closed) => return Err(internal("body slot")("closed")),
+    };
     let read = tokio::time::timeout(
         state.config.body_timeout,
         read_body(body, state.config.max_body_bytes),
     )
     .await;
+    slot.body_read();
     let bytes = match read {
         Ok(Ok(b)) => b,
         Ok(Err(BodyError::TooLarge)) => {
             // Too large to read: the photos inside exceed the limits. Rate and credits are still
             // checked first, in the contract's order.
-            drop(_slot);
+            drop(slot);
             let task_id = new_task_id();
             check_rate(state, &key, &task_id, created_at).await?;
             if key.credits <= 0 {
@@ -342,6 +365,9 @@ async fn check_rate(
     Err(e)
 }
 
+/// How long the body of a key without credits is drained before its answer.
+const NO_CREDIT_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Why a request body was not read.
 #[derive(Debug, PartialEq)]
 enum BodyError {
@@ -375,6 +401,20 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
         return Err(BodyError::TooLarge);
     }
     Ok(Bytes::from(kept))
+}
+
+/// Reads a body to its end, keeping nothing, up to `max` bytes.
+async fn drain_body(mut body: Body, max: usize) {
+    use http_body_util::BodyExt;
+    let mut total = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(data) = frame.data_ref() {
+            total = total.saturating_add(data.len());
+            if total > max {
+                return;
+            }
+        }
+    }
 }
 
 fn new_task_id() -> String {
