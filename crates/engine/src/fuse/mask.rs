@@ -8,6 +8,9 @@ use crate::parse::{FaceParse, Part};
 /// How far the eye openings are widened, about their centres, to tell the lenses of B's glasses
 /// (A's eyes show through them) from their frames (which stay B's).
 const LENS_WIDENING: f32 = 1.25;
+/// Probability of a cover on B (hair, glasses) from which it starts to stay in front, and at which
+/// fully.
+const B_COVER: (f32, f32) = (0.4, 0.7);
 /// Brightness, relative to the face's own skin, below which the lower face counts as beard fully,
 /// and from which it starts counting.
 const BEARD_LEVELS: (f32, f32) = (0.6, 0.82);
@@ -50,7 +53,9 @@ pub(super) fn template_cover(
             let (px, py) = ((crop.x + x) as f32 + 0.5, (crop.y + y) as f32 + 0.5);
             let parts = parse.at(px, py);
             let face = 1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
-            let mut cover = 1.0 - ((face - 0.35) / 0.5).clamp(0.0, 1.0);
+            // Only what the parse is fairly sure of: its edges are soft (a grid of 32 cells
+            // across the crop), and B's cover taken too wide eats into A's face.
+            let mut cover = ((1.0 - face - B_COVER.0) / (B_COVER.1 - B_COVER.0)).clamp(0.0, 1.0);
             if eyes[i] {
                 cover *= 1.0 - parts[Part::Glasses as usize].min(1.0);
             }
@@ -102,4 +107,71 @@ pub(super) fn beard(
         .map(|b| ((b - BEARD_WHOLE.0) / (BEARD_WHOLE.1 - BEARD_WHOLE.0)).clamp(0.0, 1.0))
         .collect();
     low.blur(&whole, 1, (feather * 0.5).max(0.5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::MESH_POINTS;
+    use crate::parse::PARTS;
+
+    /// A target shape with each eye's contour a small circle, at (30, 40) and (70, 40).
+    fn target() -> Vec<P2> {
+        let mut t = vec![(50.0, 80.0); MESH_POINTS];
+        for (eye, cx) in [(&EYE_A, 30.0), (&EYE_B, 70.0)] {
+            for (k, &i) in eye.iter().enumerate() {
+                let a = k as f32 / eye.len() as f32 * std::f32::consts::TAU;
+                t[i] = (cx + 6.0 * a.cos(), 40.0 + 4.0 * a.sin());
+            }
+        }
+        t
+    }
+
+    fn keep_at(parts: [f32; PARTS], x: usize, y: usize) -> f32 {
+        let crop = Crop {
+            x: 0,
+            y: 0,
+            w: 100,
+            h: 100,
+        };
+        let parse = FaceParse::uniform(0.0, 0.0, 100.0, parts);
+        let keep = template_cover(&parse, &crop, &vec![true; 100 * 100], &target());
+        keep[y * 100 + x]
+    }
+
+    #[test]
+    fn b_glasses_stay_but_not_over_the_new_eyes_and_b_hair_stays_everywhere() {
+        let mut glasses = [0.0; PARTS];
+        glasses[Part::Glasses as usize] = 1.0;
+        assert_eq!(keep_at(glasses, 50, 40), 1.0, "the bridge of the frames");
+        assert_eq!(keep_at(glasses, 30, 40), 0.0, "A's eye through B's lens");
+        let mut hair = [0.0; PARTS];
+        hair[Part::Hair as usize] = 1.0;
+        assert_eq!(keep_at(hair, 30, 40), 1.0, "B's fringe over the eye");
+        let mut skin = [0.0; PARTS];
+        skin[Part::Skin as usize] = 1.0;
+        assert_eq!(keep_at(skin, 50, 60), 0.0, "B's skin is replaced");
+    }
+
+    #[test]
+    fn a_dark_lower_face_is_beard_but_not_the_lips_or_above_the_mouth() {
+        // 20×20 cells: skin of brightness 150 above row 10, a beard of 60 below, lips at row 14.
+        let (w, h) = (20, 20);
+        let low = LowRes::new(w, h, 1);
+        let m_low = vec![1f32; w * h];
+        let colour: Vec<f32> = (0..w * h)
+            .flat_map(|i| {
+                let v = if i / w >= 10 { 60.0 } else { 150.0 };
+                [v, v, v]
+            })
+            .collect();
+        let sample: Vec<bool> = (0..w * h).map(|i| i / w < 8).collect();
+        let lips: Vec<f32> = (0..w * h).map(|i| (i / w == 14) as u8 as f32).collect();
+        let lower = |i: usize| (i / w >= 10) as u8 as f32;
+        let b = beard(&low, &colour, &m_low, &sample, &lips, &lower, 0.5);
+        let at = |x: usize, y: usize| b[y * w + x];
+        assert!(at(10, 17) > 0.9, "beard: {}", at(10, 17));
+        assert!(at(10, 4) < 0.01, "forehead: {}", at(10, 4));
+        assert!(at(10, 14) < at(10, 17) - 0.3, "lips: {}", at(10, 14));
+    }
 }
