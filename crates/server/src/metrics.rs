@@ -25,6 +25,8 @@ pub enum Stage {
     Moderate,
     /// Face detection and mesh on both photos.
     Detect,
+    /// The face parser on the two chosen faces.
+    Parse,
     /// Warping and blending.
     Fuse,
     /// Encoding the result.
@@ -35,12 +37,13 @@ pub enum Stage {
     Total,
 }
 
-const STAGES: [Stage; 9] = [
+const STAGES: [Stage; 10] = [
     Stage::Fetch,
     Stage::QueueWait,
     Stage::Decode,
     Stage::Moderate,
     Stage::Detect,
+    Stage::Parse,
     Stage::Fuse,
     Stage::Encode,
     Stage::Store,
@@ -55,6 +58,7 @@ impl Stage {
             Stage::Decode => "decode",
             Stage::Moderate => "moderate",
             Stage::Detect => "detect",
+            Stage::Parse => "parse",
             Stage::Fuse => "fuse",
             Stage::Encode => "encode",
             Stage::Store => "store",

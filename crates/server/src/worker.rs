@@ -113,6 +113,10 @@ pub enum JobError {
     /// The pool is gone.
     #[error("worker pool stopped")]
     Stopped,
+    /// Nobody waits for the result any more (the request timed out or its client left): the job
+    /// stopped at the next stage.
+    #[error("abandoned: nobody waits for the result")]
+    Abandoned,
 }
 
 struct Envelope {
@@ -257,8 +261,11 @@ fn work(
             continue; // nobody waits for it any more
         }
         metrics.busy(1);
+        // Checked between stages: a request that gave up (its job timed out, its client left)
+        // stops its job there instead of keeping the worker busy to the end.
+        let abandoned = || envelope.reply.is_closed();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            process(envelope.job, engine, moderator, config, metrics)
+            process(envelope.job, engine, moderator, config, metrics, &abandoned)
         }))
         .unwrap_or_else(|p| Err(JobError::Panic(panic_text(&p))));
         metrics.busy(-1);
@@ -279,7 +286,15 @@ fn process(
     moderator: Option<&Moderator>,
     config: &WorkerConfig,
     metrics: &Metrics,
+    abandoned: &dyn Fn() -> bool,
 ) -> Result<JobOutput, JobError> {
+    let check = || {
+        if abandoned() {
+            Err(JobError::Abandoned)
+        } else {
+            Ok(())
+        }
+    };
     let (a, b) = timed(metrics, Stage::Decode, || {
         let a = decode(&job.image, Role::Image, &config.image_limits)?;
         let b = decode(&job.template, Role::Template, &config.template_limits)?;
@@ -287,6 +302,7 @@ fn process(
     })?;
     drop(job.image);
     drop(job.template);
+    check()?;
     if let Some(m) = moderator {
         timed(metrics, Stage::Moderate, || {
             for (photo, img) in [(Role::Image, &a), (Role::Template, &b)] {
@@ -303,8 +319,11 @@ fn process(
             Ok(())
         })?;
     }
+    check()?;
     let swapped = engine.swap(&a, &b, &job.options)?;
+    check()?;
     metrics.stage(Stage::Detect, swapped.times.detect_and_mesh);
+    metrics.stage(Stage::Parse, swapped.times.parse);
     metrics.stage(Stage::Fuse, swapped.times.fuse);
     let size = swapped.image.dimensions();
     let bytes = timed(metrics, Stage::Encode, || {

@@ -572,9 +572,20 @@ async fn produce(
         options: req.options,
         format: req.format,
     };
+    // A job over its time is a processing failure of an overloaded server (photos that cost
+    // too much to decode are refused before): 402 `false`, and the worker drops the job at its
+    // next stage.
     let outcome = tokio::time::timeout(JOB_TIMEOUT, state.pool.run(&admission, job))
         .await
-        .map_err(|_| Refusal::new(ApiError::Unknown, "fusion timed out"))?;
+        .map_err(|_| {
+            Refusal::new(
+                ApiError::False {
+                    task_id: task_id.into(),
+                    detail: detail::BUSY.into(),
+                },
+                "fusion timed out",
+            )
+        })?;
     match outcome {
         Ok(out) => Ok(out.bytes),
         Err(e) => Err(job_refusal(task_id, e)),
@@ -667,7 +678,7 @@ fn job_refusal(task_id: &str, e: JobError) -> Refusal {
             }),
             reason,
         },
-        JobError::Moderation(_) | JobError::Panic(_) | JobError::Stopped => {
+        JobError::Moderation(_) | JobError::Panic(_) | JobError::Stopped | JobError::Abandoned => {
             Refusal::new(ApiError::Unknown, reason)
         }
     }
