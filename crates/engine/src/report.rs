@@ -26,7 +26,7 @@ pub struct FusionReport {
     pub source_missing: f32,
     /// Share of B's face that something covers and that stays in front of the new face.
     pub template_covered: f32,
-    /// Share of the lower face that is beard or stubble in A and in B.
+    /// Share of the lower face in dark, textured hair (beard) in A and in B.
     pub beard: [f32; 2],
     /// The mouths of A and B.
     pub mouths: [MouthState; 2],
@@ -77,7 +77,7 @@ impl FusionReport {
         if self.mouths[0] != self.mouths[1] {
             w.push("one mouth is open and the other closed: the mouth is taken from the template where they differ".into());
         }
-        if self.beard[0] > 0.3 && self.beard[1] < 0.15 {
+        if self.beard[0] > 0.15 && self.beard[1] < 0.08 {
             w.push(
                 "the source has a beard and the template does not: the beard is not carried over"
                     .into(),

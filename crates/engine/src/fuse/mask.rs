@@ -65,48 +65,91 @@ pub(super) fn template_cover(
     keep
 }
 
+/// Fine detail of a cell, in multiples of the face's own skin's, from which it starts to count as
+/// hair, and at which fully.
+const BEARD_TEXTURE: (f32, f32) = (2.0, 3.5);
 /// Beard levels of a cell from which it is taken out, and at which fully.
 const BEARD_WHOLE: (f32, f32) = (0.15, 0.45);
 
-/// Per low-res cell, how much of a face's lower part (`lower`, 0 above the mouth area, 1 below)
-/// is beard or stubble: darker than the face's own skin (the median of the `sample` cells), away
-/// from the lips (`lips`: their share of each cell). `colour` holds block averages weighted by
-/// `m_low`. Softened by a blur of `feather` cells.
+/// What a face's low-res cells say about a beard: their mean colour and fine detail (block
+/// averages weighted by `m_low`, the region's share of each cell), which cells sample the face's
+/// own skin, and the lips' share of each cell.
+pub(super) struct BeardCues<'a> {
+    pub(super) colour: &'a [f32],
+    pub(super) detail: &'a [f32],
+    pub(super) m_low: &'a [f32],
+    pub(super) sample: &'a [bool],
+    pub(super) lips: &'a [f32],
+}
+
+/// A face's beard, per low-res cell.
+pub(super) struct Beard {
+    /// How much of each cell is beard or stubble (dark against the skin), taken whole and softened:
+    /// what is left to B when the face has a beard.
+    pub(super) cells: Vec<f32>,
+    /// How much of each cell is both dark and much more textured than the skin: hair, where the
+    /// shadow of a side light is dark but smooth. Its share tells a beard from a shadow.
+    pub(super) hair: Vec<f32>,
+}
+
+/// Per low-res cell of a face's lower part (`lower`, 0 above the mouth area, 1 below), away from
+/// the lips: how much is beard or stubble, darker than the face's own skin (the median of the
+/// sample cells), and how much is hair, dark and textured both.
 pub(super) fn beard(
     low: &LowRes,
-    colour: &[f32],
-    m_low: &[f32],
-    sample: &[bool],
-    lips: &[f32],
+    cues: &BeardCues,
     lower: &dyn Fn(usize) -> f32,
     feather: f32,
-) -> Vec<f32> {
+) -> Beard {
+    let BeardCues {
+        colour,
+        detail,
+        m_low,
+        sample,
+        lips,
+    } = *cues;
     let luma = |i: usize| {
         let m = m_low[i].max(1e-3);
         (0.299 * colour[i * 3] + 0.587 * colour[i * 3 + 1] + 0.114 * colour[i * 3 + 2]) / m
     };
-    let mut skin: Vec<f32> = (0..m_low.len()).filter(|&i| sample[i]).map(luma).collect();
-    if skin.len() < 8 {
-        return vec![0.0; m_low.len()];
-    }
-    let mid = skin.len() / 2;
-    let skin = *skin.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let texture = |i: usize| detail[i] / m_low[i].max(1e-3);
+    let median = |f: &dyn Fn(usize) -> f32| {
+        let mut v: Vec<f32> = (0..m_low.len()).filter(|&i| sample[i]).map(f).collect();
+        if v.len() < 8 {
+            return None;
+        }
+        let mid = v.len() / 2;
+        Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
+    };
+    let (Some(skin), Some(smooth)) = (median(&luma), median(&texture)) else {
+        return Beard {
+            cells: vec![0.0; m_low.len()],
+            hair: vec![0.0; m_low.len()],
+        };
+    };
     let (full, start) = BEARD_LEVELS;
-    let beard: Vec<f32> = (0..m_low.len())
+    let (rough_start, rough_full) = BEARD_TEXTURE;
+    let (beard, hair): (Vec<f32>, Vec<f32>) = (0..m_low.len())
         .map(|i| {
             if m_low[i] < 0.5 {
-                return 0.0;
+                return (0.0, 0.0);
             }
             let darkness = ((start - luma(i) / skin.max(1.0)) / (start - full)).clamp(0.0, 1.0);
-            darkness * lower(i) * (1.0 - lips[i]).clamp(0.0, 1.0)
+            let rough = ((texture(i) / smooth.max(0.5) - rough_start) / (rough_full - rough_start))
+                .clamp(0.0, 1.0);
+            let place = lower(i) * (1.0 - lips[i]).clamp(0.0, 1.0);
+            (darkness * place, darkness.min(rough) * place)
         })
-        .collect();
+        .unzip();
     // Whole: stubble half taken out would leave a blotchy chin.
     let whole: Vec<f32> = beard
         .iter()
         .map(|b| ((b - BEARD_WHOLE.0) / (BEARD_WHOLE.1 - BEARD_WHOLE.0)).clamp(0.0, 1.0))
         .collect();
-    low.blur(&whole, 1, (feather * 0.5).max(0.5))
+    Beard {
+        cells: low.blur(&whole, 1, (feather * 0.5).max(0.5)),
+        hair,
+    }
 }
 
 #[cfg(test)]
@@ -154,7 +197,7 @@ mod tests {
     }
 
     #[test]
-    fn a_dark_lower_face_is_beard_but_not_the_lips_or_above_the_mouth() {
+    fn a_dark_textured_lower_face_is_beard_but_not_the_lips_above_the_mouth_or_a_shadow() {
         // 20×20 cells: skin of brightness 150 above row 10, a beard of 60 below, lips at row 14.
         let (w, h) = (20, 20);
         let low = LowRes::new(w, h, 1);
@@ -168,8 +211,36 @@ mod tests {
         let sample: Vec<bool> = (0..w * h).map(|i| i / w < 8).collect();
         let lips: Vec<f32> = (0..w * h).map(|i| (i / w == 14) as u8 as f32).collect();
         let lower = |i: usize| (i / w >= 10) as u8 as f32;
-        let b = beard(&low, &colour, &m_low, &sample, &lips, &lower, 0.5);
+        // The beard is textured (alternating levels), the skin smooth.
+        let detail: Vec<f32> = (0..w * h)
+            .map(|i| if i / w >= 10 { 30.0 } else { 3.0 })
+            .collect();
+        let cues = BeardCues {
+            colour: &colour,
+            detail: &detail,
+            m_low: &m_low,
+            sample: &sample,
+            lips: &lips,
+        };
+        let found = beard(&low, &cues, &lower, 0.5);
+        let b = &found.cells;
         let at = |x: usize, y: usize| b[y * w + x];
+        assert!(found.hair[17 * w + 10] > 0.9, "dark and textured: hair");
+        // A shadow as dark but smooth is no hair.
+        let smooth = vec![3.0; w * h];
+        let shadow = beard(
+            &low,
+            &BeardCues {
+                detail: &smooth,
+                ..cues
+            },
+            &lower,
+            0.5,
+        );
+        assert!(
+            shadow.hair.iter().all(|&v| v == 0.0),
+            "a smooth shadow is no hair"
+        );
         assert!(at(10, 17) > 0.9, "beard: {}", at(10, 17));
         assert!(at(10, 4) < 0.01, "forehead: {}", at(10, 4));
         assert!(at(10, 14) < at(10, 17) - 0.3, "lips: {}", at(10, 14));

@@ -51,9 +51,9 @@ const INNER_SHADING_SIGMA: f32 = 0.24;
 /// Inward feather of the face oval, in face widths (the ramp reaches 1 at about 1.6 of these).
 const FEATHER_SIGMA: f32 = 0.07;
 
-/// Share of the lower face that is dark against the skin from which a beard starts to count, and
-/// at which it counts fully.
-const BEARD_SHARE: (f32, f32) = (0.2, 0.35);
+/// Share of the lower face in dark, textured hair from which a beard starts to count, and at which
+/// it counts fully.
+const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
 
 /// Detail ratios of A's face to B's within which A's detail is left as it is.
 const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
@@ -309,23 +309,45 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             .collect::<Vec<_>>(),
         1,
     );
-    let beard = |colour: &[f32], sample: &[bool]| {
-        mask::beard(&low, colour, &m_low, sample, &lips_low, &lower, feather)
+    // Fine detail per cell (hair is textured where skin and shadows are smooth), over the region.
+    let detail = |rgb: &[f32]| {
+        let d = raster::detail(rgb, crop.w, crop.h);
+        low.average(
+            &mul_mask(&d, &region_f)
+                .iter()
+                .step_by(3)
+                .copied()
+                .collect::<Vec<_>>(),
+            1,
+        )
     };
-    let (beard_a, beard_b) = (beard(&a_low, &sample_a), beard(&b_low, &sample_b));
+    let beard = |colour: &[f32], rgb: &[f32], sample: &[bool]| {
+        let cues = mask::BeardCues {
+            colour,
+            detail: &detail(rgb),
+            m_low: &m_low,
+            sample,
+            lips: &lips_low,
+        };
+        mask::beard(&low, &cues, &lower, feather)
+    };
+    let (beard_a, beard_b) = (
+        beard(&a_low, &warped, &sample_a),
+        beard(&b_low, &b_crop, &sample_b),
+    );
     let lower_cells: Vec<usize> = (0..low.w * low.h)
         .filter(|&i| m_low[i] > 0.5 && lower(i) > 0.5)
         .collect();
     let lower_share = |v: &[f32]| {
         lower_cells.iter().map(|&i| v[i]).sum::<f32>() / lower_cells.len().max(1) as f32
     };
-    report.beard = [lower_share(&beard_a), lower_share(&beard_b)];
-    // Only a beard counts (a real share of the lower face), not stubble or a shadow under the lip,
-    // which stay as they are.
+    report.beard = [lower_share(&beard_a.hair), lower_share(&beard_b.hair)];
+    // Only a beard counts (a real share of the lower face in dark, textured hair), not a light
+    // stubble or the smooth shadow of a side light, which stay as they are.
     let counts =
         |share: f32| ((share - BEARD_SHARE.0) / (BEARD_SHARE.1 - BEARD_SHARE.0)).clamp(0.0, 1.0);
     let (ka, kb) = (counts(report.beard[0]), counts(report.beard[1]));
-    for ((a, ba), bb) in alpha_low.iter_mut().zip(&beard_a).zip(&beard_b) {
+    for ((a, ba), bb) in alpha_low.iter_mut().zip(&beard_a.cells).zip(&beard_b.cells) {
         *a *= 1.0 - (ka * ba).max(kb * bb);
     }
 

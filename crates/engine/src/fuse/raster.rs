@@ -78,6 +78,21 @@ impl Crop {
     }
 }
 
+/// Fine detail of an RGB buffer: the absolute Laplacian of its brightness per pixel, repeated in
+/// three channels (so that it can be masked like a colour); zero on the border.
+pub(super) fn detail(rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let y = |i: usize| 0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2];
+    let mut out = vec![0f32; w * h * 3];
+    for row in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            let i = row * w + x;
+            let lap = (4.0 * y(i) - y(i - 1) - y(i + 1) - y(i - w) - y(i + w)).abs();
+            out[i * 3..i * 3 + 3].fill(lap);
+        }
+    }
+    out
+}
+
 /// A 3×3 box blur of an RGB buffer (edge pixels average what lies inside).
 pub(super) fn box3(rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut rows = vec![0f32; rgb.len()];
