@@ -1067,3 +1067,47 @@ fn result_urls_follow_the_host_when_bound_to_all_interfaces() {
         check_result(url, "image/jpeg", template_size(B)).await;
     });
 }
+
+#[test]
+fn one_key_cannot_fill_the_queue_against_another() {
+    // Capacity 3 (1 worker + 2 queued): one key may hold all but one worker's worth, 2.
+    let s = shared("shares", |c| {
+        c.workers = 1;
+        c.queue = 2;
+        c.moderation.enabled = false;
+    });
+    let p = photos();
+    let (_, flood) = s.key("flood", 10, Some(0.0));
+    let (_, other) = s.key("flood-neighbour", 10, Some(0.0));
+    // Photos that take a second to download hold their admissions meanwhile.
+    let slow = json!({"image_url": p.url(&format!("/slow/faces/{A}")), "template_url": p.url(&format!("/slow/faces/{B}"))});
+    let fast = json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))});
+    let (flooded, neighbour) = block_on(async {
+        let tasks: Vec<_> = (0..3)
+            .map(|_| {
+                let (body, key) = (slow.clone(), flood.clone());
+                tokio::spawn(async move { shared("shares", |_| {}).swap(&key, body).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let neighbour = s.swap(&other, fast).await;
+        let mut flooded = Vec::new();
+        for t in tasks {
+            flooded.push(t.await.unwrap());
+        }
+        (flooded, neighbour)
+    });
+    assert_eq!(neighbour.0, 200, "the other key is served: {}", neighbour.1);
+    let busy: Vec<_> = flooded.iter().filter(|r| r.0 == 402).collect();
+    assert_eq!(
+        busy.len(),
+        1,
+        "one of the flood's three is over its share: {flooded:?}"
+    );
+    assert_error(busy[0], 402, "false", Some("server busy, try again"), true);
+    assert_eq!(
+        flooded.iter().filter(|r| r.0 == 200).count(),
+        2,
+        "{flooded:?}"
+    );
+}

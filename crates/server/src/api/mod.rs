@@ -329,13 +329,13 @@ async fn faceswap_flow(
     let task = tokio::spawn(async move {
         let reserved = task_state
             .store
-            .reserve(key_id, id.clone(), created_at)
+            .reserve(key_id.clone(), id.clone(), created_at)
             .await
             .map_err(internal("credit reservation"))?;
         if !reserved {
             return Err(ApiError::UsedUp);
         }
-        run_task(&task_state, &id, req, &base).await
+        run_task(&task_state, &key_id, &id, req, &base).await
     });
     match task.await {
         Ok(result) => result,
@@ -490,6 +490,7 @@ impl Refusal {
 /// Runs a task that holds a credit: produce the result, store it, commit; or refund.
 async fn run_task(
     state: &AppState,
+    key_id: &str,
     task_id: &str,
     req: FaceswapRequest,
     base: &str,
@@ -497,7 +498,7 @@ async fn run_task(
     let ext = req.format.extension();
     let mime = req.format.mime();
     let return_base64 = req.return_base64;
-    let bytes = match produce(state, task_id, req).await {
+    let bytes = match produce(state, key_id, task_id, req).await {
         Ok(b) => b,
         Err(r) => {
             if matches!(r.error, ApiError::Unknown) {
@@ -547,6 +548,7 @@ async fn run_task(
 /// Fetch, decode, filter, fuse, encode.
 async fn produce(
     state: &AppState,
+    key_id: &str,
     task_id: &str,
     req: FaceswapRequest,
 ) -> Result<Vec<u8>, Refusal> {
@@ -559,7 +561,7 @@ async fn produce(
             "no free worker slot",
         )
     };
-    let admission = state.pool.try_admit().ok_or_else(busy)?;
+    let admission = state.pool.try_admit(key_id).ok_or_else(busy)?;
     let t = Instant::now();
     let (image, template) = tokio::join!(
         photo_bytes(state, task_id, &req.image, Photo::Image),
