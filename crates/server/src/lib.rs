@@ -63,25 +63,11 @@ pub fn now_millis() -> i64 {
 
 /// Unix milliseconds as RFC 3339 UTC, e.g. `2025-01-31T12:00:00Z`.
 pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    // Whole seconds, as the API has always written them; a time before 1970 (none is stored)
+    // reads as the epoch.
+    let at =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(ms.div_euclid(1000).max(0) as u64);
+    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// Sets up the global log subscriber (`RUST_LOG` filters; default `info`). Calling it twice is harmless.
