@@ -37,6 +37,9 @@ pub struct FusionReport {
     pub light_angle: f32,
     /// Fine detail of A's warped face over B's face (1 equal; below 1 A is softer).
     pub sharpness_ratio: f32,
+    /// Sensor grain of A's warped face (after its detail was matched) and of B's face, as a
+    /// deviation in levels; when B's is clearly higher, A's face is given the difference.
+    pub grain: [f32; 2],
     /// Width of the faces in pixels (A in its photo, B in the template).
     pub face_width: [f32; 2],
     /// What a person may notice in the result, in plain words.

@@ -57,6 +57,9 @@ const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
 
 /// Detail ratios of A's face to B's within which A's detail is left as it is.
 const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
+/// Grain of B (levels) below which none is added, and how much grainier than A it must be.
+const GRAIN_MIN: f32 = 1.5;
+const GRAIN_RATIO: f32 = 1.3;
 /// Largest gain of A's fine detail when sharpening a soft A (more shows its noise).
 const MAX_SHARPEN: f32 = 2.5;
 
@@ -110,6 +113,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         light_strength: [0.0; 2],
         light_angle: 0.0,
         sharpness_ratio: 1.0,
+        grain: [0.0; 2],
         face_width: [face_width(ma), face_width(mb)],
         warnings: Vec::new(),
     };
@@ -370,6 +374,11 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     }
     report.sharpness_ratio = sharpness_ratio(&warped, &b_crop, &alpha, crop.w, crop.h);
     match_sharpness(&mut warped, crop.w, crop.h, report.sharpness_ratio);
+    report.grain = [
+        grain(&warped, &alpha, crop.w, crop.h),
+        grain(&b_crop, &alpha, crop.w, crop.h),
+    ];
+    add_grain(&mut warped, &alpha, report.grain[0], report.grain[1]);
     let highlights = HighlightGuard::fit(&warped, &alpha);
 
     let mut out = b.clone();
@@ -389,6 +398,55 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         }
     }
     (out, report.with_warnings())
+}
+
+/// Sensor grain of a face where A's face goes (alpha at least a half), as a standard deviation in
+/// levels: the median absolute Laplacian of the brightness (robust to the face's edges, which are
+/// few) over that of white noise of deviation 1 (0.6745 · √20).
+fn grain(rgb: &[f32], alpha: &[f32], w: usize, h: usize) -> f32 {
+    let y = |i: usize| 0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2];
+    let mut laps = Vec::new();
+    for row in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            let i = row * w + x;
+            if alpha[i] >= 0.5 {
+                laps.push((4.0 * y(i) - y(i - 1) - y(i + 1) - y(i - w) - y(i + w)).abs());
+            }
+        }
+    }
+    if laps.len() < 100 {
+        return 0.0;
+    }
+    let mid = laps.len() / 2;
+    *laps.select_nth_unstable_by(mid, f32::total_cmp).1 / (0.6745 * 20f32.sqrt())
+}
+
+/// Gives A's face the grain of a noisier B: brightness noise of the missing deviation
+/// (√(B² − A²)), from a fixed-seed generator so that the same photos give the same result. A
+/// clean face pasted into a grainy photo looks like a sticker.
+fn add_grain(rgb: &mut [f32], alpha: &[f32], a: f32, b: f32) {
+    if b < GRAIN_MIN || b < a * GRAIN_RATIO {
+        return;
+    }
+    let sigma = (b * b - a * a).sqrt();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut uniform = || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u64 << 24) as f32
+    };
+    for (i, &w) in alpha.iter().enumerate() {
+        if w <= 0.0 {
+            continue;
+        }
+        // The sum of four uniforms, near enough a Gaussian, of unit deviation.
+        let n = (uniform() + uniform() + uniform() + uniform() - 2.0) * 3f32.sqrt();
+        for v in &mut rgb[i * 3..i * 3 + 3] {
+            *v += sigma * n;
+        }
+    }
 }
 
 /// Fine detail of A's warped face over B's where A's face goes (alpha at least a half): the ratio of
@@ -442,4 +500,24 @@ pub(crate) fn mesh_triangles(mesh: &Mesh) -> Vec<usize> {
 fn face_width(m: &Mesh) -> f32 {
     let p = |i: usize| (m.points[i][0], m.points[i][1]);
     dist(p(FACE_OVAL[8]), p(FACE_OVAL[28])).max(dist(p(FACE_OVAL[0]), p(FACE_OVAL[18])) * 0.75)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grain_is_measured_and_added_to_match_a_noisier_template() {
+        let (w, h) = (80, 80);
+        let alpha = vec![1f32; w * h];
+        let flat = vec![128f32; w * h * 3];
+        assert!(grain(&flat, &alpha, w, h) < 0.01);
+        let mut noisy = flat.clone();
+        add_grain(&mut noisy, &alpha, 0.0, 6.0);
+        let g = grain(&noisy, &alpha, w, h);
+        assert!((g - 6.0).abs() < 1.0, "measured {g} for 6 added");
+        let mut clean = flat.clone();
+        add_grain(&mut clean, &alpha, 5.0, 5.5);
+        assert_eq!(clean, flat, "B not grainier than A: nothing added");
+    }
 }
