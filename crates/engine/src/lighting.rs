@@ -10,6 +10,7 @@
 
 use image::RgbImage;
 
+use crate::fuse::luma;
 use crate::geometry::bilinear;
 use crate::mesh::{Mesh, MESH_POINTS};
 use crate::parse::{FaceParse, Part};
@@ -101,8 +102,11 @@ pub fn fit_light(
         let mut sum = 0.0;
         for dy in -1..=1 {
             for dx in -1..=1 {
-                let p = bilinear(img, x + dx as f32 * step - 0.5, y + dy as f32 * step - 0.5);
-                sum += 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+                sum += luma(bilinear(
+                    img,
+                    x + dx as f32 * step - 0.5,
+                    y + dy as f32 * step - 0.5,
+                ));
             }
         }
         sum / 9.0

@@ -1,7 +1,7 @@
 //! Light: each face's skin-weighted low-frequency light, the shading gain from A's to B's, and the
 //! highlight guard.
 
-use super::raster::LowRes;
+use super::raster::{luma, LowRes};
 
 /// Tolerance of the skin test, in median absolute deviations of the interior.
 pub(super) const SKIN_SPREAD: f32 = 3.0;
@@ -169,10 +169,6 @@ pub(super) fn shading_gain(low: &LowRes, a: &SkinLight, b: &SkinLight, sigma: f3
         }
     }
     gain
-}
-
-pub(super) fn luma(p: [f32; 3]) -> f32 {
-    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
 }
 
 #[cfg(test)]

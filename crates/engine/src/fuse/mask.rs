@@ -1,6 +1,6 @@
 //! Masks of what must not be replaced: what covers B's face (hair, glasses, hands) and beards.
 
-use super::raster::{Crop, LowRes};
+use super::raster::{luma, ramp, Crop, LowRes};
 use super::P2;
 use crate::landmarks::{EYE_A, EYE_B};
 use crate::parse::{FaceParse, Part};
@@ -55,7 +55,7 @@ pub(super) fn template_cover(
             let face = 1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
             // Only what the parse is fairly sure of: its edges are soft (a grid of 32 cells
             // across the crop), and B's cover taken too wide eats into A's face.
-            let mut cover = ((1.0 - face - B_COVER.0) / (B_COVER.1 - B_COVER.0)).clamp(0.0, 1.0);
+            let mut cover = ramp(1.0 - face, B_COVER);
             if eyes[i] {
                 cover *= 1.0 - parts[Part::Glasses as usize].min(1.0);
             }
@@ -108,10 +108,8 @@ pub(super) fn beard(
         sample,
         lips,
     } = *cues;
-    let luma = |i: usize| {
-        let m = m_low[i].max(1e-3);
-        (0.299 * colour[i * 3] + 0.587 * colour[i * 3 + 1] + 0.114 * colour[i * 3 + 2]) / m
-    };
+    let luma =
+        |i: usize| luma([colour[i * 3], colour[i * 3 + 1], colour[i * 3 + 2]]) / m_low[i].max(1e-3);
     let texture = |i: usize| detail[i] / m_low[i].max(1e-3);
     let median = |f: &dyn Fn(usize) -> f32| {
         let mut v: Vec<f32> = (0..m_low.len()).filter(|&i| sample[i]).map(f).collect();
@@ -127,25 +125,21 @@ pub(super) fn beard(
             hair: vec![0.0; m_low.len()],
         };
     };
-    let (full, start) = BEARD_LEVELS;
-    let (rough_start, rough_full) = BEARD_TEXTURE;
     let (beard, hair): (Vec<f32>, Vec<f32>) = (0..m_low.len())
         .map(|i| {
             if m_low[i] < 0.5 {
                 return (0.0, 0.0);
             }
-            let darkness = ((start - luma(i) / skin.max(1.0)) / (start - full)).clamp(0.0, 1.0);
-            let rough = ((texture(i) / smooth.max(0.5) - rough_start) / (rough_full - rough_start))
-                .clamp(0.0, 1.0);
+            // Darker than the skin: from the start level (0) down to the full one (1).
+            let (full, start) = BEARD_LEVELS;
+            let darkness = ramp(luma(i) / skin.max(1.0), (start, full));
+            let rough = ramp(texture(i) / smooth.max(0.5), BEARD_TEXTURE);
             let place = lower(i) * (1.0 - lips[i]).clamp(0.0, 1.0);
             (darkness * place, darkness.min(rough) * place)
         })
         .unzip();
     // Whole: stubble half taken out would leave a blotchy chin.
-    let whole: Vec<f32> = beard
-        .iter()
-        .map(|b| ((b - BEARD_WHOLE.0) / (BEARD_WHOLE.1 - BEARD_WHOLE.0)).clamp(0.0, 1.0))
-        .collect();
+    let whole: Vec<f32> = beard.iter().map(|b| ramp(*b, BEARD_WHOLE)).collect();
     Beard {
         cells: low.blur(&whole, 1, (feather * 0.5).max(0.5)),
         hair,

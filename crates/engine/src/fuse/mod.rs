@@ -15,6 +15,7 @@
 
 use image::RgbImage;
 
+mod detail;
 mod light;
 mod mask;
 mod raster;
@@ -26,8 +27,10 @@ use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
 use crate::parse::FaceParse;
 use crate::report::{FusionReport, MouthState, PoseDifference};
+use detail::{add_grain, grain, match_sharpness, sharpness_ratio};
 use light::{shading_gain, skin_distance, skin_weights, HighlightGuard, SkinLight};
-use raster::{mul_mask, Crop, LowRes};
+pub(crate) use raster::luma;
+use raster::{abs_laplacian, mul_mask, ramp, Crop, LowRes};
 use shape::{
     dist, mirror, mouth_opening, neighbours, roll, target_shape, triangulate, trimmed_oval,
     turned_opposite, yaw, FaceFrame,
@@ -54,14 +57,6 @@ const FEATHER_SIGMA: f32 = 0.07;
 /// Share of the lower face in dark, textured hair from which a beard starts to count, and at which
 /// it counts fully.
 const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
-
-/// Detail ratios of A's face to B's within which A's detail is left as it is.
-const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
-/// Grain of B (levels) below which none is added, and how much grainier than A it must be.
-const GRAIN_MIN: f32 = 1.5;
-const GRAIN_RATIO: f32 = 1.3;
-/// Largest gain of A's fine detail when sharpening a soft A (more shows its noise).
-const MAX_SHARPEN: f32 = 2.5;
 
 /// A point in an image, in pixels.
 type P2 = (f32, f32);
@@ -314,21 +309,16 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         1,
     );
     // Fine detail per cell (hair is textured where skin and shadows are smooth), over the region.
-    let detail = |rgb: &[f32]| {
-        let d = raster::detail(rgb, crop.w, crop.h);
-        low.average(
-            &mul_mask(&d, &region_f)
-                .iter()
-                .step_by(3)
-                .copied()
-                .collect::<Vec<_>>(),
-            1,
-        )
+    // B's is measured once for the beard, the sharpness and the grain.
+    let lap_b = abs_laplacian(&b_crop, crop.w, crop.h);
+    let detail = |lap: &[f32]| {
+        let masked: Vec<f32> = lap.iter().zip(&region_f).map(|(d, r)| d * r).collect();
+        low.average(&masked, 1)
     };
-    let beard = |colour: &[f32], rgb: &[f32], sample: &[bool]| {
+    let beard = |colour: &[f32], lap: &[f32], sample: &[bool]| {
         let cues = mask::BeardCues {
             colour,
-            detail: &detail(rgb),
+            detail: &detail(lap),
             m_low: &m_low,
             sample,
             lips: &lips_low,
@@ -336,8 +326,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         mask::beard(&low, &cues, &lower, feather)
     };
     let (beard_a, beard_b) = (
-        beard(&a_low, &warped, &sample_a),
-        beard(&b_low, &b_crop, &sample_b),
+        beard(&a_low, &abs_laplacian(&warped, crop.w, crop.h), &sample_a),
+        beard(&b_low, &lap_b, &sample_b),
     );
     let lower_cells: Vec<usize> = (0..low.w * low.h)
         .filter(|&i| m_low[i] > 0.5 && lower(i) > 0.5)
@@ -348,9 +338,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     report.beard = [lower_share(&beard_a.hair), lower_share(&beard_b.hair)];
     // Only a beard counts (a real share of the lower face in dark, textured hair), not a light
     // stubble or the smooth shadow of a side light, which stay as they are.
-    let counts =
-        |share: f32| ((share - BEARD_SHARE.0) / (BEARD_SHARE.1 - BEARD_SHARE.0)).clamp(0.0, 1.0);
-    let (ka, kb) = (counts(report.beard[0]), counts(report.beard[1]));
+    let (ka, kb) = (
+        ramp(report.beard[0], BEARD_SHARE),
+        ramp(report.beard[1], BEARD_SHARE),
+    );
     for ((a, ba), bb) in alpha_low.iter_mut().zip(&beard_a.cells).zip(&beard_b.cells) {
         *a *= 1.0 - (ka * ba).max(kb * bb);
     }
@@ -372,11 +363,16 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             }
         }
     }
-    report.sharpness_ratio = sharpness_ratio(&warped, &b_crop, &alpha, crop.w, crop.h);
-    match_sharpness(&mut warped, crop.w, crop.h, report.sharpness_ratio);
+    let lap_a = abs_laplacian(&warped, crop.w, crop.h);
+    report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);
+    let lap_a = if match_sharpness(&mut warped, crop.w, crop.h, report.sharpness_ratio) {
+        abs_laplacian(&warped, crop.w, crop.h)
+    } else {
+        lap_a
+    };
     report.grain = [
-        grain(&warped, &alpha, crop.w, crop.h),
-        grain(&b_crop, &alpha, crop.w, crop.h),
+        grain(&lap_a, &alpha, crop.w, crop.h),
+        grain(&lap_b, &alpha, crop.w, crop.h),
     ];
     add_grain(&mut warped, &alpha, report.grain[0], report.grain[1]);
     let highlights = HighlightGuard::fit(&warped, &alpha);
@@ -400,97 +396,6 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     (out, report.with_warnings())
 }
 
-/// Sensor grain of a face where A's face goes (alpha at least a half), as a standard deviation in
-/// levels: the median absolute Laplacian of the brightness (robust to the face's edges, which are
-/// few) over that of white noise of deviation 1 (0.6745 · √20).
-fn grain(rgb: &[f32], alpha: &[f32], w: usize, h: usize) -> f32 {
-    let y = |i: usize| 0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2];
-    let mut laps = Vec::new();
-    for row in 1..h.saturating_sub(1) {
-        for x in 1..w.saturating_sub(1) {
-            let i = row * w + x;
-            if alpha[i] >= 0.5 {
-                laps.push((4.0 * y(i) - y(i - 1) - y(i + 1) - y(i - w) - y(i + w)).abs());
-            }
-        }
-    }
-    if laps.len() < 100 {
-        return 0.0;
-    }
-    let mid = laps.len() / 2;
-    *laps.select_nth_unstable_by(mid, f32::total_cmp).1 / (0.6745 * 20f32.sqrt())
-}
-
-/// Gives A's face the grain of a noisier B: brightness noise of the missing deviation
-/// (√(B² − A²)), from a fixed-seed generator so that the same photos give the same result. A
-/// clean face pasted into a grainy photo looks like a sticker.
-fn add_grain(rgb: &mut [f32], alpha: &[f32], a: f32, b: f32) {
-    if b < GRAIN_MIN || b < a * GRAIN_RATIO {
-        return;
-    }
-    let sigma = (b * b - a * a).sqrt();
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut uniform = || {
-        // xorshift64*
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u64 << 24) as f32
-    };
-    for (i, &w) in alpha.iter().enumerate() {
-        if w <= 0.0 {
-            continue;
-        }
-        // The sum of four uniforms, near enough a Gaussian, of unit deviation.
-        let n = (uniform() + uniform() + uniform() + uniform() - 2.0) * 3f32.sqrt();
-        for v in &mut rgb[i * 3..i * 3 + 3] {
-            *v += sigma * n;
-        }
-    }
-}
-
-/// Fine detail of A's warped face over B's where A's face goes (alpha at least a half): the ratio of
-/// the mean absolute Laplacian of their brightness.
-fn sharpness_ratio(a: &[f32], b: &[f32], alpha: &[f32], w: usize, h: usize) -> f32 {
-    let y = |v: &[f32], i: usize| 0.299 * v[i * 3] + 0.587 * v[i * 3 + 1] + 0.114 * v[i * 3 + 2];
-    let (mut da, mut db) = (0f64, 0f64);
-    for row in 1..h.saturating_sub(1) {
-        for x in 1..w.saturating_sub(1) {
-            let i = row * w + x;
-            if alpha[i] < 0.5 || [i - 1, i + 1, i - w, i + w].iter().any(|&j| alpha[j] < 0.5) {
-                continue;
-            }
-            let lap = |v: &[f32]| {
-                (4.0 * y(v, i) - y(v, i - 1) - y(v, i + 1) - y(v, i - w) - y(v, i + w)).abs() as f64
-            };
-            da += lap(a);
-            db += lap(b);
-        }
-    }
-    if db < 1.0 {
-        return 1.0;
-    }
-    (da / db) as f32
-}
-
-/// Brings A's fine detail towards B's: a soft A (a small or blurred face) is sharpened with an
-/// unsharp mask, a much sharper A is softened, each in proportion to the measured `ratio` (the
-/// Laplacian's energy scales with the detail's gain) and within limits, so that the face does not
-/// look pasted from another camera.
-fn match_sharpness(rgb: &mut [f32], w: usize, h: usize, ratio: f32) {
-    let gain = if ratio < SHARPNESS_BAND.0 {
-        (SHARPNESS_BAND.0 / ratio.max(0.05)).min(MAX_SHARPEN)
-    } else if ratio > SHARPNESS_BAND.1 {
-        SHARPNESS_BAND.1 / ratio
-    } else {
-        return;
-    };
-    let blurred = raster::box3(rgb, w, h);
-    for (v, b) in rgb.iter_mut().zip(&blurred) {
-        *v = b + gain * (*v - b);
-    }
-}
-
 /// The triangles the fusion warps by, for a face's mesh (a Delaunay triangulation of its points).
 pub(crate) fn mesh_triangles(mesh: &Mesh) -> Vec<usize> {
     triangulate(&mesh.points.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>())
@@ -500,24 +405,4 @@ pub(crate) fn mesh_triangles(mesh: &Mesh) -> Vec<usize> {
 fn face_width(m: &Mesh) -> f32 {
     let p = |i: usize| (m.points[i][0], m.points[i][1]);
     dist(p(FACE_OVAL[8]), p(FACE_OVAL[28])).max(dist(p(FACE_OVAL[0]), p(FACE_OVAL[18])) * 0.75)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grain_is_measured_and_added_to_match_a_noisier_template() {
-        let (w, h) = (80, 80);
-        let alpha = vec![1f32; w * h];
-        let flat = vec![128f32; w * h * 3];
-        assert!(grain(&flat, &alpha, w, h) < 0.01);
-        let mut noisy = flat.clone();
-        add_grain(&mut noisy, &alpha, 0.0, 6.0);
-        let g = grain(&noisy, &alpha, w, h);
-        assert!((g - 6.0).abs() < 1.0, "measured {g} for 6 added");
-        let mut clean = flat.clone();
-        add_grain(&mut clean, &alpha, 5.0, 5.5);
-        assert_eq!(clean, flat, "B not grainier than A: nothing added");
-    }
 }

@@ -78,16 +78,26 @@ impl Crop {
     }
 }
 
-/// Fine detail of an RGB buffer: the absolute Laplacian of its brightness per pixel, repeated in
-/// three channels (so that it can be masked like a colour); zero on the border.
-pub(super) fn detail(rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
-    let y = |i: usize| 0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2];
-    let mut out = vec![0f32; w * h * 3];
+/// Where `v` lies from `edges.0` (0) to `edges.1` (1), clamped: the soft threshold every mask of the
+/// fusion is made of (`edges.1` below `edges.0` ramps down).
+pub(crate) fn ramp(v: f32, edges: (f32, f32)) -> f32 {
+    ((v - edges.0) / (edges.1 - edges.0)).clamp(0.0, 1.0)
+}
+
+/// Brightness of an RGB pixel (Rec. 601 weights).
+pub(crate) fn luma(p: [f32; 3]) -> f32 {
+    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
+}
+
+/// The absolute Laplacian of an RGB buffer's brightness, one value per pixel (zero on the border):
+/// the fine detail that sharpness, grain and the beard's texture are measured by.
+pub(super) fn abs_laplacian(rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let y = |i: usize| luma([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]]);
+    let mut out = vec![0f32; w * h];
     for row in 1..h.saturating_sub(1) {
         for x in 1..w.saturating_sub(1) {
             let i = row * w + x;
-            let lap = (4.0 * y(i) - y(i - 1) - y(i + 1) - y(i - w) - y(i + w)).abs();
-            out[i * 3..i * 3 + 3].fill(lap);
+            out[i] = (4.0 * y(i) - y(i - 1) - y(i + 1) - y(i - w) - y(i + w)).abs();
         }
     }
     out

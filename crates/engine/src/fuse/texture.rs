@@ -3,7 +3,7 @@
 
 use image::RgbImage;
 
-use super::raster::Crop;
+use super::raster::{ramp, Crop};
 use super::shape::smooth_over_mesh;
 use super::P2;
 use crate::geometry::bilinear;
@@ -44,7 +44,7 @@ pub(super) fn own_side_weights(
     let mut weight: Vec<f32> = (0..MESH_POINTS)
         .map(|i| {
             let ratio = area[i] / area[MIRROR[i] as usize].max(1e-3);
-            ((ratio - OBLIQUE.0) / (OBLIQUE.1 - OBLIQUE.0)).clamp(0.0, 1.0)
+            ramp(ratio, OBLIQUE)
         })
         .collect();
     // The outline stays A's own: across the face, the other side's outline shows ear, hair or

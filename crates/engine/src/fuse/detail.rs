@@ -1,0 +1,122 @@
+//! Fine detail: how sharp and how grainy each face is, and A's brought towards B's, so that the new
+//! face does not look pasted from another camera.
+
+#[cfg(doc)]
+use super::raster::abs_laplacian;
+use super::raster::box3;
+
+/// Detail ratios of A's face to B's within which A's detail is left as it is.
+const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
+/// Grain of B (levels) below which none is added, and how much grainier than A it must be.
+const GRAIN_MIN: f32 = 1.5;
+const GRAIN_RATIO: f32 = 1.3;
+/// Largest gain of A's fine detail when sharpening a soft A (more shows its noise).
+const MAX_SHARPEN: f32 = 2.5;
+
+/// Fine detail of A's warped face over B's where A's face goes (alpha at least a half, with its four
+/// neighbours): the ratio of the mean of their absolute Laplacians ([`abs_laplacian`]).
+pub(super) fn sharpness_ratio(a: &[f32], b: &[f32], alpha: &[f32], w: usize, h: usize) -> f32 {
+    let (mut da, mut db) = (0f64, 0f64);
+    for row in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            let i = row * w + x;
+            if alpha[i] < 0.5 || [i - 1, i + 1, i - w, i + w].iter().any(|&j| alpha[j] < 0.5) {
+                continue;
+            }
+            da += a[i] as f64;
+            db += b[i] as f64;
+        }
+    }
+    if db < 1.0 {
+        return 1.0;
+    }
+    (da / db) as f32
+}
+
+/// Brings A's fine detail towards B's: a soft A (a small or blurred face) is sharpened with an
+/// unsharp mask, a much sharper A is softened, each in proportion to the measured `ratio` (the
+/// Laplacian's energy scales with the detail's gain) and within limits, so that the face does not
+/// look pasted from another camera. Whether it changed anything.
+pub(super) fn match_sharpness(rgb: &mut [f32], w: usize, h: usize, ratio: f32) -> bool {
+    let gain = if ratio < SHARPNESS_BAND.0 {
+        (SHARPNESS_BAND.0 / ratio.max(0.05)).min(MAX_SHARPEN)
+    } else if ratio > SHARPNESS_BAND.1 {
+        SHARPNESS_BAND.1 / ratio
+    } else {
+        return false;
+    };
+    let blurred = box3(rgb, w, h);
+    for (v, b) in rgb.iter_mut().zip(&blurred) {
+        *v = b + gain * (*v - b);
+    }
+    true
+}
+
+/// Sensor grain of a face where A's face goes (alpha at least a half), as a standard deviation in
+/// levels, from its absolute Laplacian `lap` ([`abs_laplacian`]): the median absolute Laplacian of the brightness (robust to the face's edges, which are
+/// few) over that of white noise of deviation 1 (0.6745 · √20).
+pub(super) fn grain(lap: &[f32], alpha: &[f32], w: usize, h: usize) -> f32 {
+    let mut laps = Vec::new();
+    for row in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            let i = row * w + x;
+            if alpha[i] >= 0.5 {
+                laps.push(lap[i]);
+            }
+        }
+    }
+    if laps.len() < 100 {
+        return 0.0;
+    }
+    let mid = laps.len() / 2;
+    *laps.select_nth_unstable_by(mid, f32::total_cmp).1 / (0.6745 * 20f32.sqrt())
+}
+
+/// Gives A's face the grain of a noisier B: brightness noise of the missing deviation
+/// (√(B² − A²)), from a fixed-seed generator so that the same photos give the same result. A
+/// clean face pasted into a grainy photo looks like a sticker.
+pub(super) fn add_grain(rgb: &mut [f32], alpha: &[f32], a: f32, b: f32) {
+    if b < GRAIN_MIN || b < a * GRAIN_RATIO {
+        return;
+    }
+    let sigma = (b * b - a * a).sqrt();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut uniform = || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u64 << 24) as f32
+    };
+    for (i, &w) in alpha.iter().enumerate() {
+        if w <= 0.0 {
+            continue;
+        }
+        // The sum of four uniforms, near enough a Gaussian, of unit deviation.
+        let n = (uniform() + uniform() + uniform() + uniform() - 2.0) * 3f32.sqrt();
+        for v in &mut rgb[i * 3..i * 3 + 3] {
+            *v += sigma * n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuse::raster::abs_laplacian;
+
+    #[test]
+    fn grain_is_measured_and_added_to_match_a_noisier_template() {
+        let (w, h) = (80, 80);
+        let alpha = vec![1f32; w * h];
+        let flat = vec![128f32; w * h * 3];
+        assert!(grain(&abs_laplacian(&flat, w, h), &alpha, w, h) < 0.01);
+        let mut noisy = flat.clone();
+        add_grain(&mut noisy, &alpha, 0.0, 6.0);
+        let g = grain(&abs_laplacian(&noisy, w, h), &alpha, w, h);
+        assert!((g - 6.0).abs() < 1.0, "measured {g} for 6 added");
+        let mut clean = flat.clone();
+        add_grain(&mut clean, &alpha, 5.0, 5.5);
+        assert_eq!(clean, flat, "B not grainier than A: nothing added");
+    }
+}
