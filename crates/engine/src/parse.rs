@@ -84,40 +84,42 @@ impl FaceParse {
     /// The parts' probabilities at an image point (bilinear between cells; outside the grid,
     /// everything is [`Part::Other`]).
     pub fn at(&self, x: f32, y: f32) -> [f32; PARTS] {
-        let (gx, gy) = self.to_grid.apply(x, y);
-        let last = (GRID - 1) as f32;
-        if !(0.0..=last).contains(&gx) || !(0.0..=last).contains(&gy) {
+        let Some(spot) = self.locate(x, y) else {
             let mut other = [0.0; PARTS];
             other[Part::Other as usize] = 1.0;
             return other;
-        }
-        let (x0, y0) = (gx as usize, gy as usize);
-        let (x1, y1) = ((x0 + 1).min(GRID - 1), (y0 + 1).min(GRID - 1));
-        let (tx, ty) = (gx - x0 as f32, gy - y0 as f32);
-        let c = |x: usize, y: usize| &self.cells[y * GRID + x];
+        };
         let mut out = [0.0; PARTS];
         for (k, o) in out.iter_mut().enumerate() {
-            let top = c(x0, y0)[k] + (c(x1, y0)[k] - c(x0, y0)[k]) * tx;
-            let bottom = c(x0, y1)[k] + (c(x1, y1)[k] - c(x0, y1)[k]) * tx;
-            *o = top + (bottom - top) * ty;
+            *o = spot.mix(|i| self.cells[i][k]);
         }
         out
     }
 
     /// Probability that nothing covers the face at the point: neither hair nor a hat nor glasses.
     pub fn face(&self, x: f32, y: f32) -> f32 {
+        self.locate(x, y)
+            .map_or(1.0, |spot| spot.mix(|i| self.face[i]))
+    }
+
+    /// The grid cells around an image point and its place between them; `None` outside the grid.
+    fn locate(&self, x: f32, y: f32) -> Option<Spot> {
         let (gx, gy) = self.to_grid.apply(x, y);
         let last = (GRID - 1) as f32;
         if !(0.0..=last).contains(&gx) || !(0.0..=last).contains(&gy) {
-            return 1.0;
+            return None;
         }
         let (x0, y0) = (gx as usize, gy as usize);
         let (x1, y1) = ((x0 + 1).min(GRID - 1), (y0 + 1).min(GRID - 1));
-        let (tx, ty) = (gx - x0 as f32, gy - y0 as f32);
-        let c = |x: usize, y: usize| self.face[y * GRID + x];
-        let top = c(x0, y0) + (c(x1, y0) - c(x0, y0)) * tx;
-        let bottom = c(x0, y1) + (c(x1, y1) - c(x0, y1)) * tx;
-        top + (bottom - top) * ty
+        Some(Spot {
+            corners: [
+                y0 * GRID + x0,
+                y0 * GRID + x1,
+                y1 * GRID + x0,
+                y1 * GRID + x1,
+            ],
+            t: (gx - x0 as f32, gy - y0 as f32),
+        })
     }
 
     /// The same parse with every cover grown by one cell, and glasses by two, so that the soft fringe
@@ -166,6 +168,24 @@ impl FaceParse {
                 GRID * GRID
             ],
         }
+    }
+}
+
+/// Four neighbouring cells of the grid (top left, top right, bottom left, bottom right) and a point's
+/// place between them.
+struct Spot {
+    corners: [usize; 4],
+    t: (f32, f32),
+}
+
+impl Spot {
+    /// Bilinear mix of a value per cell.
+    fn mix(&self, value: impl Fn(usize) -> f32) -> f32 {
+        let [c00, c10, c01, c11] = self.corners.map(value);
+        let (tx, ty) = self.t;
+        let top = c00 + (c10 - c00) * tx;
+        let bottom = c01 + (c11 - c01) * tx;
+        top + (bottom - top) * ty
     }
 }
 

@@ -11,11 +11,40 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// Each key's share of something bounded: one semaphore of `share` permits per key, made on first
+/// use (keys are few, created by the operator, so they are not forgotten).
+pub struct KeyShares {
+    share: usize,
+    keys: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl KeyShares {
+    /// Shares of `share` permits (at least one).
+    pub fn new(share: usize) -> KeyShares {
+        KeyShares {
+            share: share.max(1),
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Permits per key.
+    pub fn share(&self) -> usize {
+        self.share
+    }
+
+    /// `key`'s semaphore.
+    pub fn of(&self, key: &str) -> Arc<Semaphore> {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.entry(key.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.share)))
+            .clone()
+    }
+}
+
 /// The shared slots and each key's share.
 pub struct BodySlots {
     all: Arc<Semaphore>,
-    per_key: usize,
-    keys: Mutex<HashMap<String, Arc<Semaphore>>>,
+    keys: KeyShares,
 }
 
 /// A held slot; released when dropped. The key's share is given back as soon as the body has been
@@ -46,26 +75,19 @@ impl BodySlots {
     pub fn new(total: usize) -> BodySlots {
         BodySlots {
             all: Arc::new(Semaphore::new(total)),
-            per_key: (total / 4).max(1),
-            keys: Mutex::new(HashMap::new()),
+            keys: KeyShares::new(total / 4),
         }
     }
 
     /// How many slots one key may hold.
     pub fn per_key(&self) -> usize {
-        self.per_key
+        self.keys.share()
     }
 
     /// A slot for `key`: waits at most `wait` for one of the key's share, then for one of the shared
     /// slots.
     pub async fn acquire(&self, key: &str, wait: Duration) -> Result<BodySlot, SlotRefused> {
-        let share = {
-            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-            keys.entry(key.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_key)))
-                .clone()
-        };
-        let key_permit = match tokio::time::timeout(wait, share.acquire_owned()).await {
+        let key_permit = match tokio::time::timeout(wait, self.keys.of(key).acquire_owned()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(SlotRefused::Closed),
             Err(_) => return Err(SlotRefused::KeyBusy),

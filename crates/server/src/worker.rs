@@ -138,8 +138,7 @@ pub struct WorkerPool {
     permits: Arc<Semaphore>,
     /// Each key's share of the permits: all but `workers` of them, so that one key's requests
     /// (slow photos, bombs) can never fill the queue against every other key.
-    key_share: usize,
-    keys: Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
+    keys: crate::slots::KeyShares,
     loaded: Arc<AtomicUsize>,
     workers: usize,
     metrics: Arc<Metrics>,
@@ -190,8 +189,7 @@ impl WorkerPool {
         Ok(WorkerPool {
             sender,
             permits: Arc::new(Semaphore::new(capacity)),
-            key_share: capacity.saturating_sub(config.workers).max(1),
-            keys: Mutex::new(std::collections::HashMap::new()),
+            keys: crate::slots::KeyShares::new(capacity.saturating_sub(config.workers)),
             loaded,
             workers: config.workers,
             metrics,
@@ -201,23 +199,12 @@ impl WorkerPool {
     /// A slot in the pool for a request of `key`, or `None` when `workers + queue` requests are in
     /// already, or when the key holds its share.
     pub fn try_admit(&self, key: &str) -> Option<Admission> {
-        let share = {
-            let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-            keys.entry(key.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.key_share)))
-                .clone()
-        };
-        let key_permit = share.try_acquire_owned().ok()?;
+        let key_permit = self.keys.of(key).try_acquire_owned().ok()?;
         let permit = self.permits.clone().try_acquire_owned().ok()?;
         Some(Admission {
             _permit: permit,
             _key: key_permit,
         })
-    }
-
-    /// How many requests of one key may be in at once.
-    pub fn key_share(&self) -> usize {
-        self.key_share
     }
 
     /// Runs `job` on a worker and waits for it.
