@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -11,6 +12,8 @@ use faceswap_engine::{
 };
 use faceswap_models::ModelDir;
 use faceswap_moderation::{ModerationConfig, Moderator};
+use faceswap_server::cache::PhotoCache;
+use faceswap_server::metrics::Metrics;
 
 /// Arguments of `faceswap bench`.
 #[derive(clap::Args)]
@@ -30,9 +33,34 @@ pub struct Args {
     /// Thread counts to measure (model intra-op threads, and parallel workers for throughput).
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
+    /// Photo-cache cases to measure: none (every photo new), template (each template seen before,
+    /// sources new), both (both photos seen before).
+    #[arg(long, value_delimiter = ',', default_value = "none,template,both")]
+    pub cache: Vec<Caching>,
     /// Model folder (default: $FACESWAP_MODELS or ~/.cache/faceswap/models).
     #[arg(long, env = "FACESWAP_MODELS")]
     pub models: Option<PathBuf>,
+}
+
+/// Which photos of a pair the photo cache has seen before.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Caching {
+    /// Neither: every photo is decoded and analysed.
+    None,
+    /// The template: the catalogue case.
+    Template,
+    /// Both photos.
+    Both,
+}
+
+impl Caching {
+    fn name(self) -> &'static str {
+        match self {
+            Caching::None => "none",
+            Caching::Template => "template",
+            Caching::Both => "both",
+        }
+    }
 }
 
 struct Pair {
@@ -67,8 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         format.extension()
     );
     println!(
-        "{:<8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>10}",
-        "threads", "decode", "detect", "parse", "fuse", "encode", "total", "pairs/s"
+        "{:<8} {:<9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>10}",
+        "threads", "cached", "decode", "detect", "parse", "fuse", "encode", "total", "pairs/s"
     );
     let mut first = true;
     for &threads in &args.threads {
@@ -77,78 +105,106 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..EngineConfig::new(models.clone())
         };
         let engine = Engine::load(&config)?;
-        let mut per_pair: Vec<Vec<Sample>> = Vec::new();
-        for pair in &pairs {
-            let mut samples = Vec::new();
-            for round in 0..=args.rounds {
-                let (sample, bytes) = one(&engine, pair, format)?;
-                if round == 0 {
-                    if first {
-                        if let Some(dir) = &args.out {
-                            std::fs::write(
-                                dir.join(format!("{}.{}", pair.id, format.extension())),
-                                &bytes,
-                            )?;
+        for &caching in &args.cache {
+            // The warm-up round fills the cache with what the timed rounds find in it.
+            let cache = PhotoCache::new(CACHE_BYTES, Arc::new(Metrics::default()));
+            let mut per_pair: Vec<Vec<Sample>> = Vec::new();
+            for pair in &pairs {
+                let mut samples = Vec::new();
+                for round in 0..=args.rounds {
+                    let (sample, bytes) = one(&engine, &cache, caching, pair, format)?;
+                    if round == 0 {
+                        if first {
+                            if let Some(dir) = &args.out {
+                                std::fs::write(
+                                    dir.join(format!("{}.{}", pair.id, format.extension())),
+                                    &bytes,
+                                )?;
+                            }
                         }
+                        continue;
                     }
-                    continue;
+                    samples.push(sample);
                 }
-                samples.push(sample);
+                per_pair.push(samples);
             }
-            per_pair.push(samples);
-        }
-        let med = |f: &dyn Fn(&Sample) -> Duration| -> f64 {
-            // Median over pairs of each pair's median.
-            median(
-                per_pair
-                    .iter()
-                    .map(|s| median(s.iter().map(f).map(secs).collect()))
-                    .collect(),
-            ) * 1000.0
-        };
-        let throughput = parallel_throughput(&config, &pairs, threads, format)?;
-        println!(
-            "{:<8} {:>6.1}ms {:>6.1}ms {:>6.1}ms {:>7.1}ms {:>6.1}ms {:>6.1}ms {:>10.1}",
-            threads,
-            med(&|s| s.decode),
-            med(&|s| s.detect_and_mesh),
-            med(&|s| s.parse),
-            med(&|s| s.fuse),
-            med(&|s| s.encode),
-            med(&|s| s.total),
-            throughput
-        );
-        if first {
-            if let Some(dir) = &args.out {
-                let mut tsv = String::from("id\tseconds\n");
-                for (pair, s) in pairs.iter().zip(&per_pair) {
-                    tsv += &format!(
-                        "{}\t{:.4}\n",
-                        pair.id,
-                        median(s.iter().map(|s| secs(s.total)).collect())
-                    );
+            let med = |f: &dyn Fn(&Sample) -> Duration| -> f64 {
+                // Median over pairs of each pair's median.
+                median(
+                    per_pair
+                        .iter()
+                        .map(|s| median(s.iter().map(f).map(secs).collect()))
+                        .collect(),
+                ) * 1000.0
+            };
+            let throughput = parallel_throughput(&config, &pairs, threads, caching, format)?;
+            println!(
+                "{:<8} {:<9} {:>6.1}ms {:>6.1}ms {:>6.1}ms {:>7.1}ms {:>6.1}ms {:>6.1}ms {:>10.1}",
+                threads,
+                caching.name(),
+                med(&|s| s.decode),
+                med(&|s| s.detect_and_mesh),
+                med(&|s| s.parse),
+                med(&|s| s.fuse),
+                med(&|s| s.encode),
+                med(&|s| s.total),
+                throughput
+            );
+            if first {
+                if let Some(dir) = &args.out {
+                    let mut tsv = String::from("id\tseconds\n");
+                    for (pair, s) in pairs.iter().zip(&per_pair) {
+                        tsv += &format!(
+                            "{}\t{:.4}\n",
+                            pair.id,
+                            median(s.iter().map(|s| secs(s.total)).collect())
+                        );
+                    }
+                    std::fs::write(dir.join("times.tsv"), tsv)?;
                 }
-                std::fs::write(dir.join("times.tsv"), tsv)?;
             }
+            first = false;
         }
-        first = false;
     }
     let moderation = moderation_median(&models, &pairs, args.rounds.max(1))?;
     println!("content filter: {moderation:.1} ms per photo (median over both photos of every pair, 1 thread; a request checks two)");
+    println!("cached: which photos the photo cache held (decoded, faces, meshes, parses); decode then includes hashing both photos");
     println!("decode: both photos; detect: both detectors and the mesh on both photos; parse: the face parser on both chosen faces; total: decode to encode (medians over pairs of per-pair medians)");
     println!("pairs/s: N workers in parallel, each with its own engine of 1 intra-op thread");
     Ok(ExitCode::SUCCESS)
 }
 
-fn one(engine: &Engine, pair: &Pair, format: OutputFormat) -> anyhow::Result<(Sample, Vec<u8>)> {
+/// The photo cache's budget in the bench: every pair list's photos fit.
+const CACHE_BYTES: usize = 2 << 30;
+
+/// One fusion of `pair`, through `cache` for the photos `caching` says it keeps.
+fn one(
+    engine: &Engine,
+    cache: &PhotoCache,
+    caching: Caching,
+    pair: &Pair,
+    format: OutputFormat,
+) -> anyhow::Result<(Sample, Vec<u8>)> {
     let t0 = Instant::now();
-    let a = decode(&pair.source, Role::Image, &PhotoLimits::LOCAL)?;
-    let b = decode(&pair.template, Role::Template, &PhotoLimits::LOCAL)?;
+    let mut a = cache.prepare(&pair.source, Role::Image, &PhotoLimits::LOCAL)?;
+    let mut b = cache.prepare(&pair.template, Role::Template, &PhotoLimits::LOCAL)?;
     let t1 = Instant::now();
     let swapped = engine
-        .swap(&a, &b, &SwapOptions::default())
+        .swap_analysed(
+            &a.image,
+            &mut a.analysis,
+            &b.image,
+            &mut b.analysis,
+            &SwapOptions::default(),
+        )
         .with_context(|| format!("pair {}", pair.id))?;
     let t2 = Instant::now();
+    if caching == Caching::Both {
+        cache.keep(a);
+    }
+    if caching != Caching::None {
+        cache.keep(b);
+    }
     let bytes = encode(&swapped.image, format)?;
     let t3 = Instant::now();
     let sample = Sample {
@@ -168,8 +224,11 @@ fn parallel_throughput(
     config: &EngineConfig,
     pairs: &[Pair],
     workers: usize,
+    caching: Caching,
     format: OutputFormat,
 ) -> anyhow::Result<f64> {
+    // One cache for all workers, as in the server.
+    let cache = PhotoCache::new(CACHE_BYTES, Arc::new(Metrics::default()));
     let config = EngineConfig {
         threads: 1,
         ..config.clone()
@@ -180,7 +239,7 @@ fn parallel_throughput(
     // ONNX Runtime's first runs of a session are slow: warm every engine up before the clock starts.
     for engine in &engines {
         for pair in pairs {
-            one(engine, pair, format)?;
+            one(engine, &cache, caching, pair, format)?;
         }
     }
     let start = Instant::now();
@@ -188,10 +247,11 @@ fn parallel_throughput(
         let handles: Vec<_> = engines
             .iter()
             .map(|engine| {
+                let cache = &cache;
                 scope.spawn(move || -> anyhow::Result<usize> {
                     for _ in 0..2 {
                         for pair in pairs {
-                            one(engine, pair, format)?;
+                            one(engine, cache, caching, pair, format)?;
                         }
                     }
                     Ok(pairs.len() * 2)

@@ -62,6 +62,10 @@ pub struct Args {
     /// Longest side in pixels accepted for the template (the contract advises 1280).
     #[arg(long, env = "FACESWAP_TEMPLATE_MAX_SIDE", default_value_t = 4096)]
     pub template_max_side: u32,
+    /// MiB of memory for the cache of decoded and analysed photos (repeated templates and sources
+    /// then cost neither decoding nor face models; 0: no cache).
+    #[arg(long, env = "FACESWAP_PHOTO_CACHE_MIB", default_value_t = 256)]
+    pub photo_cache_mib: usize,
     /// Switch the sensitive-content filter off (for operators with their own moderation).
     #[arg(long, env = "FACESWAP_NO_MODERATION")]
     pub no_moderation: bool,
@@ -126,6 +130,7 @@ impl Args {
         c.body_timeout = secs(self.body_timeout, "--body-timeout")?;
         c.image_limits = c.image_limits.with_max_side(self.image_max_side);
         c.template_limits = c.template_limits.with_max_side(self.template_max_side);
+        c.photo_cache_bytes = self.photo_cache_mib.saturating_mul(1 << 20);
         c.moderation.enabled = !self.no_moderation;
         c.moderation.labels = self.moderation_labels.clone();
         c.moderation.model = self.moderation_model.clone();

@@ -207,7 +207,9 @@ impl Engine {
     /// first. The detectors alone give the odd false positive on a busy background; the mesh
     /// model's face-presence score weeds those out.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<FoundFace>, EngineError> {
-        self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), usize::MAX)
+        let (faces, _) =
+            self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), usize::MAX)?;
+        Ok(faces)
     }
 
     /// What covers a found face and what is the face itself (hair, glasses, skin...).
@@ -218,17 +220,17 @@ impl Engine {
     }
 
     /// Like [`Engine::detect`], but stops once `wanted` faces are confirmed (meshing every face of
-    /// a group photo costs a model run each).
+    /// a group photo costs a model run each). Also says whether the list holds every face.
     fn detect_until(
         &self,
         lane: &Lane,
         pyramid: &geometry::Pyramid,
         wanted: usize,
-    ) -> Result<Vec<FoundFace>, EngineError> {
+    ) -> Result<(Vec<FoundFace>, bool), EngineError> {
         let mut found = Vec::new();
         for face in lane.detector.detect(pyramid)? {
             if found.len() >= wanted {
-                break;
+                return Ok((found, false));
             }
             if face.rect.w < self.min_face as f32 || face.rect.h < self.min_face as f32 {
                 continue;
@@ -237,7 +239,7 @@ impl Engine {
                 found.push(FoundFace { face, mesh });
             }
         }
-        Ok(found)
+        Ok((found, true))
     }
 
     /// Fuses the largest face of `source` (A) into the chosen face of `template` (B).
@@ -247,6 +249,26 @@ impl Engine {
         template: &RgbImage,
         opts: &SwapOptions,
     ) -> Result<Swapped, EngineError> {
+        self.swap_analysed(
+            source_img,
+            &mut Analysis::default(),
+            template,
+            &mut Analysis::default(),
+            opts,
+        )
+    }
+
+    /// Like [`Engine::swap`], reusing what an earlier fusion learned about the same photos: each
+    /// [`Analysis`] is completed where this fusion needs more (faces, the chosen face's parse) and
+    /// can be kept for the next fusion of the same photo. An analysis must belong to its photo.
+    pub fn swap_analysed(
+        &self,
+        source_img: &RgbImage,
+        source: &mut Analysis,
+        template_img: &RgbImage,
+        template: &mut Analysis,
+        opts: &SwapOptions,
+    ) -> Result<Swapped, EngineError> {
         let t0 = Instant::now();
         // Only a face chosen by index needs the faces before it; a region needs them all.
         let wanted = match opts.template_face {
@@ -254,61 +276,92 @@ impl Engine {
             FaceChoice::Index(k) => k.saturating_add(1),
             FaceChoice::Region(_) => usize::MAX,
         };
-        let (source_pyramid, template_pyramid) = (
-            geometry::Pyramid::new(source_img),
-            geometry::Pyramid::new(template),
-        );
-        let (source_faces, template_faces) = self.on_both_lanes(
-            |lane| self.detect_until(lane, &source_pyramid, 1),
-            |lane| self.detect_until(lane, &template_pyramid, wanted),
+        let (source_side, template_side) = self.on_both_lanes(
+            |lane| self.analyse(lane, source_img, source, Role::Image, 1, |_| Ok(0)),
+            |lane| {
+                self.analyse(
+                    lane,
+                    template_img,
+                    template,
+                    Role::Template,
+                    wanted,
+                    |faces| choose_face(faces, opts.template_face),
+                )
+            },
         );
         // Photo A's problems are reported before B's, as the API checks them in that order.
-        let mut source_faces = source_faces?;
-        if source_faces.is_empty() {
-            return Err(EngineError::NoFace { role: Role::Image });
-        }
-        let mut template_faces = template_faces?;
-        if template_faces.is_empty() {
-            return Err(EngineError::NoFace {
-                role: Role::Template,
-            });
-        }
-        let template_face_index = choose_face(&template_faces, opts.template_face)?;
-        let source = source_faces.swap_remove(0);
-        let template_face = template_faces.swap_remove(template_face_index);
-        let t1 = Instant::now();
-        let (source_parse, template_parse) = self.on_both_lanes(
-            |lane| lane.parser.parse(&source_pyramid, &source.mesh),
-            |lane| lane.parser.parse(&template_pyramid, &template_face.mesh),
-        );
-        let (source_parse, template_parse) = (source_parse?, template_parse?);
+        let (source_index, source_times) = source_side?;
+        let (template_face_index, template_times) = template_side?;
+        let parallel = self.lanes.len() > 1;
+        let both = |a: Duration, b: Duration| if parallel { a.max(b) } else { a + b };
         let t2 = Instant::now();
+        let (source_face, source_parse) = source.face(source_index);
+        let (template_face, template_parse) = template.face(template_face_index);
         let (image, report) = fuse::fuse(
             &fuse::Side {
                 img: source_img,
-                mesh: &source.mesh,
-                parse: &source_parse,
+                mesh: &source_face.mesh,
+                parse: source_parse,
             },
             &fuse::Side {
-                img: template,
+                img: template_img,
                 mesh: &template_face.mesh,
-                parse: &template_parse,
+                parse: template_parse,
             },
             opts.degree.min(100),
         );
         let t3 = Instant::now();
+        let detect_and_mesh = both(source_times.0, template_times.0);
         Ok(Swapped {
             image,
-            source_face: source.face,
+            source_face: source_face.face,
             template_face: template_face.face,
             template_face_index,
             report,
             times: StageTimes {
-                detect_and_mesh: t1 - t0,
-                parse: t2 - t1,
+                detect_and_mesh,
+                parse: (t2 - t0).saturating_sub(detect_and_mesh),
                 fuse: t3 - t2,
             },
         })
+    }
+
+    /// Completes `analysis` of `img` with at least `wanted` faces (or all there are) and the parse
+    /// of the face `pick` chooses; returns that face's index and the time spent detecting and
+    /// parsing.
+    fn analyse(
+        &self,
+        lane: &Lane,
+        img: &RgbImage,
+        analysis: &mut Analysis,
+        role: Role,
+        wanted: usize,
+        pick: impl FnOnce(&[FoundFace]) -> Result<usize, EngineError>,
+    ) -> Result<(usize, (Duration, Duration)), EngineError> {
+        let t0 = Instant::now();
+        // The pyramid is built only when a model has to run.
+        let mut pyramid = None;
+        if !analysis.holds(wanted) {
+            let p = pyramid.insert(geometry::Pyramid::new(img));
+            let (faces, complete) = self.detect_until(lane, p, wanted)?;
+            *analysis = Analysis {
+                parses: vec![None; faces.len()],
+                faces,
+                complete,
+                analysed: true,
+            };
+        }
+        if analysis.faces.is_empty() {
+            return Err(EngineError::NoFace { role });
+        }
+        let index = pick(&analysis.faces)?;
+        let t1 = Instant::now();
+        if analysis.parses[index].is_none() {
+            let p = pyramid.get_or_insert_with(|| geometry::Pyramid::new(img));
+            let parse = lane.parser.parse(p, &analysis.faces[index].mesh)?;
+            analysis.parses[index] = Some(parse);
+        }
+        Ok((index, (t1 - t0, t1.elapsed())))
     }
 
     /// Runs `on_source` and `on_template`, in parallel on two lanes when the engine has two.
@@ -336,6 +389,52 @@ pub struct FoundFace {
     pub face: Face,
     /// Its 468-point mesh.
     pub mesh: Mesh,
+}
+
+/// What the engine learned about one photo: its faces (with meshes), and the parse of each face a
+/// fusion used. Kept by a caller (a cache keyed by the photo's content) and handed back to
+/// [`Engine::swap_analysed`] for the same photo, it spares the models their runs.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// The faces found, largest first.
+    faces: Vec<FoundFace>,
+    /// Whether `faces` holds every face of the photo (the detection was not stopped early).
+    complete: bool,
+    /// Whether the photo was analysed at all.
+    analysed: bool,
+    /// The parse of each face, once a fusion needed it.
+    parses: Vec<Option<FaceParse>>,
+}
+
+impl Analysis {
+    /// The faces found so far, largest first (empty before the first fusion).
+    pub fn faces(&self) -> &[FoundFace] {
+        &self.faces
+    }
+
+    /// Whether it holds at least `wanted` faces, or every face there is.
+    fn holds(&self, wanted: usize) -> bool {
+        self.analysed && (self.complete || self.faces.len() >= wanted)
+    }
+
+    /// The face at `index` and its parse; both exist after [`Engine::analyse`] chose it.
+    fn face(&self, index: usize) -> (&FoundFace, &FaceParse) {
+        let parse = self.parses[index]
+            .as_ref()
+            .expect("the chosen face is parsed");
+        (&self.faces[index], parse)
+    }
+
+    /// About how many bytes it holds, for a cache bounded by memory.
+    pub fn heap_bytes(&self) -> usize {
+        self.faces.len() * (std::mem::size_of::<FoundFace>() + MESH_POINTS * 12)
+            + self
+                .parses
+                .iter()
+                .flatten()
+                .map(FaceParse::heap_bytes)
+                .sum::<usize>()
+    }
 }
 
 fn choose_face(faces: &[FoundFace], choice: FaceChoice) -> Result<usize, EngineError> {

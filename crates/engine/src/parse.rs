@@ -81,6 +81,11 @@ pub struct FaceParse {
 }
 
 impl FaceParse {
+    /// About how many bytes it holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.cells.len() * std::mem::size_of::<[f32; PARTS]>() + self.face.len() * 4
+    }
+
     /// The parts' probabilities at an image point (bilinear between cells; outside the grid,
     /// everything is [`Part::Other`]).
     pub fn at(&self, x: f32, y: f32) -> [f32; PARTS] {

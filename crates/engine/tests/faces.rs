@@ -161,6 +161,56 @@ fn the_same_input_gives_the_same_bytes() {
 }
 
 #[test]
+fn a_kept_analysis_gives_the_same_result_and_grows_for_a_later_face() {
+    use faceswap_engine::{Analysis, FaceChoice};
+    let (a, group) = (photo("obama_1.jpg"), photo("group_t1.jpg"));
+    let opts = |k| SwapOptions {
+        template_face: FaceChoice::Index(k),
+        ..SwapOptions::default()
+    };
+    let (mut source, mut template) = (Analysis::default(), Analysis::default());
+    let first = engine()
+        .swap_analysed(&a, &mut source, &group, &mut template, &opts(0))
+        .unwrap();
+    // The largest face was wanted: the detection stopped there.
+    assert_eq!(template.faces().len(), 1);
+    assert_eq!(source.faces().len(), 1);
+    let again = engine()
+        .swap_analysed(&a, &mut source, &group, &mut template, &opts(0))
+        .unwrap();
+    assert_eq!(first.image, again.image);
+    // Reused, no model ran: only the fusion's own time is left.
+    assert!(again.times.detect_and_mesh < first.times.detect_and_mesh / 4);
+    // A later face makes the kept analysis grow, and the result is the fresh one's.
+    let third = engine()
+        .swap_analysed(&a, &mut source, &group, &mut template, &opts(2))
+        .unwrap();
+    assert!(template.faces().len() >= 3);
+    assert_eq!(
+        third.image,
+        engine().swap(&a, &group, &opts(2)).unwrap().image
+    );
+    // A face-less photo's analysis stays face-less.
+    let mut horses = Analysis::default();
+    let err = engine()
+        .swap_analysed(
+            &a,
+            &mut source,
+            &photo("noface_horses.jpg"),
+            &mut horses,
+            &opts(0),
+        )
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        EngineError::NoFace {
+            role: Role::Template
+        }
+    ));
+    assert!(horses.faces().is_empty());
+}
+
+#[test]
 fn a_face_under_fifty_pixels_is_no_face_detected_in_image() {
     // hanks_112.png's face is about 90 px wide; at 40% it is about 36 px.
     let small = image::imageops::resize(

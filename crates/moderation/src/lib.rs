@@ -76,6 +76,23 @@ pub struct ModerationConfig {
 }
 
 impl ModerationConfig {
+    /// A fingerprint of everything a verdict depends on: the model file (path, size, modification
+    /// time) and each sensitive label's score. A cached verdict is reused only under the same one.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.model.hash(&mut h);
+        if let Ok(meta) = std::fs::metadata(&self.model) {
+            meta.len().hash(&mut h);
+            meta.modified().ok().hash(&mut h);
+        }
+        for (label, score) in &self.sensitive {
+            label.hash(&mut h);
+            score.to_bits().hash(&mut h);
+        }
+        h.finish()
+    }
+
     /// The defaults: the fetched NudeNet model, one thread, and the exposed genitalia, breast,
     /// buttocks and anus labels at score 0.5.
     pub fn new(models: &ModelDir) -> Self {

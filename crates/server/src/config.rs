@@ -91,6 +91,8 @@ pub struct Config {
     pub template_limits: PhotoLimits,
     /// Smallest face side in pixels.
     pub min_face: u32,
+    /// Bytes of memory the cache of decoded and analysed photos may hold (0: no cache).
+    pub photo_cache_bytes: usize,
     /// Model folder (default: `FACESWAP_MODELS` or the fetch script's cache).
     pub models_dir: Option<PathBuf>,
     /// The content filter.
@@ -122,6 +124,7 @@ impl Default for Config {
             image_limits: PhotoLimits::IMAGE,
             template_limits: PhotoLimits::TEMPLATE,
             min_face: 50,
+            photo_cache_bytes: 256 << 20,
             models_dir: None,
             moderation: ModerationSettings {
                 enabled: true,

@@ -4,13 +4,14 @@
 //!
 //! Modules: [`config`] (settings), [`api`] (routes and handlers), [`error`] (the API's one error
 //! type), [`keys`] (key generation and hashing), [`store`] (keys, credits, tasks), [`blobs`] (result
-//! files), [`fetch`] (SSRF-safe downloads), [`limits`] (rate limits), [`worker`] (the fusion pool),
+//! files), [`fetch`] (SSRF-safe downloads), [`limits`] (rate limits), [`worker`] (the fusion pool), [`cache`] (decoded and analysed photos),
 //! [`sweeper`] (retention), [`metrics`] (Prometheus).
 
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod blobs;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod fetch;

@@ -102,6 +102,9 @@ pub struct Metrics {
     credits_spent: AtomicU64,
     credits_refunded: AtomicU64,
     results_swept: AtomicU64,
+    photo_cache_hits: AtomicU64,
+    photo_cache_misses: AtomicU64,
+    photo_cache_bytes: AtomicI64,
 }
 
 impl Metrics {
@@ -140,6 +143,21 @@ impl Metrics {
     /// Results deleted by the sweeper.
     pub fn swept(&self, n: u64) {
         self.results_swept.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A photo was looked up in the photo cache: found (`hit`) or not.
+    pub fn photo_cache(&self, hit: bool) {
+        let counter = if hit {
+            &self.photo_cache_hits
+        } else {
+            &self.photo_cache_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The photo cache now holds this many bytes.
+    pub fn photo_cache_bytes(&self, bytes: i64) {
+        self.photo_cache_bytes.store(bytes, Ordering::Relaxed);
     }
 
     /// Current queue depth.
@@ -207,6 +225,11 @@ impl Metrics {
                 "Workers running a fusion.",
                 self.busy_workers.load(Ordering::Relaxed),
             ),
+            (
+                "faceswap_photo_cache_bytes",
+                "Bytes held by the cache of decoded and analysed photos.",
+                self.photo_cache_bytes.load(Ordering::Relaxed),
+            ),
         ];
         for (name, help, v) in gauges {
             writeln!(out, "# HELP {name} {help}")?;
@@ -228,6 +251,16 @@ impl Metrics {
                 "faceswap_results_swept_total",
                 "Results and task records deleted past retention.",
                 &self.results_swept,
+            ),
+            (
+                "faceswap_photo_cache_hits_total",
+                "Photos found in the photo cache (no decoding, no face models).",
+                &self.photo_cache_hits,
+            ),
+            (
+                "faceswap_photo_cache_misses_total",
+                "Photos not in the photo cache.",
+                &self.photo_cache_misses,
             ),
         ];
         for (name, help, v) in counters {

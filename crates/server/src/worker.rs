@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use faceswap_engine::{
-    decode, encode, Engine, EngineConfig, EngineError, OutputFormat, PhotoLimits, Role, SwapOptions,
+    encode, Engine, EngineConfig, EngineError, OutputFormat, PhotoLimits, Role, SwapOptions,
 };
 use faceswap_models::{ModelDir, ModelError};
 use faceswap_moderation::{ModerationConfig, Moderator, Verdict};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
+use crate::cache::PhotoCache;
 use crate::metrics::{Metrics, Stage};
 
 /// What every worker loads.
@@ -34,6 +35,8 @@ pub struct WorkerConfig {
     pub image_limits: PhotoLimits,
     /// Limits of template B.
     pub template_limits: PhotoLimits,
+    /// Bytes the cache of decoded and analysed photos may hold (0: none).
+    pub photo_cache_bytes: usize,
 }
 
 impl WorkerConfig {
@@ -62,6 +65,7 @@ impl WorkerConfig {
             moderation,
             image_limits: config.image_limits,
             template_limits: config.template_limits,
+            photo_cache_bytes: config.photo_cache_bytes,
         })
     }
 }
@@ -152,6 +156,7 @@ impl WorkerPool {
         let receiver = Arc::new(Mutex::new(receiver));
         let loaded = Arc::new(AtomicUsize::new(0));
         let config = Arc::new(config);
+        let cache = Arc::new(PhotoCache::new(config.photo_cache_bytes, metrics.clone()));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
         for i in 0..config.workers {
             let receiver = receiver.clone();
@@ -159,6 +164,7 @@ impl WorkerPool {
             let ready = ready_tx.clone();
             let loaded = loaded.clone();
             let metrics = metrics.clone();
+            let cache = cache.clone();
             std::thread::Builder::new()
                 .name(format!("fusion-{i}"))
                 .spawn(move || {
@@ -168,7 +174,17 @@ impl WorkerPool {
                         Ok((engine, moderator)) => {
                             loaded.fetch_add(1, Ordering::SeqCst);
                             let _ = ready.send(Ok(()));
-                            work(&receiver, &engine, moderator.as_ref(), &config, &metrics);
+                            let moderator = moderator
+                                .as_ref()
+                                .map(|m| (m, moderation_fingerprint(&config)));
+                            let context = Context {
+                                engine: &engine,
+                                moderator,
+                                config: &config,
+                                metrics: &metrics,
+                                cache: &cache,
+                            };
+                            work(&receiver, &context);
                             loaded.fetch_sub(1, Ordering::SeqCst);
                         }
                         Err(e) => {
@@ -247,13 +263,25 @@ fn load(config: &WorkerConfig) -> Result<(Engine, Option<Moderator>), String> {
     Ok((engine, moderator))
 }
 
-fn work(
-    receiver: &Mutex<Receiver<Envelope>>,
-    engine: &Engine,
-    moderator: Option<&Moderator>,
-    config: &WorkerConfig,
-    metrics: &Metrics,
-) {
+/// What a worker thread works with.
+struct Context<'a> {
+    engine: &'a Engine,
+    /// The content filter and its configuration's fingerprint (for cached verdicts).
+    moderator: Option<(&'a Moderator, u64)>,
+    config: &'a WorkerConfig,
+    metrics: &'a Metrics,
+    cache: &'a PhotoCache,
+}
+
+fn moderation_fingerprint(config: &WorkerConfig) -> u64 {
+    config
+        .moderation
+        .as_ref()
+        .map_or(0, ModerationConfig::fingerprint)
+}
+
+fn work(receiver: &Mutex<Receiver<Envelope>>, context: &Context) {
+    let metrics = context.metrics;
     loop {
         let envelope = {
             let rx = receiver.lock().unwrap_or_else(|p| p.into_inner());
@@ -272,7 +300,7 @@ fn work(
         // stops its job there instead of keeping the worker busy to the end.
         let abandoned = || envelope.reply.is_closed();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            process(envelope.job, engine, moderator, config, metrics, &abandoned)
+            process(envelope.job, context, &abandoned)
         }))
         .unwrap_or_else(|p| Err(JobError::Panic(panic_text(&p))));
         metrics.busy(-1);
@@ -289,12 +317,16 @@ fn timed<T>(metrics: &Metrics, stage: Stage, f: impl FnOnce() -> T) -> T {
 
 fn process(
     job: Job,
-    engine: &Engine,
-    moderator: Option<&Moderator>,
-    config: &WorkerConfig,
-    metrics: &Metrics,
+    context: &Context,
     abandoned: &dyn Fn() -> bool,
 ) -> Result<JobOutput, JobError> {
+    let Context {
+        engine,
+        moderator,
+        config,
+        metrics,
+        cache,
+    } = *context;
     let check = || {
         if abandoned() {
             Err(JobError::Abandoned)
@@ -302,32 +334,55 @@ fn process(
             Ok(())
         }
     };
-    let (a, b) = timed(metrics, Stage::Decode, || {
-        let a = decode(&job.image, Role::Image, &config.image_limits)?;
-        let b = decode(&job.template, Role::Template, &config.template_limits)?;
+    // Decoded, or taken from the cache with what is known of them.
+    let (mut a, mut b) = timed(metrics, Stage::Decode, || {
+        let a = cache.prepare(&job.image, Role::Image, &config.image_limits)?;
+        let b = cache.prepare(&job.template, Role::Template, &config.template_limits)?;
         Ok::<_, EngineError>((a, b))
     })?;
     drop(job.image);
     drop(job.template);
     check()?;
-    if let Some(m) = moderator {
-        timed(metrics, Stage::Moderate, || {
-            for (photo, img) in [(Role::Image, &a), (Role::Template, &b)] {
-                if let Verdict::Sensitive { label, score } =
-                    m.check(img).map_err(JobError::Moderation)?
-                {
-                    return Err(JobError::Sensitive {
+    if let Some((m, fingerprint)) = moderator {
+        let refused = timed(metrics, Stage::Moderate, || {
+            for (photo, prepared) in [(Role::Image, &mut a), (Role::Template, &mut b)] {
+                let verdict = match prepared.verdict(fingerprint) {
+                    Some(v) => v,
+                    None => {
+                        let v = m.check(&prepared.image).map_err(JobError::Moderation)?;
+                        prepared.set_verdict(fingerprint, v.clone());
+                        v
+                    }
+                };
+                if let Verdict::Sensitive { label, score } = verdict {
+                    return Ok(Some(JobError::Sensitive {
                         photo,
                         label,
                         score,
-                    });
+                    }));
                 }
             }
-            Ok(())
+            Ok::<_, JobError>(None)
         })?;
+        if let Some(refusal) = refused {
+            // The verdicts are kept: the same photo is refused again without the model.
+            cache.keep(a);
+            cache.keep(b);
+            return Err(refusal);
+        }
     }
     check()?;
-    let swapped = engine.swap(&a, &b, &job.options)?;
+    let swapped = engine.swap_analysed(
+        &a.image,
+        &mut a.analysis,
+        &b.image,
+        &mut b.analysis,
+        &job.options,
+    );
+    // What was learned is kept even when the fusion failed (a face-less photo stays face-less).
+    cache.keep(a);
+    cache.keep(b);
+    let swapped = swapped?;
     check()?;
     metrics.stage(Stage::Detect, swapped.times.detect_and_mesh);
     metrics.stage(Stage::Parse, swapped.times.parse);

@@ -395,9 +395,18 @@ fn content_filter_refuses_with_a_task_id_when_configured() {
         c.moderation.labels = Some("FACE_FEMALE".into());
     });
     let (id, key) = strict.key("filter-strict", 5, Some(0.0));
-    let got = block_on(strict.swap(&key, body));
+    let got = block_on(strict.swap(&key, body.clone()));
     assert_error(
         &got,
+        402,
+        "forbidden",
+        Some("input image contain sensitive contents."),
+        true,
+    );
+    // Again, from the photo cache: the verdict of this configuration is kept, and holds.
+    let again = block_on(strict.swap(&key, body));
+    assert_error(
+        &again,
         402,
         "forbidden",
         Some("input image contain sensitive contents."),
@@ -658,6 +667,47 @@ fn health_readiness_metrics_and_openapi() {
         let r = get(format!("{}/no/such/route", s.base)).await;
         assert_eq!(r.status(), 404);
     });
+}
+
+/// The `faceswap_photo_cache_hits_total` counter of a server.
+async fn photo_cache_hits(s: &TestServer) -> u64 {
+    let text = get(format!("{}/metrics", s.base))
+        .await
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("faceswap_photo_cache_hits_total "))
+        .expect("the photo cache's hits are in /metrics")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_repeated_pair_is_served_from_the_photo_cache_with_the_same_result() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("photo-cache", 5, Some(0.0));
+    // A pair no other test sends, so that the first request is a miss for both photos.
+    let body = json!({"image_url": p.url("/faces/kit_3.jpg"), "template_url": p.url("/faces/rose_2.jpg"),
+        "output_format": "png"});
+    block_on(async {
+        let mut results = Vec::new();
+        let before = photo_cache_hits(s).await;
+        for _ in 0..2 {
+            let (st, got) = s.swap(&key, body.clone()).await;
+            assert_eq!(st, 200, "{got}");
+            let r = get(got["image_url"].as_str().unwrap()).await;
+            results.push(r.bytes().await.unwrap());
+        }
+        let hits = photo_cache_hits(s).await - before;
+        assert!(
+            hits >= 2,
+            "both photos of the repeat were cached: {hits} hits"
+        );
+        assert_eq!(results[0], results[1], "the same result from the cache");
+    });
+    assert_eq!(s.credits(&id), (3, 0, 2), "each fusion paid for");
 }
 
 #[test]
