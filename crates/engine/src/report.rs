@@ -24,6 +24,9 @@ pub struct FusionReport {
     pub source_covered: f32,
     /// Share of A's face that neither A's own side nor its mirror side could give (left to B).
     pub source_missing: f32,
+    /// Share of A's fused face that was a burnt-out specular highlight of A's light (its white was
+    /// taken out, so that B's light does not tint it into a patch).
+    pub source_highlights: f32,
     /// Share of B's face that something covers and that stays in front of the new face.
     pub template_covered: f32,
     /// Share of the lower face in dark, textured hair (beard) in A and in B.

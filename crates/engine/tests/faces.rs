@@ -404,3 +404,44 @@ fn the_light_fitted_to_a_side_lit_face_points_to_its_lit_side() {
         "flipped: {flipped:?}, original {light:?}"
     );
 }
+
+#[test]
+fn burnt_out_highlights_of_a_shiny_source_do_not_become_pale_patches() {
+    // cruise.jpg's forehead and nose shine white; kit_2.jpg is lit cold. Carried over, the white
+    // was tinted into bluish patches (about 500 such pixels on the face before this was handled).
+    let (a, b) = (photo("cruise.jpg"), photo("kit_2.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    assert!(
+        swapped.report.source_highlights > 0.005,
+        "{:?}",
+        swapped.report
+    );
+    let (mut patch, mut face) = (0, 0);
+    for (out, tpl) in swapped.image.pixels().zip(b.pixels()) {
+        let changed = (0..3).any(|c| (out[c] as i32 - tpl[c] as i32).abs() > 20);
+        if !changed {
+            continue;
+        }
+        face += 1;
+        let [r, g, bl] = out.0.map(f32::from);
+        if 0.299 * r + 0.587 * g + 0.114 * bl > 210.0 && bl >= r {
+            patch += 1;
+        }
+    }
+    eprintln!("bluish-white pixels on the face: {patch} of {face}");
+    assert!(face > 5000, "the face was fused: {face}");
+    assert!(patch < 250, "bluish-white pixels on the face: {patch}");
+    // A matte face has next to no highlights to take out.
+    let matte = engine()
+        .swap(
+            &photo("obama_1.jpg"),
+            &photo("biden_2.jpg"),
+            &SwapOptions::default(),
+        )
+        .unwrap();
+    assert!(
+        matte.report.source_highlights < swapped.report.source_highlights,
+        "{:?}",
+        matte.report
+    );
+}

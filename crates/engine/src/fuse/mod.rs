@@ -8,8 +8,9 @@
 //!    angle, that side's texture is taken from the other side, mirrored (it would smear otherwise).
 //! 3. Colour: A's warped face is multiplied by B's low-frequency shading over A's (blur(B)/blur(A),
 //!    masked to the face, weighted by skin so beards do not count as shadow, and computed at
-//!    reduced scale), so lighting and skin tone become B's while A's detail stays; highlights that
-//!    this would burn white are compressed.
+//!    reduced scale), so lighting and skin tone become B's while A's detail stays. A's burnt-out
+//!    specular highlights lose their white first (B's light would tint it into a pale patch), and
+//!    highlights that the gain would burn white are compressed.
 //! 4. Blend: a mask that is exactly zero outside B's face oval and ramps up inside it. When B's mouth
 //!    is open its interior stays B's (A's closed lips stretched over it would smear).
 
@@ -28,14 +29,16 @@ use crate::mesh::Mesh;
 use crate::parse::FaceParse;
 use crate::report::{FusionReport, MouthState, PoseDifference};
 use detail::{add_grain, grain, match_sharpness, sharpness_ratio};
-use light::{shading_gain, skin_distance, skin_weights, HighlightGuard, SkinLight};
+use light::{
+    shading_gain, skin_distance, skin_weights, HighlightGuard, HighlightRemoval, SkinLight,
+};
 pub(crate) use raster::luma;
 use raster::{abs_laplacian, mul_mask, ramp, Crop, LowRes};
 use shape::{
     dist, mirror, mouth_opening, neighbours, roll, target_shape, triangulate, trimmed_oval,
     turned_opposite, yaw, FaceFrame,
 };
-use texture::{own_side_weights, warp_triangle, Source};
+use texture::{own_side_weights, warp_triangle, Source, WarpedFace};
 
 /// Mouth opening (inner-lip gap over mouth width) above which B's mouth counts as open.
 const MOUTH_OPEN: f32 = 0.08;
@@ -95,6 +98,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         mirrored: is_mirrored,
         source_covered: 0.0,
         source_missing: 0.0,
+        source_highlights: 0.0,
         template_covered: 0.0,
         beard: [0.0; 2],
         mouths: [ma, mb].map(|m| {
@@ -145,11 +149,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let d = (angle(la) - angle(lb)).abs().to_degrees();
         report.light_angle = if d > 180.0 { 360.0 - d } else { d };
     }
-    let mut warped = vec![0f32; crop.w * crop.h * 3];
-    // Per pixel: how much of what was taken is A's face, and how much of A's own side is covered;
-    // -1 where A's photo gave nothing.
-    let mut a_face = vec![-1f32; crop.w * crop.h];
-    let mut a_cover = vec![0f32; crop.w * crop.h];
+    let mut warp = WarpedFace::new(crop.w * crop.h);
     for t in triangles.chunks_exact(3) {
         let dst = [target[t[0]], target[t[1]], target[t[2]]];
         let src = Source {
@@ -158,8 +158,14 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             mirrored: [t[0], t[1], t[2]].map(|i| a2[MIRROR[i] as usize]),
             weight: [own[t[0]], own[t[1]], own[t[2]]],
         };
-        warp_triangle(a, &src, &dst, &crop, &mut warped, &mut a_face, &mut a_cover);
+        warp_triangle(a, &src, &dst, &crop, &mut warp);
     }
+    let WarpedFace {
+        colour: mut warped,
+        face: a_face,
+        cover: a_cover,
+        skin: a_skin,
+    } = warp;
     let inside_oval = crop.fill_polygon(&oval);
     let region: Vec<bool> = inside_oval
         .iter()
@@ -246,6 +252,24 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         &b_low,
         &only_face(skin_weights(&distance_b), &b_face_low),
     );
+    // A's specular highlights are A's light, not its skin: carried over and tinted by B's light
+    // they turn into pale patches. They take A's local skin colour instead, and A's light is then
+    // measured without them.
+    let a_skin_weights = only_face(skin_weights(&distance), &a_face_low);
+    let highlights = HighlightRemoval {
+        low: &low,
+        region: &region_f,
+        skin: &a_skin,
+        skin_weights: &a_skin_weights,
+        sigma: SHADING_SIGMA * face_width / block as f32,
+    };
+    let light_a = match highlights.remove(&mut warped, &light_a) {
+        Some((cleaned, share)) => {
+            report.source_highlights = share;
+            cleaned
+        }
+        None => light_a,
+    };
     // Shading at two scales: fine near the rim, so the face's outline keeps B's light and the jaw
     // line reads as B's; coarse inside, so A's own modelling of eyes, nose and cheeks survives.
     let shading_rim = low.blur(&m_low, 1, SHADING_RIM_SIGMA * face_width / block as f32);

@@ -9,7 +9,7 @@ use super::P2;
 use crate::geometry::bilinear;
 use crate::landmarks::{FACE_OVAL, MIRROR};
 use crate::mesh::MESH_POINTS;
-use crate::parse::FaceParse;
+use crate::parse::{FaceParse, Part};
 
 /// Ratio of the area around a mesh point in A's photo to that around its mirror point at which the
 /// mirror point's texture takes over fully, and at which the point's own texture is kept fully.
@@ -68,9 +68,34 @@ fn face_weight(p: f32) -> f32 {
     ((p - 0.35) / 0.5).clamp(0.0, 1.0)
 }
 
-/// Samples A over one destination triangle into `out` (RGB) and, per pixel, how much of what was
-/// taken is A's face (`face`: 0 where A's photo ends or something covers A's face on both sides)
-/// and how much of A's own side is covered (`cover`).
+/// A's face warped onto the fused shape, per pixel of the crop.
+pub(super) struct WarpedFace {
+    /// RGB.
+    pub(super) colour: Vec<f32>,
+    /// How much of what was taken is A's face: 0 where A's photo ends or something covers A's face
+    /// on both sides; -1 where A's photo gave nothing.
+    pub(super) face: Vec<f32>,
+    /// How much of A's own side is covered.
+    pub(super) cover: Vec<f32>,
+    /// The parse's probability that what was taken is skin (not eyes, teeth, lips, brows, hair or
+    /// glasses).
+    pub(super) skin: Vec<f32>,
+}
+
+impl WarpedFace {
+    /// Nothing taken yet, for a crop of `pixels` pixels.
+    pub(super) fn new(pixels: usize) -> WarpedFace {
+        WarpedFace {
+            colour: vec![0.0; pixels * 3],
+            face: vec![-1.0; pixels],
+            cover: vec![0.0; pixels],
+            skin: vec![0.0; pixels],
+        }
+    }
+}
+
+/// Samples A over one destination triangle into `out`: colour, and how much of it is A's face,
+/// covered, and skin.
 ///
 /// Where A's own point is covered (hair, glasses, a hand) and its mirror point on the other side is
 /// not, the texture comes from the mirror point: strands over one eye are replaced by the other eye.
@@ -79,9 +104,7 @@ pub(super) fn warp_triangle(
     src: &Source,
     dst: &[P2; 3],
     crop: &Crop,
-    out: &mut [f32],
-    face: &mut [f32],
-    cover: &mut [f32],
+    out: &mut WarpedFace,
 ) {
     let (d0, d1, d2) = (dst[0], dst[1], dst[2]);
     let det = twice_signed_area(dst);
@@ -149,18 +172,30 @@ pub(super) fn warp_triangle(
             };
             let own_weight = own_face * (w + (1.0 - w) * (1.0 - mirror_face));
             let mirror_weight = mirror_face * (1.0 - own_weight);
+            // Not features, hair or glasses: the parser calls some bright or shaded skin
+            // background, which is skin here.
+            let skin_at = |(x, y): P2| {
+                let parts = src.parse.at(x, y);
+                1.0 - parts[Part::Features as usize]
+                    - parts[Part::Hair as usize]
+                    - parts[Part::Glasses as usize]
+            };
+            let mut skin = skin_at(s);
             if mirror_weight > 1e-3 {
                 let q = bilinear(a, m.0 - 0.5, m.1 - 0.5);
                 let k = own_weight / (own_weight + mirror_weight);
                 for c in 0..3 {
                     p[c] = q[c] + k * (p[c] - q[c]);
                 }
+                let mirror_skin = skin_at(m);
+                skin = mirror_skin + k * (skin - mirror_skin);
             }
             let taken = own_weight + mirror_weight;
             let i = row + (x - crop.x);
-            out[i * 3..i * 3 + 3].copy_from_slice(&p);
-            face[i] = taken.min(1.0);
-            cover[i] = 1.0 - own_face;
+            out.colour[i * 3..i * 3 + 3].copy_from_slice(&p);
+            out.face[i] = taken.min(1.0);
+            out.cover[i] = 1.0 - own_face;
+            out.skin[i] = skin;
         }
     }
 }
