@@ -445,3 +445,53 @@ fn burnt_out_highlights_of_a_shiny_source_do_not_become_pale_patches() {
         matte.report
     );
 }
+
+#[test]
+fn a_source_lit_harder_than_the_template_takes_more_of_the_template_s_shading() {
+    // hanks_112.png is lit hard from one side, biden_1.jpg softly: the result's shading over the
+    // cheeks and forehead should follow B's more than A's.
+    let (a, b) = (photo("hanks_112.png"), photo("biden_1.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let [strength_a, strength_b] = swapped.report.light_strength;
+    assert!(strength_a > strength_b + 0.3, "{:?}", swapped.report);
+    let face = engine().detect(&b).unwrap().swap_remove(0);
+    // Brightness around each point of cheeks and forehead, less its mean over them: the shading.
+    let shading = |img: &RgbImage| -> Vec<f32> {
+        let step = face.face.rect.w / 40.0;
+        let luma: Vec<f32> = SKIN_POINTS
+            .iter()
+            .map(|&i| {
+                let [x, y, _] = face.mesh.points[i];
+                let mut sum = 0.0;
+                for dy in -2..=2 {
+                    for dx in -2..=2 {
+                        let p = img.get_pixel(
+                            (x + dx as f32 * step) as u32,
+                            (y + dy as f32 * step) as u32,
+                        );
+                        sum += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+                    }
+                }
+                sum / 25.0
+            })
+            .collect();
+        let mean = luma.iter().sum::<f32>() / luma.len() as f32;
+        luma.iter().map(|l| l - mean).collect()
+    };
+    let (in_b, in_result) = (shading(&b), shading(&swapped.image));
+    let off = in_b
+        .iter()
+        .zip(&in_result)
+        .map(|(b, r)| (b - r).abs())
+        .sum::<f32>()
+        / in_b.len() as f32;
+    eprintln!("shading off the template's by {off} levels");
+    assert!(off < LIGHT_OFF, "{off}");
+}
+
+/// Mesh points on the cheeks and forehead, both sides.
+const SKIN_POINTS: &[usize] = &[
+    50, 101, 118, 117, 205, 280, 330, 347, 346, 425, 108, 337, 67, 297, 151, 36, 266, 187, 411,
+];
+/// Mean distance in levels of the result's shading from the template's that is allowed.
+const LIGHT_OFF: f32 = 10.0;

@@ -54,6 +54,9 @@ const FOREIGN: f32 = 3.0;
 const SHADING_RIM_SIGMA: f32 = 0.18;
 /// Shading blur in the face's interior, in face widths.
 const INNER_SHADING_SIGMA: f32 = 0.24;
+/// How much stronger A's directional light is than B's (in [`Light::strength`] units) from which
+/// the fine shading ratio starts to take over the inside of the face, and at which it has fully.
+const HARSHER_LIGHT: (f32, f32) = (0.1, 0.3);
 /// Inward feather of the face oval, in face widths (the ramp reaches 1 at about 1.6 of these).
 const FEATHER_SIGMA: f32 = 0.07;
 
@@ -276,9 +279,16 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let shading =
         |sigma: f32| shading_gain(&low, &light_a, &light_b, sigma * face_width / block as f32);
     let (fine, coarse) = (shading(SHADING_SIGMA), shading(INNER_SHADING_SIGMA));
+    // The harsher A's light than B's, the more of A's own shading inside the face is B's too: a
+    // strong side light's shadows are too sharp for the coarse ratio, and kept they make the
+    // face look like a mask lit from elsewhere.
+    let harsher = ramp(
+        report.light_strength[0] - report.light_strength[1],
+        HARSHER_LIGHT,
+    );
     let gain: Vec<f32> = (0..low.w * low.h * 3)
         .map(|j| {
-            let inner = ((shading_rim[j / 3] - 0.5) / 0.45).clamp(0.0, 1.0);
+            let inner = ((shading_rim[j / 3] - 0.5) / 0.45).clamp(0.0, 1.0) * (1.0 - harsher);
             fine[j] + inner * (coarse[j] - fine[j])
         })
         .collect();
