@@ -114,6 +114,8 @@ pub struct TaskRecord {
     pub finished_at: Option<i64>,
     /// When the result and the row are deleted, Unix milliseconds.
     pub expires_at: Option<i64>,
+    /// The engine's report on the fusion, as JSON (done tasks).
+    pub quality: Option<String>,
 }
 
 /// Why the content filter refused a photo; stored for the operator, never sent to the customer.
@@ -153,6 +155,8 @@ pub struct Success {
     pub finished_at: i64,
     /// When the result and the row are deleted.
     pub expires_at: i64,
+    /// The engine's report on the fusion, as JSON.
+    pub quality: Option<String>,
 }
 
 /// The storage the handlers, the sweeper and the operator commands need.
@@ -236,14 +240,18 @@ CREATE TABLE IF NOT EXISTS tasks (
     moderation_score REAL,
     created_at INTEGER NOT NULL,
     finished_at INTEGER,
-    expires_at INTEGER
+    expires_at INTEGER,
+    quality TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_by_expiry ON tasks (expires_at);
 CREATE INDEX IF NOT EXISTS tasks_holding_credit ON tasks (holds_credit) WHERE holds_credit = 1;
 ";
 
 const TASK_COLUMNS: &str = "id, key_id, status, code, detail, ext, mime, moderation_photo, \
-     moderation_label, moderation_score, created_at, finished_at, expires_at";
+     moderation_label, moderation_score, created_at, finished_at, expires_at, quality";
+
+/// Columns added after the first release, with their type: added to an older database on open.
+const ADDED_TASK_COLUMNS: &[(&str, &str)] = &[("quality", "TEXT")];
 const KEY_COLUMNS: &str = "id, name, credits, reserved, spent, rate, revoked, created_at";
 
 /// [`Store`] on one SQLite file (WAL mode, a busy timeout so that operator commands and the server
@@ -270,6 +278,16 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        for (column, kind) in ADDED_TASK_COLUMNS {
+            let present: bool = conn.query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('tasks') WHERE name = ?1",
+                [column],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )?;
+            if !present {
+                conn.execute_batch(&format!("ALTER TABLE tasks ADD COLUMN {column} {kind}"))?;
+            }
+        }
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -433,8 +451,16 @@ impl SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let changed = tx.execute(
             "UPDATE tasks SET status = 'done', holds_credit = 0, code = 'success', detail = NULL, \
-             ext = ?2, mime = ?3, finished_at = ?4, expires_at = ?5 WHERE id = ?1 AND holds_credit = 1",
-            params![task_id, s.ext, s.mime, s.finished_at, s.expires_at],
+             ext = ?2, mime = ?3, finished_at = ?4, expires_at = ?5, quality = ?6 \
+             WHERE id = ?1 AND holds_credit = 1",
+            params![
+                task_id,
+                s.ext,
+                s.mime,
+                s.finished_at,
+                s.expires_at,
+                s.quality
+            ],
         )?;
         if changed == 0 {
             return Ok(false);
@@ -597,6 +623,7 @@ fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRecord> {
         created_at: r.get(10)?,
         finished_at: r.get(11)?,
         expires_at: r.get(12)?,
+        quality: r.get(13)?,
     })
 }
 
@@ -742,6 +769,7 @@ mod tests {
             mime: "image/jpeg".into(),
             finished_at: 2,
             expires_at: 10,
+            quality: None,
         };
         assert!(s.commit_sync("t1", &ok).unwrap());
         assert!(!s.commit_sync("t1", &ok).unwrap(), "commits once");
@@ -759,6 +787,45 @@ mod tests {
         let t2 = s.task_sync("t2").unwrap().unwrap();
         assert_eq!(t2.status, TaskStatus::Failed);
         assert_eq!(t2.code.as_deref(), Some("no_face_detected"));
+    }
+
+    #[test]
+    fn a_database_of_an_earlier_release_gains_the_new_columns_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // The tasks table as the first release made it (no quality column).
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE tasks (id TEXT PRIMARY KEY, key_id TEXT NOT NULL, status TEXT NOT NULL,
+                 holds_credit INTEGER NOT NULL DEFAULT 0, code TEXT, detail TEXT, ext TEXT, mime TEXT,
+                 moderation_photo TEXT, moderation_label TEXT, moderation_score REAL,
+                 created_at INTEGER NOT NULL, finished_at INTEGER, expires_at INTEGER);
+                 INSERT INTO tasks (id, key_id, status, code, created_at) VALUES ('old', 'k', 'failed', 'x', 1);",
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.task_sync("old").unwrap().unwrap().quality, None);
+        let (k, _) = s.create_key("k", 1, None, 1).unwrap();
+        assert!(s.reserve_sync(&k.id, "new", 1).unwrap());
+        let ok = Success {
+            ext: "png".into(),
+            mime: "image/png".into(),
+            finished_at: 2,
+            expires_at: 10,
+            quality: Some("{\"warnings\":[]}".into()),
+        };
+        assert!(s.commit_sync("new", &ok).unwrap());
+        let t = s.task_sync("new").unwrap().unwrap();
+        assert_eq!(t.quality.as_deref(), Some("{\"warnings\":[]}"));
+        drop(s);
+        // Opened again: nothing to add twice.
+        assert!(SqliteStore::open(&path)
+            .unwrap()
+            .task_sync("new")
+            .unwrap()
+            .is_some());
     }
 
     #[test]
@@ -816,6 +883,7 @@ mod tests {
             mime: "image/png".into(),
             finished_at: 2,
             expires_at: 10,
+            quality: None,
         };
         assert!(s.commit_sync("a", &ok).unwrap());
         assert_eq!(s.recover_sync(5, 50).unwrap(), 1);

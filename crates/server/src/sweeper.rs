@@ -161,6 +161,7 @@ mod tests {
             mime: "image/jpeg".into(),
             finished_at: 1,
             expires_at,
+            quality: None,
         };
         // old: expired result; fresh: kept; lost: done row without blob; failed: expired row.
         for (id, exp) in [("old", 100), ("fresh", 10_000), ("lost", 10_000)] {

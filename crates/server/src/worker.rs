@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use faceswap_engine::{
-    encode, Engine, EngineConfig, EngineError, OutputFormat, PhotoLimits, Role, SwapOptions,
+    encode, Engine, EngineConfig, EngineError, FusionReport, OutputFormat, PhotoLimits, Role,
+    SwapOptions,
 };
 use faceswap_models::{ModelDir, ModelError};
 use faceswap_moderation::{ModerationConfig, Moderator, Verdict};
@@ -90,6 +91,8 @@ pub struct JobOutput {
     pub bytes: Vec<u8>,
     /// Result width and height (the template's).
     pub size: (u32, u32),
+    /// The engine's report on the fusion.
+    pub report: FusionReport,
 }
 
 /// Why a job produced no result.
@@ -391,7 +394,11 @@ fn process(
     let bytes = timed(metrics, Stage::Encode, || {
         encode(&swapped.image, job.format)
     })?;
-    Ok(JobOutput { bytes, size })
+    Ok(JobOutput {
+        bytes,
+        size,
+        report: swapped.report,
+    })
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {

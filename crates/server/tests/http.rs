@@ -591,6 +591,7 @@ fn startup_releases_reservations_and_removes_orphans() {
             mime: "image/jpeg".into(),
             finished_at: 0,
             expires_at: far,
+            quality: None,
         };
         assert!(store.commit_sync(&paid, &ok).unwrap());
         k.id
@@ -711,6 +712,81 @@ fn a_repeated_pair_is_served_from_the_photo_cache_with_the_same_result() {
 }
 
 #[test]
+fn the_answer_and_the_task_carry_the_quality_report_and_a_result_can_be_deleted_at_once() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("quality-delete", 5, Some(0.0));
+    let (_, other) = s.key("quality-delete-other", 1, None);
+    block_on(async {
+        let (st, body) = s
+            .swap(&key, json!({"image_url": p.url("/faces/obama_2.jpg"), "template_url": p.url(&format!("/faces/{B}"))}))
+            .await;
+        assert_eq!(st, 200, "{body}");
+        let q = &body["quality"];
+        for field in [
+            "pose_difference",
+            "source_covered",
+            "mouths",
+            "light_strength",
+            "sharpness_ratio",
+            "face_width",
+            "warnings",
+        ] {
+            assert!(!q[field].is_null(), "quality.{field} in {q}");
+        }
+        let task_id = body["task_id"].as_str().unwrap().to_string();
+        let url = body["image_url"].as_str().unwrap().to_string();
+        let t: serde_json::Value = get(format!("{}/v1/tasks/{task_id}?token={key}", s.base))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(&t["quality"], q, "the task has the same report");
+
+        let delete = |token: &str, what: &str| {
+            client()
+                .delete(format!("{}/v1/results/{what}", s.base))
+                .bearer_auth(token)
+                .send()
+        };
+        // Another key's result, an unknown task, a malformed id: not found, nothing deleted.
+        let r = delete(&other, &task_id).await.unwrap();
+        assert_eq!(r.status(), 404);
+        for bad in [uuid::Uuid::new_v4().to_string(), "nope".to_string()] {
+            assert_eq!(delete(&key, &bad).await.unwrap().status(), 404, "{bad}");
+        }
+        let r = client()
+            .delete(format!("{}/v1/results/{task_id}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "no key");
+        assert_eq!(get(&url).await.status(), 200, "still there");
+        // Its key deletes it (by task id, or by the file name of its URL): gone at once.
+        let file = url.rsplit('/').next().unwrap().to_string();
+        let r = delete(&key, &file).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["deleted"], true);
+        assert_eq!(v["task_id"], task_id.as_str());
+        assert_eq!(get(&url).await.status(), 404);
+        let r = get(format!("{}/v1/tasks/{task_id}?token={key}", s.base)).await;
+        assert_eq!(r.status(), 404);
+        assert!(!s.result_files().iter().any(|f| f.starts_with(&task_id)));
+        assert_eq!(
+            delete(&key, &task_id).await.unwrap().status(),
+            404,
+            "only once"
+        );
+    });
+    assert_eq!(
+        s.credits(&id),
+        (4, 0, 1),
+        "the deletion gives no credit back"
+    );
+}
+
+#[test]
 fn internal_faults_answer_500_unknown_and_refund() {
     let s = TestServer::start(|c| {
         c.workers = 1;
@@ -792,6 +868,26 @@ fn admin_api_manages_keys_when_enabled() {
             .unwrap();
         let rec: serde_json::Value = r.json().await.unwrap();
         assert_eq!(rec["credits"], 7);
+        // The operator deletes any key's result at once.
+        let p = photos();
+        let (st, done) = s
+            .swap(&key, json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}"))}))
+            .await;
+        assert_eq!(st, 200, "{done}");
+        let erase = |token: &str| {
+            client()
+                .delete(format!(
+                    "{}/admin/results/{}",
+                    s.base,
+                    done["task_id"].as_str().unwrap()
+                ))
+                .bearer_auth(token)
+                .send()
+        };
+        assert_eq!(erase("wrong").await.unwrap().status(), 403);
+        assert_eq!(erase("admin-secret").await.unwrap().status(), 200);
+        assert_eq!(get(done["image_url"].as_str().unwrap()).await.status(), 404);
+        assert_eq!(erase("admin-secret").await.unwrap().status(), 404);
         let r = client()
             .get(format!("{}/admin/keys", s.base))
             .bearer_auth("admin-secret")

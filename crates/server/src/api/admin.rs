@@ -6,10 +6,12 @@
 //! - `GET /admin/keys` → every key's record (never the key)
 //! - `POST /admin/keys/{id_or_name}/credits` `{"credits": 5}` → the updated record
 //! - `POST /admin/keys/{id_or_name}/revoke` → the updated record
+//! - `DELETE /admin/results/{task_id}` → the result file and its task row deleted now, whatever
+//!   key made it (for an erasure request that reaches the operator)
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,6 +28,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/admin/keys", get(list).post(create))
         .route("/admin/keys/{key}/credits", post(credit))
         .route("/admin/keys/{key}/revoke", post(revoke))
+        .route("/admin/results/{task_id}", delete(erase))
 }
 
 /// A key's record as the admin API shows it.
@@ -160,4 +163,15 @@ async fn revoke(
     let record = state.store.revoke_key(key).await.map_err(store_error)?;
     tracing::info!(key_id = %record.id, "admin revoked a key");
     Ok(Json(record.into()))
+}
+
+async fn erase(
+    State(state): State<SharedState>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<super::Deleted>, ApiError> {
+    authorize(&state, &headers)?;
+    let deleted = super::erase_result(&state, &task_id, None).await?;
+    tracing::info!(task_id = %task_id, "admin deleted a result");
+    Ok(Json(deleted))
 }

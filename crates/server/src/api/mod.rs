@@ -31,7 +31,7 @@ use crate::limits::RateLimiter;
 use crate::metrics::{Metrics, Stage};
 use crate::store::{Failure, KeyRecord, ModerationNote, Store, Success, TaskStatus};
 use crate::sweeper::blob_name;
-use crate::worker::{Job, JobError, WorkerPool, JOB_TIMEOUT};
+use crate::worker::{Job, JobError, JobOutput, WorkerPool, JOB_TIMEOUT};
 use crate::{now_millis, rfc3339};
 use request::{base64_decoded_len_bound, decode_base64, parse_request, FaceswapRequest, Source};
 
@@ -82,7 +82,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/faceswap", post(faceswap))
         .route("/v1/faceswap/", post(faceswap))
         .route("/v1/tasks/{task_id}", get(task))
-        .route("/v1/results/{file}", get(result))
+        .route("/v1/results/{file}", get(result).delete(delete_result))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -209,6 +209,10 @@ struct SuccessBody {
     expires_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     image_base64: Option<String>,
+    /// The engine's report: pose difference, covered share of A's face, mouths, light and
+    /// sharpness mismatch, face sizes and warnings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality: Option<serde_json::Value>,
 }
 
 /// `POST /v1/faceswap`.
@@ -498,8 +502,8 @@ async fn run_task(
     let ext = req.format.extension();
     let mime = req.format.mime();
     let return_base64 = req.return_base64;
-    let bytes = match produce(state, key_id, task_id, req).await {
-        Ok(b) => b,
+    let (bytes, report) = match produce(state, key_id, task_id, req).await {
+        Ok(out) => (out.bytes, out.report),
         Err(r) => {
             if matches!(r.error, ApiError::Unknown) {
                 tracing::error!(task_id, reason = %r.reason, "task failed");
@@ -520,11 +524,13 @@ async fn run_task(
     state.metrics.stage(Stage::Store, t.elapsed());
     let now = now_millis();
     let expires_at = now + retention_ms(state);
+    let quality = serde_json::to_value(&report).ok();
     let success = Success {
         ext: ext.into(),
         mime: mime.into(),
         finished_at: now,
         expires_at,
+        quality: quality.as_ref().map(|q| q.to_string()),
     };
     match state.store.commit(task_id.into(), success).await {
         Ok(true) => state.metrics.credit_spent(),
@@ -542,6 +548,7 @@ async fn run_task(
         expires_at: rfc3339(expires_at),
         image_base64: return_base64
             .then(|| base64::engine::general_purpose::STANDARD.encode(&bytes)),
+        quality,
     })
 }
 
@@ -551,7 +558,7 @@ async fn produce(
     key_id: &str,
     task_id: &str,
     req: FaceswapRequest,
-) -> Result<Vec<u8>, Refusal> {
+) -> Result<JobOutput, Refusal> {
     let busy = || {
         Refusal::new(
             ApiError::False {
@@ -589,7 +596,7 @@ async fn produce(
             )
         })?;
     match outcome {
-        Ok(out) => Ok(out.bytes),
+        Ok(out) => Ok(out),
         Err(e) => Err(job_refusal(task_id, e)),
     }
 }
@@ -702,6 +709,9 @@ struct TaskBody {
     finished_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<String>,
+    /// The engine's report (done tasks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality: Option<serde_json::Value>,
 }
 
 /// `GET /v1/tasks/{task_id}`: the task, for the key that made it.
@@ -746,11 +756,84 @@ async fn task(
         created_at: rfc3339(task.created_at),
         finished_at: task.finished_at.map(rfc3339),
         expires_at: task.expires_at.map(rfc3339),
+        quality: task
+            .quality
+            .as_deref()
+            .and_then(|q| serde_json::from_str(q).ok()),
         task_id: task.id,
     };
     let mut r = Json(body).into_response();
     r.extensions_mut().insert(KeyId(key.id));
     Ok(r)
+}
+
+/// Body of a deletion's answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct Deleted {
+    code: &'static str,
+    task_id: String,
+    deleted: bool,
+}
+
+/// `DELETE /v1/results/{task_id}` (or `{task_id}.{ext}`): the result file and its task row go at
+/// once, for the key that made it; another key's task is not found.
+async fn delete_result(
+    State(state): State<SharedState>,
+    file: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let key = authenticate(&state, &uri, &headers).await?;
+    let Path(file) = file.map_err(|_| ApiError::NotFound)?;
+    let id = file.split_once('.').map_or(file.as_str(), |(id, _)| id);
+    let deleted = erase_result(&state, id, Some(&key.id)).await?;
+    tracing::info!(task_id = %id, key_id = %key.id, "result deleted by its key");
+    let mut r = Json(deleted).into_response();
+    r.extensions_mut().insert(KeyId(key.id));
+    Ok(r)
+}
+
+/// Deletes a finished task's result file and row now; `owner`: only if that key made it. A task
+/// still running cannot be deleted (its result is not written yet).
+pub(crate) async fn erase_result(
+    state: &AppState,
+    task_id: &str,
+    owner: Option<&str>,
+) -> Result<Deleted, ApiError> {
+    if uuid::Uuid::parse_str(task_id).is_err() {
+        return Err(ApiError::NotFound);
+    }
+    let task = state
+        .store
+        .task(task_id.into())
+        .await
+        .map_err(internal("task lookup"))?
+        .filter(|t| owner.is_none_or(|k| t.key_id == k))
+        .ok_or(ApiError::NotFound)?;
+    if task.status == TaskStatus::Running {
+        return Err(ApiError::InvalidPost(
+            "The task is still running; delete its result once it is done.".into(),
+        ));
+    }
+    // The file first: a row without its file answers 404 anyway, a file without its row would
+    // stay until the start-up check.
+    if let Some(ext) = task.ext.as_deref() {
+        state
+            .blobs
+            .delete(blob_name(task_id, ext))
+            .await
+            .map_err(internal("result delete"))?;
+    }
+    state
+        .store
+        .delete_task(task_id.into())
+        .await
+        .map_err(internal("task delete"))?;
+    Ok(Deleted {
+        code: "success",
+        task_id: task_id.into(),
+        deleted: true,
+    })
 }
 
 /// `GET /v1/results/{task_id}.{ext}`: the result file while it is kept.
