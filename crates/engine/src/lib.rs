@@ -24,7 +24,7 @@ pub use detect::Face;
 pub use geometry::Rect;
 pub use image_io::{decode, encode, probe, OutputFormat, PhotoHeader, PhotoLimits};
 pub use lighting::{face_light, Light};
-pub use mesh::{Mesh, MESH_POINTS};
+pub use mesh::{Mesh, Pose, MESH_POINTS};
 pub use parse::{FaceParse, Part, PARTS};
 pub use report::{FusionReport, MouthState};
 
@@ -210,6 +210,29 @@ impl Engine {
         let (faces, _) =
             self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), usize::MAX)?;
         Ok(faces)
+    }
+
+    /// Every face of `img`, as [`Engine::detect`], through `analysis`: a complete analysis is
+    /// used as it is, an incomplete one is completed (and keeps the parses it had).
+    pub fn detect_analysed<'a>(
+        &self,
+        img: &RgbImage,
+        analysis: &'a mut Analysis,
+    ) -> Result<&'a [FoundFace], EngineError> {
+        if !(analysis.analysed && analysis.complete) {
+            let (faces, _) =
+                self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), usize::MAX)?;
+            // The same detections in the same order: the faces found before keep their parses.
+            let mut parses = std::mem::take(&mut analysis.parses);
+            parses.resize(faces.len(), None);
+            *analysis = Analysis {
+                faces,
+                complete: true,
+                analysed: true,
+                parses,
+            };
+        }
+        Ok(&analysis.faces)
     }
 
     /// What covers a found face and what is the face itself (hair, glasses, skin...).

@@ -84,3 +84,83 @@ impl Mesher {
         Ok(Some(Mesh { points, presence }))
     }
 }
+
+/// The chin-to-forehead line of a face looking straight at the camera leans back by about this
+/// many degrees in the mesh's space (the mean over the shared test photos, nearly all facing the
+/// camera): added, so that such a face has a pitch near 0.
+const PITCH_AT_REST: f32 = 8.0;
+
+/// A head's orientation in degrees, from a mesh's 3D points.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Pose {
+    /// Turn left or right: positive when the face looks towards the image's right.
+    pub yaw: f32,
+    /// Nod: positive when the face looks up.
+    pub pitch: f32,
+    /// Tilt of the eye line: positive when the eye on the image's right is lower.
+    pub roll: f32,
+}
+
+impl Mesh {
+    /// The head's orientation: the face's axes are its eye line (outer eye corners) and the line
+    /// from chin to forehead, in the mesh's 3D space (z has the scale of x and y).
+    pub fn pose(&self) -> Pose {
+        let p = |i: usize| self.points[i];
+        let sub = |a: [f32; 3], b: [f32; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+        let unit = |v: [f32; 3]| {
+            let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt().max(1e-6);
+            v.map(|c| c / n)
+        };
+        // Outer eye corners (image left, image right), forehead top and chin.
+        let across = unit(sub(p(263), p(33)));
+        let up = sub(p(10), p(152));
+        // Up, made perpendicular to the eye line.
+        let along = across[0] * up[0] + across[1] * up[1] + across[2] * up[2];
+        let up = unit([
+            up[0] - along * across[0],
+            up[1] - along * across[1],
+            up[2] - along * across[2],
+        ]);
+        // Towards the camera (negative z) for a frontal face.
+        let forward = [
+            across[1] * up[2] - across[2] * up[1],
+            across[2] * up[0] - across[0] * up[2],
+            across[0] * up[1] - across[1] * up[0],
+        ];
+        Pose {
+            yaw: forward[0].atan2(-forward[2]).to_degrees(),
+            pitch: (-forward[1])
+                .atan2(forward[0].hypot(forward[2]))
+                .to_degrees()
+                + PITCH_AT_REST,
+            roll: across[1].atan2(across[0]).to_degrees(),
+        }
+    }
+
+    /// The five landmarks face APIs give: the centres of the eye on the image's left and of the
+    /// other eye, the nose tip, and the mouth corners on the image's left and right.
+    pub fn five_points(&self) -> [(f32, f32); 5] {
+        let centre = |idx: &[usize]| {
+            let n = idx.len() as f32;
+            (
+                idx.iter().map(|&i| self.points[i][0]).sum::<f32>() / n,
+                idx.iter().map(|&i| self.points[i][1]).sum::<f32>() / n,
+            )
+        };
+        let at = |i: usize| (self.points[i][0], self.points[i][1]);
+        let [m0, m1] = crate::landmarks::MOUTH_CORNERS.map(at);
+        let (left_mouth, right_mouth) = if m0.0 <= m1.0 { (m0, m1) } else { (m1, m0) };
+        let (ea, eb) = (
+            centre(&crate::landmarks::EYE_A),
+            centre(&crate::landmarks::EYE_B),
+        );
+        let (left_eye, right_eye) = if ea.0 <= eb.0 { (ea, eb) } else { (eb, ea) };
+        [
+            left_eye,
+            right_eye,
+            at(crate::landmarks::NOSE_TIP),
+            left_mouth,
+            right_mouth,
+        ]
+    }
+}

@@ -495,3 +495,28 @@ const SKIN_POINTS: &[usize] = &[
 ];
 /// Mean distance in levels of the result's shading from the template's that is allowed.
 const LIGHT_OFF: f32 = 10.0;
+
+#[test]
+fn the_pose_of_a_face_follows_its_turn_and_its_tilt() {
+    let pose = |img: &RgbImage| engine().detect(img).unwrap().swap_remove(0).mesh.pose();
+    let img = photo("obama_1.jpg");
+    let frontal = pose(&img);
+    eprintln!("obama_1: {frontal:?}");
+    assert!(frontal.yaw.abs() < 20.0 && frontal.pitch.abs() < 25.0 && frontal.roll.abs() < 15.0);
+    // Mirrored: the turn and the tilt change sign, the nod stays.
+    let flipped = pose(&image::imageops::flip_horizontal(&img));
+    assert!((flipped.yaw + frontal.yaw).abs() < 4.0, "{flipped:?}");
+    assert!((flipped.roll + frontal.roll).abs() < 4.0, "{flipped:?}");
+    // Rotated a quarter turn: the tilt is about 90 degrees.
+    let turned = pose(&image::imageops::rotate90(&img));
+    assert!((turned.roll.abs() - 90.0).abs() < 15.0, "{turned:?}");
+    // A head turned to one side (kit_2.jpg) has a clear yaw.
+    let side = pose(&photo("kit_2.jpg"));
+    assert!(side.yaw < -12.0, "{side:?}");
+    let points = engine().detect(&img).unwrap()[0].mesh.five_points();
+    assert!(points[0].0 < points[1].0 && points[3].0 < points[4].0);
+    assert!(
+        points[0].1 < points[2].1 && points[2].1 < points[3].1,
+        "eyes, nose, mouth from top"
+    );
+}

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use faceswap_engine::{
-    encode, Engine, EngineConfig, EngineError, FusionReport, OutputFormat, PhotoLimits, Role,
-    SwapOptions,
+    encode, Engine, EngineConfig, EngineError, FoundFace, FusionReport, OutputFormat, PhotoLimits,
+    Role, SwapOptions,
 };
 use faceswap_models::{ModelDir, ModelError};
 use faceswap_moderation::{ModerationConfig, Moderator, Verdict};
@@ -126,10 +126,34 @@ pub enum JobError {
     Abandoned,
 }
 
+/// The faces of one photo (`POST /v1/detect`).
+#[derive(Debug)]
+pub struct Detected {
+    /// The photo's width and height.
+    pub size: (u32, u32),
+    /// Every face, largest first.
+    pub faces: Vec<FoundFace>,
+}
+
+/// What a worker is asked to do, with where its answer goes.
+enum Work {
+    Fuse(Job, oneshot::Sender<Result<JobOutput, JobError>>),
+    Detect(Vec<u8>, oneshot::Sender<Result<Detected, JobError>>),
+}
+
+impl Work {
+    /// Whether nobody waits for the answer any more.
+    fn abandoned(&self) -> bool {
+        match self {
+            Work::Fuse(_, reply) => reply.is_closed(),
+            Work::Detect(_, reply) => reply.is_closed(),
+        }
+    }
+}
+
 struct Envelope {
-    job: Job,
+    work: Work,
     enqueued: Instant,
-    reply: oneshot::Sender<Result<JobOutput, JobError>>,
 }
 
 /// A permit to use the pool; dropping it frees the slot.
@@ -229,21 +253,35 @@ impl WorkerPool {
     /// Runs `job` on a worker and waits for it.
     pub async fn run(&self, _admission: &Admission, job: Job) -> Result<JobOutput, JobError> {
         let (reply, answer) = oneshot::channel();
+        self.send(Work::Fuse(job, reply))?;
+        answer.await.unwrap_or(Err(JobError::Stopped))
+    }
+
+    /// Finds every face of the photo `bytes` (decoded within photo A's limits) on a worker.
+    pub async fn detect(
+        &self,
+        _admission: &Admission,
+        bytes: Vec<u8>,
+    ) -> Result<Detected, JobError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Work::Detect(bytes, reply))?;
+        answer.await.unwrap_or(Err(JobError::Stopped))
+    }
+
+    fn send(&self, work: Work) -> Result<(), JobError> {
         let envelope = Envelope {
-            job,
+            work,
             enqueued: Instant::now(),
-            reply,
         };
         self.metrics.queue(1);
         match self.sender.try_send(envelope) {
-            Ok(()) => {}
+            Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 // Unreachable while admissions bound the queue; answered as the pool being gone.
                 self.metrics.queue(-1);
-                return Err(JobError::Stopped);
+                Err(JobError::Stopped)
             }
         }
-        answer.await.unwrap_or(Err(JobError::Stopped))
     }
 
     /// Workers with their models loaded.
@@ -295,20 +333,51 @@ fn work(receiver: &Mutex<Receiver<Envelope>>, context: &Context) {
         };
         metrics.queue(-1);
         metrics.stage(Stage::QueueWait, envelope.enqueued.elapsed());
-        if envelope.reply.is_closed() {
+        if envelope.work.abandoned() {
             continue; // nobody waits for it any more
         }
         metrics.busy(1);
-        // Checked between stages: a request that gave up (its job timed out, its client left)
-        // stops its job there instead of keeping the worker busy to the end.
-        let abandoned = || envelope.reply.is_closed();
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            process(envelope.job, context, &abandoned)
-        }))
-        .unwrap_or_else(|p| Err(JobError::Panic(panic_text(&p))));
+        match envelope.work {
+            Work::Fuse(job, reply) => {
+                // Checked between stages: a request that gave up (its job timed out, its client
+                // left) stops its job there instead of keeping the worker busy to the end.
+                let abandoned = || reply.is_closed();
+                let result = contain(|| process(job, context, &abandoned));
+                let _ = reply.send(result);
+            }
+            Work::Detect(bytes, reply) => {
+                let _ = reply.send(contain(|| detect(&bytes, context)));
+            }
+        }
         metrics.busy(-1);
-        let _ = envelope.reply.send(result);
     }
+}
+
+/// Runs `f`, a panic becoming [`JobError::Panic`] (the worker survives).
+fn contain<T>(f: impl FnOnce() -> Result<T, JobError>) -> Result<T, JobError> {
+    std::panic::catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|p| Err(JobError::Panic(panic_text(&p))))
+}
+
+/// Every face of one photo, through the photo cache.
+fn detect(bytes: &[u8], context: &Context) -> Result<Detected, JobError> {
+    let Context {
+        engine,
+        config,
+        metrics,
+        cache,
+        ..
+    } = *context;
+    let mut photo = timed(metrics, Stage::Decode, || {
+        cache.prepare(bytes, Role::Image, &config.image_limits)
+    })?;
+    let t = Instant::now();
+    let faces = engine.detect_analysed(&photo.image, &mut photo.analysis);
+    metrics.stage(Stage::Detect, t.elapsed());
+    let faces = faces?.to_vec();
+    let size = photo.image.dimensions();
+    cache.keep(photo);
+    Ok(Detected { size, faces })
 }
 
 fn timed<T>(metrics: &Metrics, stage: Stage, f: impl FnOnce() -> T) -> T {

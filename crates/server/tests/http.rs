@@ -787,6 +787,99 @@ fn the_answer_and_the_task_carry_the_quality_report_and_a_result_can_be_deleted_
 }
 
 #[test]
+fn detect_lists_every_face_largest_first_and_costs_no_credit() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("detect", 2, Some(0.0));
+    let detect = |body: serde_json::Value, token: Option<&str>| {
+        let mut r = client().post(format!("{}/v1/detect", s.base)).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    block_on(async {
+        let (st, v) = detect(
+            json!({"image_url": p.url("/faces/group_t1.jpg")}),
+            Some(&key),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["code"], "success");
+        let faces = v["faces"].as_array().unwrap();
+        assert!(faces.len() >= 5, "{v}");
+        let (w, h) = template_size("group_t1.jpg");
+        assert_eq!(
+            (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()),
+            (w as u64, h as u64)
+        );
+        let mut last = f64::MAX;
+        for (i, f) in faces.iter().enumerate() {
+            assert_eq!(f["id"], i);
+            let size = f["size"].as_f64().unwrap();
+            assert!(size <= last + 1.0, "largest first: {v}");
+            last = size;
+            let b = &f["box"];
+            let (x, y, bw, bh) = ["x", "y", "w", "h"].map(|k| b[k].as_f64().unwrap()).into();
+            for pt in f["landmarks"].as_array().unwrap() {
+                let (px, py) = (pt[0].as_f64().unwrap(), pt[1].as_f64().unwrap());
+                assert!(
+                    px >= x - 0.2 * bw
+                        && px <= x + 1.2 * bw
+                        && py >= y - 0.2 * bh
+                        && py <= y + 1.2 * bh,
+                    "{f}"
+                );
+            }
+            for k in ["yaw", "pitch", "roll", "score"] {
+                assert!(f[k].is_number(), "{k} in {f}");
+            }
+            assert!(f["usable"].is_boolean());
+        }
+        // The same photo inline gives the same faces (ids are stable).
+        let (_, again) = detect(
+            json!({"image_base64": b64(&face("group_t1.jpg"))}),
+            Some(&key),
+        )
+        .await;
+        assert_eq!(again["faces"], v["faces"]);
+        // A photo without faces: an empty list.
+        let (st, none) = detect(
+            json!({"image_url": p.url("/faces/noface_horses.jpg")}),
+            Some(&key),
+        )
+        .await;
+        assert_eq!(st, 200);
+        assert_eq!(none["faces"], json!([]));
+        // Bad input answers with the API's codes.
+        let got = detect(json!({}), Some(&key)).await;
+        assert_error(
+            &got,
+            401,
+            "invalid_post",
+            Some("Your image_url is empty."),
+            false,
+        );
+        let got = detect(json!({"image_base64": "bm90IGEgcGhvdG8="}), Some(&key)).await;
+        assert_error(
+            &got,
+            402,
+            "invalid_input_image",
+            Some("get input image error."),
+            true,
+        );
+        let got = detect(json!({"image_url": p.url("/faces/group_t1.jpg")}), None).await;
+        assert_eq!(got.0, 401);
+        assert_eq!(got.1["code"], "no_token");
+    });
+    assert_eq!(s.credits(&id), (2, 0, 0), "detection costs no credit");
+}
+
+#[test]
 fn internal_faults_answer_500_unknown_and_refund() {
     let s = TestServer::start(|c| {
         c.workers = 1;

@@ -3,6 +3,7 @@
 //! in one place, [`ApiError`]'s `IntoResponse`.
 
 pub mod admin;
+mod detect;
 pub mod openapi;
 pub mod request;
 
@@ -81,6 +82,7 @@ pub fn router(state: SharedState) -> Router {
     router
         .route("/v1/faceswap", post(faceswap))
         .route("/v1/faceswap/", post(faceswap))
+        .route("/v1/detect", post(detect::detect))
         .route("/v1/tasks/{task_id}", get(task))
         .route("/v1/results/{file}", get(result).delete(delete_result))
         .route("/healthz", get(healthz))
@@ -277,12 +279,8 @@ async fn faceswap_flow(
         check_rate(state, &key, &task_id, created_at).await?;
         return Err(ApiError::UsedUp);
     }
-    let mut slot = match state
-        .body_slots
-        .acquire(&key.id, state.config.body_timeout)
-        .await
-    {
-        Ok(slot) => slot,
+    let (slot, read) = match read_in_slot(state, &key.id, body).await {
+        Ok(read) => read,
         Err(crate::slots::SlotRefused::KeyBusy) => {
             // The key kept its share of bodies in flight all that time: more is over its rate.
             let e = ApiError::RequestRateLimit {
@@ -293,15 +291,9 @@ async fn faceswap_flow(
         }
         Err(crate::slots::SlotRefused::Closed) => return Err(internal("body slot")("closed")),
     };
-    let read = tokio::time::timeout(
-        state.config.body_timeout,
-        read_body(body, state.config.max_body_bytes),
-    )
-    .await;
-    slot.body_read();
     let bytes = match read {
-        Ok(Ok(b)) => b,
-        Ok(Err(BodyError::TooLarge)) => {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
             // Too large to read: the photos inside exceed the limits. Rate and credits are still
             // checked first, in the contract's order.
             drop(slot);
@@ -315,7 +307,7 @@ async fn faceswap_flow(
             return Err(e);
         }
         // A broken connection, or a client too slow to send its body.
-        Ok(Err(_)) | Err(_) => {
+        Err(BodyError::Broken) => {
             return Err(ApiError::InvalidPost(
                 "Your request body could not be read.".into(),
             ))
@@ -379,6 +371,27 @@ enum BodyError {
     TooLarge,
     /// The connection broke.
     Broken,
+}
+
+/// Reads a request body in one of the body slots (the key's share is freed for its next body once
+/// read; the slot itself is held by the request until it drops it), within the body timeout (a
+/// body not read by then is [`BodyError::Broken`]).
+async fn read_in_slot(
+    state: &AppState,
+    key_id: &str,
+    body: Body,
+) -> Result<(crate::slots::BodySlot, Result<Bytes, BodyError>), crate::slots::SlotRefused> {
+    let mut slot = state
+        .body_slots
+        .acquire(key_id, state.config.body_timeout)
+        .await?;
+    let read = tokio::time::timeout(
+        state.config.body_timeout,
+        read_body(body, state.config.max_body_bytes),
+    )
+    .await;
+    slot.body_read();
+    Ok((slot, read.unwrap_or(Err(BodyError::Broken))))
 }
 
 /// Reads a body of at most `limit` bytes. A longer one is still read to its end (and discarded) up

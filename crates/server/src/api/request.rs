@@ -85,6 +85,17 @@ pub fn parse_request(body: &[u8]) -> Result<FaceswapRequest, String> {
     })
 }
 
+/// Parses the body of `POST /v1/detect`: the photo, as `image_url` or `image_base64`. `Err` is the
+/// `invalid_post` detail.
+pub fn parse_detect_request(body: &[u8]) -> Result<Source, String> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let value: Value = serde_json::from_slice(body).map_err(|_| NOT_AN_OBJECT.to_string())?;
+    let Value::Object(obj) = value else {
+        return Err(NOT_AN_OBJECT.into());
+    };
+    source(&obj, "image_url", "image_base64")
+}
+
 /// A field's value; JSON `null` counts as absent.
 fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     obj.get(name).filter(|v| !v.is_null())
