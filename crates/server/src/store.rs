@@ -159,6 +159,28 @@ pub struct Success {
     pub quality: Option<String>,
 }
 
+/// How long a request's `Idempotency-Key` is remembered, in milliseconds.
+pub const IDEMPOTENCY_MS: i64 = 24 * 3600 * 1000;
+
+/// What a request with an `Idempotency-Key` finds when it claims the key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Nobody used it (within the last 24 h): this request runs, and finishes or releases it.
+    Claimed,
+    /// A request with the same key is running; `same_body`: with the same body.
+    Pending {
+        /// Whether its body was the same.
+        same_body: bool,
+    },
+    /// A request with the same key succeeded; its answer (JSON).
+    Done {
+        /// Whether its body was the same.
+        same_body: bool,
+        /// The first answer, as stored by [`Store::idempotency_finish`].
+        answer: String,
+    },
+}
+
 /// The storage the handlers, the sweeper and the operator commands need.
 pub trait Store: Send + Sync + 'static {
     /// The live (not revoked) key whose hash is `hash`.
@@ -195,6 +217,28 @@ pub trait Store: Send + Sync + 'static {
     fn recover(&self, now: i64, expires_at: i64) -> BoxFuture<'_, Result<usize, StoreError>>;
     /// Whether the database answers.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Claims the key's `Idempotency-Key` `idem` for a request whose body hashes to `body`
+    /// (forgetting claims older than [`IDEMPOTENCY_MS`]).
+    fn idempotency_claim(
+        &self,
+        key_id: String,
+        idem: String,
+        body: [u8; 32],
+        now: i64,
+    ) -> BoxFuture<'_, Result<Claim, StoreError>>;
+    /// Records the answer of the request that claimed `idem`.
+    fn idempotency_finish(
+        &self,
+        key_id: String,
+        idem: String,
+        answer: String,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Forgets a claim (the request failed: a retry runs again).
+    fn idempotency_release(
+        &self,
+        key_id: String,
+        idem: String,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
 
     // ---- operator actions (the admin API; `faceswap keys` does the same on SQLite directly) ----
 
@@ -243,6 +287,15 @@ CREATE TABLE IF NOT EXISTS tasks (
     expires_at INTEGER,
     quality TEXT
 );
+CREATE TABLE IF NOT EXISTS idempotency (
+    key_id TEXT NOT NULL,
+    idem TEXT NOT NULL,
+    body BLOB NOT NULL,
+    answer TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (key_id, idem)
+);
+CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created_at);
 CREATE INDEX IF NOT EXISTS tasks_by_expiry ON tasks (expires_at);
 CREATE INDEX IF NOT EXISTS tasks_holding_credit ON tasks (holds_credit) WHERE holds_credit = 1;
 ";
@@ -566,6 +619,70 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// See [`Store::idempotency_claim`].
+    pub fn idempotency_claim_sync(
+        &self,
+        key_id: &str,
+        idem: &str,
+        body: [u8; 32],
+        now: i64,
+    ) -> Result<Claim, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM idempotency WHERE created_at <= ?1",
+            [now - IDEMPOTENCY_MS],
+        )?;
+        let found: Option<(Vec<u8>, Option<String>)> = tx
+            .query_row(
+                "SELECT body, answer FROM idempotency WHERE key_id = ?1 AND idem = ?2",
+                params![key_id, idem],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let claim = match found {
+            Some((stored, answer)) => {
+                let same_body = stored == body;
+                match answer {
+                    Some(answer) => Claim::Done { same_body, answer },
+                    None => Claim::Pending { same_body },
+                }
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO idempotency (key_id, idem, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![key_id, idem, &body[..], now],
+                )?;
+                Claim::Claimed
+            }
+        };
+        tx.commit()?;
+        Ok(claim)
+    }
+
+    /// See [`Store::idempotency_finish`].
+    pub fn idempotency_finish_sync(
+        &self,
+        key_id: &str,
+        idem: &str,
+        answer: &str,
+    ) -> Result<(), StoreError> {
+        self.lock().execute(
+            "UPDATE idempotency SET answer = ?3 WHERE key_id = ?1 AND idem = ?2",
+            params![key_id, idem, answer],
+        )?;
+        Ok(())
+    }
+
+    /// See [`Store::idempotency_release`].
+    pub fn idempotency_release_sync(&self, key_id: &str, idem: &str) -> Result<(), StoreError> {
+        self.lock().execute(
+            "DELETE FROM idempotency WHERE key_id = ?1 AND idem = ?2 AND answer IS NULL",
+            params![key_id, idem],
+        )?;
+        Ok(())
+    }
+
     /// See [`Store::recover`].
     pub fn recover_sync(&self, now: i64, expires_at: i64) -> Result<usize, StoreError> {
         let held = self.tasks_where("holds_credit = 1", &[])?;
@@ -681,6 +798,33 @@ impl Store for SqliteStore {
 
     fn recover(&self, now: i64, expires_at: i64) -> BoxFuture<'_, Result<usize, StoreError>> {
         self.run(move |s| s.recover_sync(now, expires_at))
+    }
+
+    fn idempotency_claim(
+        &self,
+        key_id: String,
+        idem: String,
+        body: [u8; 32],
+        now: i64,
+    ) -> BoxFuture<'_, Result<Claim, StoreError>> {
+        self.run(move |s| s.idempotency_claim_sync(&key_id, &idem, body, now))
+    }
+
+    fn idempotency_finish(
+        &self,
+        key_id: String,
+        idem: String,
+        answer: String,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(move |s| s.idempotency_finish_sync(&key_id, &idem, &answer))
+    }
+
+    fn idempotency_release(
+        &self,
+        key_id: String,
+        idem: String,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(move |s| s.idempotency_release_sync(&key_id, &idem))
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
@@ -826,6 +970,50 @@ mod tests {
             .task_sync("new")
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn an_idempotency_key_is_claimed_once_remembers_its_answer_and_expires() {
+        let (_d, s) = store();
+        let body = [1u8; 32];
+        assert_eq!(
+            s.idempotency_claim_sync("k", "i", body, 10).unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            s.idempotency_claim_sync("k", "i", body, 11).unwrap(),
+            Claim::Pending { same_body: true }
+        );
+        assert_eq!(
+            s.idempotency_claim_sync("k", "i", [2u8; 32], 11).unwrap(),
+            Claim::Pending { same_body: false }
+        );
+        // Another key's same idempotency key is its own.
+        assert_eq!(
+            s.idempotency_claim_sync("other", "i", body, 11).unwrap(),
+            Claim::Claimed
+        );
+        s.idempotency_finish_sync("k", "i", "{}").unwrap();
+        s.idempotency_release_sync("k", "i").unwrap();
+        assert_eq!(
+            s.idempotency_claim_sync("k", "i", body, 12).unwrap(),
+            Claim::Done {
+                same_body: true,
+                answer: "{}".into()
+            },
+            "a finished answer is not released"
+        );
+        // A released claim (a failure) is claimed anew; after 24 h everything is forgotten.
+        s.idempotency_release_sync("other", "i").unwrap();
+        assert_eq!(
+            s.idempotency_claim_sync("other", "i", body, 13).unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            s.idempotency_claim_sync("k", "i", body, 10 + IDEMPOTENCY_MS)
+                .unwrap(),
+            Claim::Claimed
+        );
     }
 
     #[test]

@@ -880,6 +880,69 @@ fn detect_lists_every_face_largest_first_and_costs_no_credit() {
 }
 
 #[test]
+fn a_retry_with_the_same_idempotency_key_gets_the_first_answer_and_pays_once() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("idempotent", 5, Some(0.0));
+    let body = json!({"image_url": p.url("/faces/obama_3.jpg"), "template_url": p.url(&format!("/faces/{B}"))});
+    let post = |idem: &str, body: &serde_json::Value| {
+        client()
+            .post(format!("{}/v1/faceswap", s.base))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", idem)
+            .json(body)
+            .send()
+    };
+    let json_of = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        (status, r.json::<serde_json::Value>().await.unwrap())
+    };
+    block_on(async {
+        // Two at once, then one later: one fusion, one answer.
+        let (a, b) = tokio::join!(post("retry-1", &body), post("retry-1", &body));
+        let (a, b) = (json_of(a.unwrap()).await, json_of(b.unwrap()).await);
+        assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+        assert_eq!(a.1["task_id"], b.1["task_id"]);
+        assert_eq!(a.1["image_url"], b.1["image_url"]);
+        let mut with_inline = body.clone();
+        with_inline["return_base64"] = json!(true);
+        // The body differs (return_base64): that is another request.
+        let other = json_of(post("retry-1", &with_inline).await.unwrap()).await;
+        assert_error(
+            &other,
+            401,
+            "invalid_post",
+            Some("Your Idempotency-Key was already used with another request body."),
+            false,
+        );
+        let later = json_of(post("retry-1", &body).await.unwrap()).await;
+        assert_eq!(later.1["task_id"], a.1["task_id"]);
+        assert_eq!(
+            get(later.1["image_url"].as_str().unwrap()).await.status(),
+            200
+        );
+        // Another idempotency key is another fusion.
+        let fresh = json_of(post("retry-2", &body).await.unwrap()).await;
+        assert_eq!(fresh.0, 200);
+        assert_ne!(fresh.1["task_id"], a.1["task_id"]);
+        // A failure is not remembered: the retry runs again (and both cost nothing).
+        let faceless = json!({"image_url": p.url("/faces/noface_horses.jpg"), "template_url": p.url(&format!("/faces/{B}"))});
+        let first = json_of(post("retry-3", &faceless).await.unwrap()).await;
+        let second = json_of(post("retry-3", &faceless).await.unwrap()).await;
+        assert_eq!((first.0, second.0), (402, 402));
+        assert_ne!(first.1["task_id"], second.1["task_id"]);
+        // A malformed key.
+        let bad = json_of(post(&"x".repeat(300), &body).await.unwrap()).await;
+        assert_eq!(bad.1["code"], "invalid_post");
+    });
+    assert_eq!(
+        s.credits(&id),
+        (3, 0, 2),
+        "one credit per idempotency key that succeeded"
+    );
+}
+
+#[test]
 fn internal_faults_answer_500_unknown_and_refund() {
     let s = TestServer::start(|c| {
         c.workers = 1;

@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod detect;
+mod idempotency;
 pub mod openapi;
 pub mod request;
 
@@ -22,6 +23,8 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use faceswap_engine::{EngineError, Role};
 use serde::Serialize;
+
+use sha2::Digest as _;
 
 use crate::blobs::BlobStore;
 use crate::config::Config;
@@ -203,7 +206,7 @@ fn internal<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ApiEr
 
 /// The success body: the contract's three fields, then additions.
 #[derive(Debug, Serialize)]
-struct SuccessBody {
+pub(crate) struct SuccessBody {
     code: &'static str,
     image_url: String,
     task_id: String,
@@ -314,6 +317,19 @@ async fn faceswap_flow(
         }
     };
     let req = parse_request(&bytes).map_err(ApiError::InvalidPost)?;
+    // A retry with the same Idempotency-Key and body gets the first success, at no cost.
+    let held = match idempotency::key_of(headers)? {
+        None => None,
+        Some(idem) => {
+            let body_hash = sha2::Sha256::digest(&bytes).into();
+            match idempotency::claim(state, &key.id, &idem, body_hash).await? {
+                idempotency::Replay::Answer(kept) => {
+                    return Ok(idempotency::answer(state, kept, req.return_base64).await)
+                }
+                idempotency::Replay::Run(held) => Some(held),
+            }
+        }
+    };
     drop(bytes);
     let task_id = new_task_id();
     check_rate(state, &key, &task_id, created_at).await?;
@@ -331,7 +347,13 @@ async fn faceswap_flow(
         if !reserved {
             return Err(ApiError::UsedUp);
         }
-        run_task(&task_state, &key_id, &id, req, &base).await
+        let result = run_task(&task_state, &key_id, &id, req, &base).await;
+        // Recorded here, on the task's own tokio task: a client that went away finds the answer
+        // when it retries. (Dropped without a success, the claim is released.)
+        if let (Some(held), Ok(body)) = (held, &result) {
+            held.finish(body).await;
+        }
+        result
     });
     match task.await {
         Ok(result) => result,
