@@ -85,6 +85,7 @@ pub fn router(state: SharedState) -> Router {
     router
         .route("/v1/faceswap", post(faceswap))
         .route("/v1/faceswap/", post(faceswap))
+        .route("/", get(page))
         .route("/v1/detect", post(detect::detect))
         .route("/v1/tasks/{task_id}", get(task))
         .route("/v1/results/{file}", get(result).delete(delete_result))
@@ -218,6 +219,15 @@ pub(crate) struct SuccessBody {
     /// sharpness mismatch, face sizes and warnings.
     #[serde(skip_serializing_if = "Option::is_none")]
     quality: Option<serde_json::Value>,
+}
+
+/// The page to try the service (`/`): one file, embedded in the binary, nothing fetched from
+/// elsewhere.
+async fn page() -> Response {
+    let mut r = axum::response::Html(include_str!("../web/index.html")).into_response();
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
 }
 
 /// `POST /v1/faceswap`.
