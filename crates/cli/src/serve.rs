@@ -66,6 +66,9 @@ pub struct Args {
     /// then cost neither decoding nor face models; 0: no cache).
     #[arg(long, env = "FACESWAP_PHOTO_CACHE_MIB", default_value_t = 256)]
     pub photo_cache_mib: usize,
+    /// The provider named in every result's AI-content label (a company name or filing number).
+    #[arg(long, env = "FACESWAP_LABEL_PROVIDER", default_value = "faceswap")]
+    pub label_provider: String,
     /// Switch the sensitive-content filter off (for operators with their own moderation).
     #[arg(long, env = "FACESWAP_NO_MODERATION")]
     pub no_moderation: bool,
@@ -131,6 +134,10 @@ impl Args {
         c.image_limits = c.image_limits.with_max_side(self.image_max_side);
         c.template_limits = c.template_limits.with_max_side(self.template_max_side);
         c.photo_cache_bytes = self.photo_cache_mib.saturating_mul(1 << 20);
+        if self.label_provider.trim().is_empty() {
+            bail!("--label-provider must name the provider");
+        }
+        c.label_provider = self.label_provider.trim().to_string();
         c.moderation.enabled = !self.no_moderation;
         c.moderation.labels = self.moderation_labels.clone();
         c.moderation.model = self.moderation_model.clone();

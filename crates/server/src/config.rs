@@ -91,6 +91,9 @@ pub struct Config {
     pub template_limits: PhotoLimits,
     /// Smallest face side in pixels.
     pub min_face: u32,
+    /// The provider named in every result's AI-content label (GB 45438-2025's content producer:
+    /// a company name or filing number).
+    pub label_provider: String,
     /// Bytes of memory the cache of decoded and analysed photos may hold (0: no cache).
     pub photo_cache_bytes: usize,
     /// Model folder (default: `FACESWAP_MODELS` or the fetch script's cache).
@@ -125,6 +128,7 @@ impl Default for Config {
             template_limits: PhotoLimits::TEMPLATE,
             min_face: 50,
             photo_cache_bytes: 256 << 20,
+            label_provider: "faceswap".into(),
             models_dir: None,
             moderation: ModerationSettings {
                 enabled: true,

@@ -3,7 +3,7 @@
 //! OpenAPI document. `faceswap serve` runs [`serve`]; `faceswap keys` works on [`store::SqliteStore`].
 //!
 //! Modules: [`config`] (settings), [`api`] (routes and handlers), [`error`] (the API's one error
-//! type), [`keys`] (key generation and hashing), [`store`] (keys, credits, tasks), [`blobs`] (result
+//! type), [`keys`] (key generation and hashing), [`label`] (the AI-content label), [`store`] (keys, credits, tasks), [`blobs`] (result
 //! files), [`fetch`] (SSRF-safe downloads), [`limits`] (rate limits), [`worker`] (the fusion pool), [`cache`] (decoded and analysed photos),
 //! [`sweeper`] (retention), [`metrics`] (Prometheus).
 
@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod fetch;
 pub mod keys;
+pub mod label;
 pub mod limits;
 pub mod metrics;
 pub mod slots;

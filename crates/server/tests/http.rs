@@ -28,6 +28,15 @@ async fn check_result(url: &str, mime: &str, size: (u32, u32)) {
     assert_eq!(r.headers()["content-type"], mime);
     let bytes = r.bytes().await.unwrap();
     let img = image::load_from_memory(&bytes).expect("the result decodes");
+    // Every result carries the AI-content label, naming its task.
+    let task_id = url.rsplit('/').next().unwrap().split('.').next().unwrap();
+    let xmp = faceswap_server::label::read_xmp(&bytes).expect("the result has an XMP label");
+    assert!(xmp.contains(faceswap_server::label::TC260_NS), "{xmp}");
+    assert!(xmp.contains(task_id), "{xmp}");
+    assert!(
+        xmp.contains("&quot;ContentProducer&quot;:&quot;faceswap&quot;"),
+        "{xmp}"
+    );
     assert_eq!(
         (img.width(), img.height()),
         size,

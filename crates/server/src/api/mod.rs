@@ -547,6 +547,7 @@ async fn run_task(
     let ext = req.format.extension();
     let mime = req.format.mime();
     let return_base64 = req.return_base64;
+    let format = req.format;
     let (bytes, report) = match produce(state, key_id, task_id, req).await {
         Ok(out) => (out.bytes, out.report),
         Err(r) => {
@@ -557,6 +558,16 @@ async fn run_task(
             }
             settle_failure(state, task_id, &r.error, r.note).await;
             return Err(r.error);
+        }
+    };
+    // Every result says in its metadata that it is AI-generated, by whom, and which task made it.
+    let packet = crate::label::xmp(&state.config.label_provider, task_id);
+    let bytes = match crate::label::embed(bytes, format, &packet) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(task_id, error = %e, "cannot label a result");
+            settle_failure(state, task_id, &ApiError::Unknown, None).await;
+            return Err(ApiError::Unknown);
         }
     };
     let name = blob_name(task_id, ext);
