@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP service (POST /v1/faceswap).
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Create, list, credit and revoke API keys.
     Keys(keys::Args),
     /// Fuse the face of one photo into another and write the result.
@@ -38,7 +38,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Keys(args) => keys::run(args),
         Command::Swap(args) => swap::run(args),
         Command::Moderate(args) => moderate::run(args),
