@@ -69,6 +69,26 @@ pub struct Args {
     /// The provider named in every result's AI-content label (a company name or filing number).
     #[arg(long, env = "FACESWAP_LABEL_PROVIDER", default_value = "faceswap")]
     pub label_provider: String,
+    /// Text of the visible AI-content label drawn on every result (any script the font has).
+    #[arg(
+        long,
+        env = "FACESWAP_LABEL_TEXT",
+        default_value = "AI生成 AI-generated"
+    )]
+    pub label_text: String,
+    /// Corner of the visible label: top-left, top-right, bottom-left or bottom-right.
+    #[arg(long, env = "FACESWAP_LABEL_CORNER", default_value = "bottom-right")]
+    pub label_corner: String,
+    /// Font of the visible label [default: Debian's WenQuanYi Micro Hei, else DejaVu Sans].
+    #[arg(long, env = "FACESWAP_LABEL_FONT")]
+    pub label_font: Option<PathBuf>,
+    /// Let a request switch the visible label off with "label": false.
+    #[arg(long, env = "FACESWAP_LABEL_OPTIONAL")]
+    pub label_optional: bool,
+    /// No visible label at all (deployments where the labelling rules do not apply); the
+    /// metadata label stays.
+    #[arg(long, env = "FACESWAP_NO_VISIBLE_LABEL")]
+    pub no_visible_label: bool,
     /// Switch the sensitive-content filter off (for operators with their own moderation).
     #[arg(long, env = "FACESWAP_NO_MODERATION")]
     pub no_moderation: bool,
@@ -138,6 +158,19 @@ impl Args {
             bail!("--label-provider must name the provider");
         }
         c.label_provider = self.label_provider.trim().to_string();
+        c.visible_label = if self.no_visible_label {
+            None
+        } else {
+            Some(faceswap_server::VisibleLabelSettings {
+                text: self.label_text.clone(),
+                corner: self
+                    .label_corner
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--label-corner: {e}"))?,
+                font: self.label_font.clone(),
+                optional: self.label_optional,
+            })
+        };
         c.moderation.enabled = !self.no_moderation;
         c.moderation.labels = self.moderation_labels.clone();
         c.moderation.model = self.moderation_model.clone();

@@ -60,6 +60,31 @@ pub enum LogFormat {
     Compact,
 }
 
+/// The visible AI-content label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisibleLabelSettings {
+    /// Its text, in any script the font has glyphs for.
+    pub text: String,
+    /// Where it sits.
+    pub corner: crate::label::Corner,
+    /// The font file (TTF, OTF or a collection's first font); default: the first of
+    /// [`crate::label::DEFAULT_FONTS`] that exists.
+    pub font: Option<PathBuf>,
+    /// Whether a request may switch it off with `"label": false`.
+    pub optional: bool,
+}
+
+impl Default for VisibleLabelSettings {
+    fn default() -> Self {
+        VisibleLabelSettings {
+            text: "AI生成 AI-generated".into(),
+            corner: crate::label::Corner::BottomRight,
+            font: None,
+            optional: false,
+        }
+    }
+}
+
 /// All settings of the service.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -94,6 +119,9 @@ pub struct Config {
     /// The provider named in every result's AI-content label (GB 45438-2025's content producer:
     /// a company name or filing number).
     pub label_provider: String,
+    /// The visible AI-content label drawn on results; `None`: off (for deployments where the
+    /// labelling rules do not apply).
+    pub visible_label: Option<VisibleLabelSettings>,
     /// Bytes of memory the cache of decoded and analysed photos may hold (0: no cache).
     pub photo_cache_bytes: usize,
     /// Model folder (default: `FACESWAP_MODELS` or the fetch script's cache).
@@ -129,6 +157,7 @@ impl Default for Config {
             min_face: 50,
             photo_cache_bytes: 256 << 20,
             label_provider: "faceswap".into(),
+            visible_label: Some(VisibleLabelSettings::default()),
             models_dir: None,
             moderation: ModerationSettings {
                 enabled: true,

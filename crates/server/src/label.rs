@@ -227,3 +227,238 @@ mod tests {
         assert!(!packet.contains("<Labs>"));
     }
 }
+
+/// Fonts tried, in order, when the operator names none: one with Chinese and Latin glyphs
+/// (Debian's fonts-wqy-microhei, which the set-up installs), then DejaVu (Latin only).
+pub const DEFAULT_FONTS: &[&str] = &[
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+];
+
+/// Which corner of the result the visible label sits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corner {
+    /// Top left.
+    TopLeft,
+    /// Top right.
+    TopRight,
+    /// Bottom left.
+    BottomLeft,
+    /// Bottom right (the default).
+    BottomRight,
+}
+
+impl std::str::FromStr for Corner {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Corner, String> {
+        match s {
+            "top-left" => Ok(Corner::TopLeft),
+            "top-right" => Ok(Corner::TopRight),
+            "bottom-left" => Ok(Corner::BottomLeft),
+            "bottom-right" => Ok(Corner::BottomRight),
+            other => Err(format!(
+                "corner must be top-left, top-right, bottom-left or bottom-right, not {other:?}"
+            )),
+        }
+    }
+}
+
+/// The explicit, visible label drawn on results: its text in a font that has every glyph of it,
+/// white on a dark translucent plate, sized to the result.
+pub struct VisibleLabel {
+    font: ab_glyph::FontVec,
+    text: String,
+    corner: Corner,
+}
+
+impl std::fmt::Debug for VisibleLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VisibleLabel")
+            .field("text", &self.text)
+            .field("corner", &self.corner)
+            .finish()
+    }
+}
+
+/// Text height over the result's shorter side, and its bounds in pixels.
+const TEXT_SHARE: f32 = 0.035;
+const TEXT_PX: (f32, f32) = (13.0, 160.0);
+
+impl VisibleLabel {
+    /// Loads the font at `font` (or the first of [`DEFAULT_FONTS`] that exists); fails when it
+    /// cannot be read or lacks a glyph of `text`.
+    pub fn new(
+        text: &str,
+        corner: Corner,
+        font: Option<&std::path::Path>,
+    ) -> Result<VisibleLabel, String> {
+        use ab_glyph::Font as _;
+        let path = match font {
+            Some(p) => p.to_path_buf(),
+            None => DEFAULT_FONTS
+                .iter()
+                .map(std::path::PathBuf::from)
+                .find(|p| p.exists())
+                .ok_or("no font for the visible label: install fonts-wqy-microhei or give --label-font")?,
+        };
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("label font {}: {e}", path.display()))?;
+        let font = ab_glyph::FontVec::try_from_vec_and_index(bytes, 0)
+            .map_err(|e| format!("label font {}: {e}", path.display()))?;
+        if text.trim().is_empty() {
+            return Err("the label text is empty".into());
+        }
+        if let Some(c) = text
+            .chars()
+            .find(|&c| !c.is_whitespace() && font.glyph_id(c).0 == 0)
+        {
+            return Err(format!(
+                "label font {} has no glyph for {c:?} of the label text: give --label-font with one that has",
+                path.display()
+            ));
+        }
+        Ok(VisibleLabel {
+            font,
+            text: text.to_string(),
+            corner,
+        })
+    }
+
+    /// Draws the label on `img`.
+    pub fn draw(&self, img: &mut faceswap_engine::RgbImage) {
+        use ab_glyph::{point, Font as _, ScaleFont as _};
+        let (w, h) = img.dimensions();
+        let px = (w.min(h) as f32 * TEXT_SHARE).clamp(TEXT_PX.0, TEXT_PX.1);
+        let font = self.font.as_scaled(px);
+        // Lay the glyphs out on one line.
+        let mut glyphs = Vec::new();
+        let mut x = 0.0;
+        let mut last = None;
+        for c in self.text.chars() {
+            let id = font.glyph_id(c);
+            if let Some(prev) = last {
+                x += font.kern(prev, id);
+            }
+            glyphs.push(id.with_scale_and_position(px, point(x, font.ascent())));
+            x += font.h_advance(id);
+            last = Some(id);
+        }
+        let pad = (px * 0.35).round();
+        let margin = (px * 0.6).round();
+        let (plate_w, plate_h) = (
+            x.ceil() + 2.0 * pad,
+            (font.ascent() - font.descent()).ceil() + 2.0 * pad,
+        );
+        // A result too small for the whole label gets it cut at its edge rather than none.
+        let left = match self.corner {
+            Corner::TopLeft | Corner::BottomLeft => margin,
+            _ => (w as f32 - margin - plate_w).max(0.0),
+        };
+        let top = match self.corner {
+            Corner::TopLeft | Corner::TopRight => margin,
+            _ => (h as f32 - margin - plate_h).max(0.0),
+        };
+        let blend =
+            |img: &mut faceswap_engine::RgbImage, x: i64, y: i64, colour: [f32; 3], a: f32| {
+                if x < 0 || y < 0 || x >= w as i64 || y >= h as i64 {
+                    return;
+                }
+                let p = img.get_pixel_mut(x as u32, y as u32);
+                for c in 0..3 {
+                    p[c] = (p[c] as f32 + a * (colour[c] - p[c] as f32)).round() as u8;
+                }
+            };
+        for y in top as i64..(top + plate_h) as i64 {
+            for x in left as i64..(left + plate_w) as i64 {
+                blend(img, x, y, [0.0; 3], 0.55);
+            }
+        }
+        for g in glyphs {
+            if let Some(outline) = self.font.outline_glyph(g) {
+                let b = outline.px_bounds();
+                let (ox, oy) = (left + pad + b.min.x, top + pad + b.min.y);
+                outline.draw(|gx, gy, coverage| {
+                    blend(
+                        img,
+                        (ox + gx as f32) as i64,
+                        (oy + gy as f32) as i64,
+                        [255.0; 3],
+                        coverage.clamp(0.0, 1.0),
+                    );
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod visible_tests {
+    use super::*;
+    use faceswap_engine::RgbImage;
+
+    fn plain(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_pixel(w, h, image::Rgb([120, 160, 200]))
+    }
+
+    /// The changed pixels' bounding box.
+    fn changed(before: &RgbImage, after: &RgbImage) -> Option<(u32, u32, u32, u32)> {
+        let mut b: Option<(u32, u32, u32, u32)> = None;
+        for (x, y, p) in after.enumerate_pixels() {
+            if p != before.get_pixel(x, y) {
+                b = Some(match b {
+                    None => (x, y, x, y),
+                    Some((x0, y0, x1, y1)) => (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
+                });
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn the_label_is_drawn_in_its_corner_sized_to_the_result_in_chinese_too() {
+        let label = VisibleLabel::new("AI生成 AI-generated", Corner::BottomRight, None)
+            .expect("the set-up installs a font with Chinese glyphs");
+        for (w, h) in [(120, 90), (640, 480), (3000, 2000)] {
+            let before = plain(w, h);
+            let mut after = before.clone();
+            label.draw(&mut after);
+            let (x0, y0, x1, y1) = changed(&before, &after).expect("drawn");
+            assert!(x1 >= w - w / 5 && y1 >= h - h / 5, "bottom right: {w}x{h}");
+            assert!(x0 > 0 && y0 > 0, "a margin: {x0} {y0}");
+            let plate_h = (y1 - y0) as f32;
+            assert!(plate_h >= 13.0, "legible on {w}x{h}: {plate_h} px");
+            // Legible first: on a thumbnail the plate takes a larger share.
+            let share = if h < 200 { 0.3 } else { 0.1 };
+            assert!(
+                plate_h <= share * h as f32,
+                "not covering the photo: {plate_h} px of {h}"
+            );
+            // White strokes on the plate: some pixels are much brighter than the darkened plate.
+            let bright = after.pixels().filter(|p| p[0] > 200 && p[2] > 200).count();
+            assert!(bright > 20, "text strokes on {w}x{h}: {bright}");
+        }
+        let before = plain(400, 300);
+        let mut top_left = before.clone();
+        VisibleLabel::new("AI", Corner::TopLeft, None)
+            .unwrap()
+            .draw(&mut top_left);
+        let (_, _, x1, y1) = changed(&before, &top_left).unwrap();
+        assert!(x1 < 200 && y1 < 150);
+    }
+
+    #[test]
+    fn a_text_the_font_cannot_draw_is_refused_at_start() {
+        let dejavu = std::path::Path::new(DEFAULT_FONTS[1]);
+        if dejavu.exists() {
+            let err = VisibleLabel::new("AI生成", Corner::BottomRight, Some(dejavu)).unwrap_err();
+            assert!(err.contains("no glyph"), "{err}");
+        }
+        assert!(VisibleLabel::new(
+            "x",
+            Corner::TopLeft,
+            Some(std::path::Path::new("/nope.ttf"))
+        )
+        .is_err());
+        assert!("middle".parse::<Corner>().is_err());
+    }
+}

@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use config::{Config, FetchSettings, LogFormat, ModerationSettings};
+pub use config::{Config, FetchSettings, LogFormat, ModerationSettings, VisibleLabelSettings};
 
 use crate::api::AppState;
 use crate::blobs::{BlobStore, DiskBlobs};

@@ -19,6 +19,7 @@ use faceswap_moderation::{ModerationConfig, Moderator, Verdict};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::cache::PhotoCache;
+use crate::label::VisibleLabel;
 use crate::metrics::{Metrics, Stage};
 
 /// What every worker loads.
@@ -38,6 +39,8 @@ pub struct WorkerConfig {
     pub template_limits: PhotoLimits,
     /// Bytes the cache of decoded and analysed photos may hold (0: none).
     pub photo_cache_bytes: usize,
+    /// The visible AI-content label, loaded (`None`: off).
+    pub visible_label: Option<Arc<VisibleLabel>>,
 }
 
 impl WorkerConfig {
@@ -67,8 +70,27 @@ impl WorkerConfig {
             image_limits: config.image_limits,
             template_limits: config.template_limits,
             photo_cache_bytes: config.photo_cache_bytes,
+            visible_label: match &config.visible_label {
+                Some(l) => Some(Arc::new(load_label(l)?)),
+                None => None,
+            },
         })
     }
+}
+
+/// The visible label as configured. The default text falls back to its Latin part when no font
+/// with Chinese glyphs is installed (an operator's own text must be drawable as it is).
+fn load_label(l: &crate::VisibleLabelSettings) -> Result<VisibleLabel, String> {
+    let loaded = VisibleLabel::new(&l.text, l.corner, l.font.as_deref());
+    let default = crate::VisibleLabelSettings::default();
+    match loaded {
+        Err(e) if l.text == default.text && l.font.is_none() && e.contains("no glyph") => {
+            tracing::warn!(error = %e, "no font with Chinese glyphs: the visible label says AI-generated only");
+            VisibleLabel::new("AI-generated", l.corner, None)
+        }
+        other => other,
+    }
+    .map_err(|e| format!("visible label: {e}"))
 }
 
 /// One fusion to run.
@@ -82,6 +104,8 @@ pub struct Job {
     pub options: SwapOptions,
     /// Result encoding.
     pub format: OutputFormat,
+    /// Whether the visible AI-content label is drawn (when the server has one).
+    pub visible_label: bool,
 }
 
 /// A finished fusion.
@@ -459,10 +483,12 @@ fn process(
     metrics.stage(Stage::Detect, swapped.times.detect_and_mesh);
     metrics.stage(Stage::Parse, swapped.times.parse);
     metrics.stage(Stage::Fuse, swapped.times.fuse);
-    let size = swapped.image.dimensions();
-    let bytes = timed(metrics, Stage::Encode, || {
-        encode(&swapped.image, job.format)
-    })?;
+    let mut image = swapped.image;
+    if let (true, Some(label)) = (job.visible_label, &config.visible_label) {
+        label.draw(&mut image);
+    }
+    let size = image.dimensions();
+    let bytes = timed(metrics, Stage::Encode, || encode(&image, job.format))?;
     Ok(JobOutput {
         bytes,
         size,

@@ -708,7 +708,9 @@ fn a_repeated_pair_is_served_from_the_photo_cache_with_the_same_result() {
             let (st, got) = s.swap(&key, body.clone()).await;
             assert_eq!(st, 200, "{got}");
             let r = get(got["image_url"].as_str().unwrap()).await;
-            results.push(r.bytes().await.unwrap());
+            // Pixels: the metadata label names each task.
+            let bytes = r.bytes().await.unwrap();
+            results.push(image::load_from_memory(&bytes).unwrap().to_rgb8());
         }
         let hits = photo_cache_hits(s).await - before;
         assert!(
@@ -982,13 +984,71 @@ fn internal_faults_answer_500_unknown_and_refund() {
     assert_eq!(s.credits(&id), (4, 0, 1), "the failed request was refunded");
 }
 
-#[test]
-fn admin_api_manages_keys_when_enabled() {
-    let s = shared("admin", |c| {
+/// A server with the admin API on, no content filter, and a visible label that requests may
+/// switch off.
+fn admin_server() -> &'static TestServer {
+    shared("admin", |c| {
         c.workers = 1;
         c.moderation.enabled = false;
         c.admin_token = Some("admin-secret".into());
+        c.visible_label = Some(faceswap_server::VisibleLabelSettings {
+            optional: true,
+            ..Default::default()
+        });
+    })
+}
+
+#[test]
+fn results_carry_a_visible_label_that_only_an_operator_lets_requests_switch_off() {
+    let p = photos();
+    let body = json!({"image_url": p.url(&format!("/faces/{A}")), "template_url": p.url(&format!("/faces/{B}")),
+        "output_format": "png"});
+    let pixels = |url: String| async move {
+        let bytes = get(url).await.bytes().await.unwrap();
+        image::load_from_memory(&bytes).unwrap().to_rgb8()
+    };
+    let main = main_server();
+    let (_, key) = main.key("visible-label", 3, Some(0.0));
+    let s = admin_server();
+    let (_, optional_key) = s.key("visible-label-optional", 3, Some(0.0));
+    block_on(async {
+        let (st, got) = main.swap(&key, body.clone()).await;
+        assert_eq!(st, 200, "{got}");
+        let labelled = pixels(got["image_url"].as_str().unwrap().into()).await;
+        let mut off = body.clone();
+        off["label"] = json!(false);
+        let got = main.swap(&key, off.clone()).await;
+        assert_error(
+            &got,
+            401,
+            "invalid_post",
+            Some("Your label cannot be switched off on this server."),
+            false,
+        );
+
+        let (st, got) = s.swap(&optional_key, off).await;
+        assert_eq!(st, 200, "{got}");
+        let unlabelled = pixels(got["image_url"].as_str().unwrap().into()).await;
+        // The same fusion; the label is all that differs, in the bottom-right corner.
+        let (w, h) = labelled.dimensions();
+        let (mut inside, mut outside) = (0, 0);
+        for (x, y, px) in labelled.enumerate_pixels() {
+            if px != unlabelled.get_pixel(x, y) {
+                if x >= w / 2 && y >= h - h / 6 {
+                    inside += 1;
+                } else {
+                    outside += 1;
+                }
+            }
+        }
+        assert!(inside > 500, "the label is drawn: {inside} pixels");
+        assert_eq!(outside, 0, "nothing else differs");
     });
+}
+
+#[test]
+fn admin_api_manages_keys_when_enabled() {
+    let s = admin_server();
     let main = main_server();
     block_on(async {
         let admin = |path: &str| client().post(format!("{}{path}", s.base));

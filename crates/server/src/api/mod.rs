@@ -327,6 +327,16 @@ async fn faceswap_flow(
         }
     };
     let req = parse_request(&bytes).map_err(ApiError::InvalidPost)?;
+    let label_optional = state
+        .config
+        .visible_label
+        .as_ref()
+        .is_none_or(|l| l.optional);
+    if req.label == Some(false) && !label_optional {
+        return Err(ApiError::InvalidPost(
+            "Your label cannot be switched off on this server.".into(),
+        ));
+    }
     // A retry with the same Idempotency-Key and body gets the first success, at no cost.
     let held = match idempotency::key_of(headers)? {
         None => None,
@@ -636,6 +646,7 @@ async fn produce(
         template: template?,
         options: req.options,
         format: req.format,
+        visible_label: req.label.unwrap_or(true),
     };
     // A job over its time is a processing failure of an overloaded server (photos that cost
     // too much to decode are refused before): 402 `false`, and the worker drops the job at its

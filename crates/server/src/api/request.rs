@@ -31,6 +31,8 @@ pub struct FaceswapRequest {
     pub format: OutputFormat,
     /// Whether the response carries the result inline too.
     pub return_base64: bool,
+    /// The request's wish for the visible AI-content label (`None`: the server's setting).
+    pub label: Option<bool>,
 }
 
 /// The detail of a body that is not a JSON object.
@@ -73,7 +75,13 @@ pub fn parse_request(body: &[u8]) -> Result<FaceswapRequest, String> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err("Your return_base64 must be true or false.".into()),
     };
+    let label = match field(&obj, "label") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err("Your label must be true or false.".into()),
+    };
     Ok(FaceswapRequest {
+        label,
         image,
         template,
         options: SwapOptions {
