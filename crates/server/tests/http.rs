@@ -674,6 +674,28 @@ fn health_readiness_metrics_and_openapi() {
         let doc: serde_json::Value = r.json().await.unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
         assert!(doc["paths"]["/v1/faceswap"]["post"].is_object());
+        // The additions are described too.
+        assert!(doc["paths"]["/v1/detect"]["post"].is_object());
+        assert!(doc["paths"]["/v1/results/{file}"]["delete"].is_object());
+        assert!(doc["paths"]["/admin/results/{task_id}"]["delete"].is_object());
+        assert_eq!(
+            doc["paths"]["/v1/faceswap"]["post"]["parameters"][0]["name"],
+            "Idempotency-Key"
+        );
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas["FaceswapSuccess"]["properties"]["quality"].is_object());
+        assert!(schemas["Task"]["properties"]["quality"].is_object());
+        assert!(schemas["FaceswapRequest"]["properties"]["label"].is_object());
+        for field in ["source_covered", "mouths", "warnings", "sharpness_ratio"] {
+            assert!(
+                schemas["Quality"]["properties"][field].is_object(),
+                "{field}"
+            );
+        }
+        // The page.
+        let r = get(format!("{}/", s.base)).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("/v1/detect"));
         let r = get(format!("{}/no/such/route", s.base)).await;
         assert_eq!(r.status(), 404);
     });

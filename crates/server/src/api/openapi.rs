@@ -61,7 +61,48 @@ pub fn document(server_url: &str) -> Value {
                         "degree": {"type": "integer", "minimum": 0, "maximum": 100, "default": 100, "description": "How much of A's face shape replaces B's."},
                         "output_format": {"type": "string", "enum": ["jpeg", "png", "webp"], "default": "jpeg"},
                         "quality": {"type": "integer", "minimum": 1, "maximum": 100, "default": 92, "description": "JPEG quality."},
-                        "return_base64": {"type": "boolean", "default": false, "description": "Also return the result inline as image_base64."}
+                        "return_base64": {"type": "boolean", "default": false, "description": "Also return the result inline as image_base64."},
+                        "label": {"type": "boolean", "description": "false: no visible AI-content label on this result; refused (invalid_post) unless the operator allows it. The metadata label is always there."}
+                    }
+                },
+                "Quality": {
+                    "type": "object",
+                    "description": "The engine's report on the fusion. Pairs of values are [A, B].",
+                    "properties": {
+                        "yaw": {"type": "array", "items": {"type": "number"}, "description": "Head turn of A and B in half face widths."},
+                        "pose_difference": {"type": "object", "properties": {"yaw": {"type": "number"}, "roll": {"type": "number", "description": "degrees"}}},
+                        "mirrored": {"type": "boolean", "description": "A was mirrored (the heads look to opposite sides)."},
+                        "source_covered": {"type": "number", "description": "Share of A's face covered by hair, glasses, hands."},
+                        "source_missing": {"type": "number", "description": "Share of A's face that could not be used."},
+                        "source_highlights": {"type": "number", "description": "Share of A's face that was a burnt-out highlight (its white taken out)."},
+                        "template_covered": {"type": "number", "description": "Share of B's face covered, kept in front of the new face."},
+                        "beard": {"type": "array", "items": {"type": "number"}},
+                        "mouths": {"type": "array", "items": {"type": "string", "enum": ["open", "closed"]}},
+                        "light_strength": {"type": "array", "items": {"type": "number"}},
+                        "light_angle": {"type": "number", "description": "degrees between the two faces' light directions"},
+                        "sharpness_ratio": {"type": "number", "description": "A's fine detail over B's (below 1: A softer)."},
+                        "grain": {"type": "array", "items": {"type": "number"}},
+                        "face_width": {"type": "array", "items": {"type": "number"}, "description": "pixels"},
+                        "warnings": {"type": "array", "items": {"type": "string"}, "description": "What a person may notice, in plain words."}
+                    }
+                },
+                "DetectRequest": {
+                    "type": "object",
+                    "description": "Exactly one of image_url and image_base64 (as in FaceswapRequest).",
+                    "properties": {"image_url": {"type": "string", "format": "uri"}, "image_base64": {"type": "string"}}
+                },
+                "DetectedFace": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer", "description": "Largest first; the template_face that chooses it."},
+                        "box": {"type": "object", "properties": {"x": {"type": "number"}, "y": {"type": "number"}, "w": {"type": "number"}, "h": {"type": "number"}}},
+                        "score": {"type": "number"},
+                        "landmarks": {"type": "array", "description": "Eye on the image's left, other eye, nose tip, mouth corners (left, right).", "items": {"type": "array", "items": {"type": "number"}}},
+                        "yaw": {"type": "number", "description": "degrees, positive: looking to the image's right"},
+                        "pitch": {"type": "number", "description": "degrees, positive: looking up"},
+                        "roll": {"type": "number", "description": "degrees"},
+                        "size": {"type": "number", "description": "the box's larger side in pixels"},
+                        "usable": {"type": "boolean", "description": "Large enough and not too turned to fuse well."}
                     }
                 },
                 "FaceswapSuccess": {
@@ -72,7 +113,8 @@ pub fn document(server_url: &str) -> Value {
                         "image_url": {"type": "string", "format": "uri", "description": "The result, downloadable until expires_at."},
                         "task_id": {"type": "string", "format": "uuid"},
                         "expires_at": {"type": "string", "format": "date-time"},
-                        "image_base64": {"type": "string", "description": "Only with return_base64."}
+                        "image_base64": {"type": "string", "description": "Only with return_base64."},
+                        "quality": {"$ref": "#/components/schemas/Quality"}
                     }
                 },
                 "Error": {
@@ -95,7 +137,8 @@ pub fn document(server_url: &str) -> Value {
                         "image_url": {"type": "string", "format": "uri"},
                         "created_at": {"type": "string", "format": "date-time"},
                         "finished_at": {"type": "string", "format": "date-time"},
-                        "expires_at": {"type": "string", "format": "date-time"}
+                        "expires_at": {"type": "string", "format": "date-time"},
+                        "quality": {"$ref": "#/components/schemas/Quality"}
                     }
                 }
             }
@@ -108,6 +151,8 @@ pub fn document(server_url: &str) -> Value {
                     "description": "Checks in order: token, key, body, then a task id is made, then rate limit, credits; \
                         one credit is reserved, the photos fetched, decoded, filtered, fused and the result stored; \
                         the credit is spent only on success.",
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255},
+                        "description": "A retry with the same key and body within 24 h gets the first success (same task id and URL) and costs one credit in all; the same key with another body is invalid_post. Failures are not remembered."}],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FaceswapRequest"}}}},
                     "responses": {
                         "200": {"description": "Success", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FaceswapSuccess"}}}},
@@ -126,6 +171,20 @@ pub fn document(server_url: &str) -> Value {
                             ("invalid_api_key", detail::INVALID_API_KEY, false)])}}},
                         "500": {"description": "Internal fault", "content": {"application/json": {"schema": error, "examples": examples(&[
                             ("unknown", detail::UNKNOWN, false)])}}}
+                    }
+                }
+            },
+            "/v1/detect": {
+                "post": {
+                    "summary": "Every face of a photo, largest first (no credit; the key's rate limit applies)",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DetectRequest"}}}},
+                    "responses": {
+                        "200": {"description": "The faces (an empty list when there are none)", "content": {"application/json": {"schema": {
+                            "type": "object", "properties": {"code": {"const": "success"}, "task_id": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"},
+                            "faces": {"type": "array", "items": {"$ref": "#/components/schemas/DetectedFace"}}}}}}},
+                        "401": {"description": "No token, or an invalid body", "content": {"application/json": {"schema": error}}},
+                        "402": {"description": "The photo cannot be read or is too large, rate limit, busy", "content": {"application/json": {"schema": error}}},
+                        "403": {"description": "Invalid key", "content": {"application/json": {"schema": error}}}
                     }
                 }
             },
@@ -150,8 +209,19 @@ pub fn document(server_url: &str) -> Value {
                         "200": {"description": "The image", "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
                         "404": {"description": "Unknown, expired or deleted", "content": {"application/json": {"schema": error}}}
                     }
+                },
+                "delete": {
+                    "summary": "Delete a result of the calling key now (TASK_ID or TASK_ID.EXT): the file and its task row go, the URL then answers 404",
+                    "parameters": [{"name": "file", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "{code: success, task_id, deleted: true}"},
+                        "401": {"description": "No token, or the task is still running", "content": {"application/json": {"schema": error}}},
+                        "403": {"description": "Invalid key", "content": {"application/json": {"schema": error}}},
+                        "404": {"description": "No such result of this key", "content": {"application/json": {"schema": error}}}
+                    }
                 }
             },
+            "/": {"get": {"summary": "The page to try the service", "security": [], "responses": {"200": {"description": "HTML"}}}},
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "Alive"}}}},
             "/readyz": {"get": {"summary": "Readiness: models loaded, database and storage reachable", "security": [],
                 "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}}}},
@@ -169,7 +239,11 @@ pub fn document(server_url: &str) -> Value {
             "/admin/keys/{key}/revoke": {"post": {"summary": "Admin: revoke the key with this id or name",
                 "security": [{"bearer": []}],
                 "parameters": [{"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "The updated record"}, "404": {"description": "No such key"}}}}
+                "responses": {"200": {"description": "The updated record"}, "404": {"description": "No such key"}}}},
+            "/admin/results/{task_id}": {"delete": {"summary": "Admin: delete any key's result and its task row now",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "task_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "{code: success, task_id, deleted: true}"}, "404": {"description": "No such result"}}}}
         }
     })
 }
