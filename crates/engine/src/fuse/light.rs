@@ -215,12 +215,16 @@ impl HighlightRemoval<'_> {
                 if self.region[i] <= 0.0 || skin <= 0.0 {
                     return 0.0;
                 }
+                let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
+                // Most pixels are far from burnt out: no need to look at the skin around them.
+                if p[0].max(p[1]).max(p[2]) <= SPECULAR_BURNT.0 {
+                    return 0.0;
+                }
                 let (x, y) = (i % self.low.full_w, i / self.low.full_w);
                 let d = self.low.sample(&colour, 3, x, y);
                 if d.iter().all(|&v| v <= 0.0) {
                     return 0.0;
                 }
-                let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
                 skin * specular(p, d)
             })
             .collect()

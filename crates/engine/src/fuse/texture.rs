@@ -3,6 +3,7 @@
 
 use image::RgbImage;
 
+use super::light::SPECULAR_BURNT;
 use super::raster::{ramp, Crop};
 use super::shape::smooth_over_mesh;
 use super::P2;
@@ -78,7 +79,7 @@ pub(super) struct WarpedFace {
     /// How much of A's own side is covered.
     pub(super) cover: Vec<f32>,
     /// The parse's probability that what was taken is skin (not eyes, teeth, lips, brows, hair or
-    /// glasses).
+    /// glasses), where the pixel is bright enough to be a highlight (its one use; 0 elsewhere).
     pub(super) skin: Vec<f32>,
 }
 
@@ -172,24 +173,35 @@ pub(super) fn warp_triangle(
             };
             let own_weight = own_face * (w + (1.0 - w) * (1.0 - mirror_face));
             let mirror_weight = mirror_face * (1.0 - own_weight);
-            // Not features, hair or glasses: the parser calls some bright or shaded skin
-            // background, which is skin here.
-            let skin_at = |(x, y): P2| {
-                let parts = src.parse.at(x, y);
-                1.0 - parts[Part::Features as usize]
-                    - parts[Part::Hair as usize]
-                    - parts[Part::Glasses as usize]
-            };
-            let mut skin = skin_at(s);
+            // Where the mirror side gives some of the texture, its share.
+            let mut own_share = 1.0;
             if mirror_weight > 1e-3 {
                 let q = bilinear(a, m.0 - 0.5, m.1 - 0.5);
-                let k = own_weight / (own_weight + mirror_weight);
+                own_share = own_weight / (own_weight + mirror_weight);
                 for c in 0..3 {
-                    p[c] = q[c] + k * (p[c] - q[c]);
+                    p[c] = q[c] + own_share * (p[c] - q[c]);
                 }
-                let mirror_skin = skin_at(m);
-                skin = mirror_skin + k * (skin - mirror_skin);
             }
+            // Skin is not features, hair or glasses (the parser calls some bright or shaded skin
+            // background, which is skin here). Only a pixel bright enough to be a highlight needs
+            // it (its one use).
+            let skin = if p[0].max(p[1]).max(p[2]) > SPECULAR_BURNT.0 {
+                let skin_at = |(x, y): P2| {
+                    let parts = src.parse.at(x, y);
+                    1.0 - parts[Part::Features as usize]
+                        - parts[Part::Hair as usize]
+                        - parts[Part::Glasses as usize]
+                };
+                let own = skin_at(s);
+                if own_share < 1.0 {
+                    let mirror = skin_at(m);
+                    mirror + own_share * (own - mirror)
+                } else {
+                    own
+                }
+            } else {
+                0.0
+            };
             let taken = own_weight + mirror_weight;
             let i = row + (x - crop.x);
             out.colour[i * 3..i * 3 + 3].copy_from_slice(&p);
