@@ -11,14 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use faceswap_engine::{
-    encode, Engine, EngineConfig, EngineError, FoundFace, FusionReport, OutputFormat, PhotoLimits,
-    Role, SwapOptions,
+    encode, Engine, EngineConfig, EngineError, FaceChoice, FoundFace, FusionReport, OutputFormat,
+    PhotoLimits, Role, SwapOptions,
 };
 use faceswap_models::{ModelDir, ModelError};
 use faceswap_moderation::{ModerationConfig, Moderator, Verdict};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-use crate::cache::PhotoCache;
+use crate::cache::{PhotoCache, Prepared};
 use crate::label::VisibleLabel;
 use crate::metrics::{Metrics, Stage};
 
@@ -106,6 +106,8 @@ pub struct Job {
     pub format: OutputFormat,
     /// Whether the visible AI-content label is drawn (when the server has one).
     pub visible_label: bool,
+    /// Further faces: each source photo's bytes and the template face it replaces.
+    pub more_faces: Vec<(Vec<u8>, usize)>,
 }
 
 /// A finished fusion.
@@ -115,8 +117,10 @@ pub struct JobOutput {
     pub bytes: Vec<u8>,
     /// Result width and height (the template's).
     pub size: (u32, u32),
-    /// The engine's report on the fusion.
+    /// The engine's report on the fusion (of the first face).
     pub report: FusionReport,
+    /// With several faces, the report of each further face, by its template face index.
+    pub more_reports: Vec<(usize, FusionReport)>,
 }
 
 /// Why a job produced no result.
@@ -430,18 +434,34 @@ fn process(
             Ok(())
         }
     };
-    // Decoded, or taken from the cache with what is known of them.
-    let (mut a, mut b) = timed(metrics, Stage::Decode, || {
-        let a = cache.prepare(&job.image, Role::Image, &config.image_limits)?;
+    // Decoded, or taken from the cache with what is known of them: the sources (A, then those of
+    // the further faces), then B.
+    let (mut sources, mut b) = timed(metrics, Stage::Decode, || {
+        let mut sources = vec![cache.prepare(&job.image, Role::Image, &config.image_limits)?];
+        for (bytes, _) in &job.more_faces {
+            sources.push(cache.prepare(bytes, Role::Image, &config.image_limits)?);
+        }
         let b = cache.prepare(&job.template, Role::Template, &config.template_limits)?;
-        Ok::<_, EngineError>((a, b))
+        Ok::<_, EngineError>((sources, b))
     })?;
+    let targets: Vec<usize> = job.more_faces.iter().map(|(_, k)| *k).collect();
     drop(job.image);
     drop(job.template);
+    drop(job.more_faces);
+    let keep_all = |sources: Vec<Prepared>, b: Prepared| {
+        for s in sources {
+            cache.keep(s);
+        }
+        cache.keep(b);
+    };
     check()?;
     if let Some((m, fingerprint)) = moderator {
         let refused = timed(metrics, Stage::Moderate, || {
-            for (photo, prepared) in [(Role::Image, &mut a), (Role::Template, &mut b)] {
+            let photos = sources
+                .iter_mut()
+                .map(|s| (Role::Image, s))
+                .chain(std::iter::once((Role::Template, &mut b)));
+            for (photo, prepared) in photos {
                 let verdict = match prepared.verdict(fingerprint) {
                     Some(v) => v,
                     None => {
@@ -462,28 +482,65 @@ fn process(
         })?;
         if let Some(refusal) = refused {
             // The verdicts are kept: the same photo is refused again without the model.
-            cache.keep(a);
-            cache.keep(b);
+            keep_all(sources, b);
             return Err(refusal);
         }
     }
     check()?;
-    let swapped = engine.swap_analysed(
-        &a.image,
-        &mut a.analysis,
-        &b.image,
-        &mut b.analysis,
-        &job.options,
-    );
+    // Each face is fused into B itself (so each analysis stays its photo's), and the results are
+    // laid over each other: outside its own face each result is B's pixels exactly.
+    let mut fused = Vec::with_capacity(sources.len());
+    let mut failure = None;
+    for (i, source) in sources.iter_mut().enumerate() {
+        let mut options = job.options;
+        if i > 0 {
+            options.template_face = FaceChoice::Index(targets[i - 1]);
+        }
+        let swapped = engine.swap_analysed(
+            &source.image,
+            &mut source.analysis,
+            &b.image,
+            &mut b.analysis,
+            &options,
+        );
+        match swapped {
+            Ok(s) => fused.push(s),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+        if abandoned() {
+            break;
+        }
+    }
+    let template = b.image.clone();
     // What was learned is kept even when the fusion failed (a face-less photo stays face-less).
-    cache.keep(a);
-    cache.keep(b);
-    let swapped = swapped?;
+    keep_all(sources, b);
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
     check()?;
-    metrics.stage(Stage::Detect, swapped.times.detect_and_mesh);
-    metrics.stage(Stage::Parse, swapped.times.parse);
-    metrics.stage(Stage::Fuse, swapped.times.fuse);
-    let mut image = swapped.image;
+    let mut fused = fused.into_iter();
+    let first = fused.next().expect("the first face was fused");
+    let mut more_reports = Vec::new();
+    let mut image = first.image;
+    for (swapped, k) in fused.zip(&targets) {
+        for ((out, result), original) in image
+            .pixels_mut()
+            .zip(swapped.image.pixels())
+            .zip(template.pixels())
+        {
+            if result != original {
+                *out = *result;
+            }
+        }
+        metrics.stage(Stage::Fuse, swapped.times.fuse);
+        more_reports.push((*k, swapped.report));
+    }
+    metrics.stage(Stage::Detect, first.times.detect_and_mesh);
+    metrics.stage(Stage::Parse, first.times.parse);
+    metrics.stage(Stage::Fuse, first.times.fuse);
     if let (true, Some(label)) = (job.visible_label, &config.visible_label) {
         label.draw(&mut image);
     }
@@ -492,7 +549,8 @@ fn process(
     Ok(JobOutput {
         bytes,
         size,
-        report: swapped.report,
+        report: first.report,
+        more_reports,
     })
 }
 

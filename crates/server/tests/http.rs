@@ -686,6 +686,8 @@ fn health_readiness_metrics_and_openapi() {
         assert!(schemas["FaceswapSuccess"]["properties"]["quality"].is_object());
         assert!(schemas["Task"]["properties"]["quality"].is_object());
         assert!(schemas["FaceswapRequest"]["properties"]["label"].is_object());
+        assert!(schemas["FaceswapRequest"]["properties"]["faces"].is_object());
+        assert!(schemas["FaceswapSuccess"]["properties"]["faces"].is_object());
         for field in ["source_covered", "mouths", "warnings", "sharpness_ratio"] {
             assert!(
                 schemas["Quality"]["properties"][field].is_object(),
@@ -972,6 +974,110 @@ fn a_retry_with_the_same_idempotency_key_gets_the_first_answer_and_pays_once() {
         s.credits(&id),
         (3, 0, 2),
         "one credit per idempotency key that succeeded"
+    );
+}
+
+#[test]
+fn several_faces_of_a_group_photo_are_fused_in_one_request_for_one_credit() {
+    let s = main_server();
+    let p = photos();
+    let (id, key) = s.key("several-faces", 5, Some(0.0));
+    let group = "group_t1.jpg";
+    // Decoded as the server decodes it (libjpeg), so untouched pixels compare equal.
+    let template = faceswap_engine::decode(
+        &face(group),
+        faceswap_engine::Role::Template,
+        &faceswap_engine::PhotoLimits::TEMPLATE,
+    )
+    .unwrap();
+    block_on(async {
+        let r = client()
+            .post(format!("{}/v1/detect", s.base))
+            .bearer_auth(&key)
+            .json(&json!({"image_url": p.url(&format!("/faces/{group}"))}))
+            .send()
+            .await
+            .unwrap();
+        let faces: serde_json::Value = r.json().await.unwrap();
+        let boxes = faces["faces"].as_array().unwrap().clone();
+        assert!(boxes.len() >= 3);
+        let body = json!({"template_url": p.url(&format!("/faces/{group}")), "output_format": "png", "faces": [
+            {"template_face": 0, "image_url": p.url("/faces/obama_1.jpg")},
+            {"template_face": 2, "image_base64": b64(&face("rose_1.jpg"))}]});
+        let (st, got) = s.swap(&key, body).await;
+        assert_eq!(st, 200, "{got}");
+        let per_face = got["faces"].as_array().expect("a report per face");
+        assert_eq!(per_face.len(), 2);
+        assert_eq!(per_face[1]["template_face"], 2);
+        assert!(per_face[1]["quality"]["warnings"].is_array());
+        let bytes = get(got["image_url"].as_str().unwrap())
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        let out = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        // Faces 0 and 2 changed, face 1 did not.
+        let changed_in = |k: usize| {
+            let b = &boxes[k]["box"];
+            let [x, y, w, h] = ["x", "y", "w", "h"].map(|f| b[f].as_f64().unwrap() as u32);
+            let mut n = 0;
+            for yy in y + h / 4..y + 3 * h / 4 {
+                for xx in x + w / 4..x + 3 * w / 4 {
+                    n += (out.get_pixel(xx, yy) != template.get_pixel(xx, yy)) as u32;
+                }
+            }
+            n as f64 / ((w / 2) * (h / 2)).max(1) as f64
+        };
+        assert!(changed_in(0) > 0.3, "face 0: {}", changed_in(0));
+        assert!(changed_in(2) > 0.3, "face 2: {}", changed_in(2));
+        assert!(changed_in(1) < 0.05, "face 1 untouched: {}", changed_in(1));
+
+        // Bad input: seven faces, a face twice, a face that does not exist, both forms at once.
+        let entry =
+            |k: usize| json!({"template_face": k, "image_url": p.url("/faces/obama_1.jpg")});
+        let with = |faces: serde_json::Value| json!({"template_url": p.url(&format!("/faces/{group}")), "faces": faces});
+        let got = s
+            .swap(&key, with(json!((0..7).map(entry).collect::<Vec<_>>())))
+            .await;
+        assert_error(
+            &got,
+            401,
+            "invalid_post",
+            Some("Your faces must list 1 to 6 faces."),
+            false,
+        );
+        let got = s.swap(&key, with(json!([entry(1), entry(1)]))).await;
+        assert_error(
+            &got,
+            401,
+            "invalid_post",
+            Some("Your faces name template face 1 more than once."),
+            false,
+        );
+        let got = s.swap(&key, with(json!([entry(0), entry(40)]))).await;
+        assert_eq!(
+            (got.0, got.1["code"].as_str()),
+            (402, Some("false")),
+            "{}",
+            got.1
+        );
+        assert!(
+            got.1["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("template_face:"),
+            "{}",
+            got.1
+        );
+        let mut both = with(json!([entry(0)]));
+        both["image_url"] = json!(p.url("/faces/obama_1.jpg"));
+        let got = s.swap(&key, both).await;
+        assert_eq!(got.1["code"], "invalid_post");
+    });
+    assert_eq!(
+        s.credits(&id),
+        (4, 0, 1),
+        "one credit for the request, none for the refusals"
     );
 }
 

@@ -30,6 +30,8 @@ pub(super) struct Kept {
     expires_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     quality: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    faces: Option<Vec<serde_json::Value>>,
 }
 
 impl Kept {
@@ -39,6 +41,7 @@ impl Kept {
             task_id: body.task_id.clone(),
             expires_at: body.expires_at.clone(),
             quality: body.quality.clone(),
+            faces: body.faces.clone(),
         }
     }
 }
@@ -179,5 +182,6 @@ pub(super) async fn answer(state: &AppState, kept: Kept, return_base64: bool) ->
         expires_at: kept.expires_at,
         image_base64,
         quality: kept.quality,
+        faces: kept.faces,
     }
 }

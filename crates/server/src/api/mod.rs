@@ -219,6 +219,9 @@ pub(crate) struct SuccessBody {
     /// sharpness mismatch, face sizes and warnings.
     #[serde(skip_serializing_if = "Option::is_none")]
     quality: Option<serde_json::Value>,
+    /// With the `faces` form: each face's template index and report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    faces: Option<Vec<serde_json::Value>>,
 }
 
 /// The page to try the service (`/`): one file, embedded in the binary, nothing fetched from
@@ -555,11 +558,16 @@ async fn run_task(
     base: &str,
 ) -> Result<SuccessBody, ApiError> {
     let ext = req.format.extension();
+    let first_face = match req.options.template_face {
+        faceswap_engine::FaceChoice::Index(k) => k,
+        _ => 0,
+    };
     let mime = req.format.mime();
     let return_base64 = req.return_base64;
     let format = req.format;
-    let (bytes, report) = match produce(state, key_id, task_id, req).await {
-        Ok(out) => (out.bytes, out.report),
+    let several = !req.more_faces.is_empty();
+    let (bytes, report, more_reports) = match produce(state, key_id, task_id, req).await {
+        Ok(out) => (out.bytes, out.report, out.more_reports),
         Err(r) => {
             if matches!(r.error, ApiError::Unknown) {
                 tracing::error!(task_id, reason = %r.reason, "task failed");
@@ -591,6 +599,14 @@ async fn run_task(
     let now = now_millis();
     let expires_at = now + retention_ms(state);
     let quality = serde_json::to_value(&report).ok();
+    // With several faces, each face's report under its template face index (the first is also
+    // `quality`).
+    let faces = several.then(|| {
+        std::iter::once((first_face, &report))
+            .chain(more_reports.iter().map(|(k, r)| (*k, r)))
+            .map(|(k, r)| serde_json::json!({"template_face": k, "quality": r}))
+            .collect::<Vec<_>>()
+    });
     let success = Success {
         ext: ext.into(),
         mime: mime.into(),
@@ -615,6 +631,7 @@ async fn run_task(
         image_base64: return_base64
             .then(|| base64::engine::general_purpose::STANDARD.encode(&bytes)),
         quality,
+        faces,
     })
 }
 
@@ -640,13 +657,20 @@ async fn produce(
         photo_bytes(state, task_id, &req.image, Photo::Image),
         photo_bytes(state, task_id, &req.template, Photo::Template)
     );
+    let (image, template) = (image?, template?);
+    // Further faces' photos (the `faces` form), fetched after the first two.
+    let mut more_faces = Vec::with_capacity(req.more_faces.len());
+    for (source, k) in &req.more_faces {
+        more_faces.push((photo_bytes(state, task_id, source, Photo::Image).await?, *k));
+    }
     state.metrics.stage(Stage::Fetch, t.elapsed());
     let job = Job {
-        image: image?,
-        template: template?,
+        image,
+        template,
         options: req.options,
         format: req.format,
         visible_label: req.label.unwrap_or(true),
+        more_faces,
     };
     // A job over its time is a processing failure of an overloaded server (photos that cost
     // too much to decode are refused before): 402 `false`, and the worker drops the job at its

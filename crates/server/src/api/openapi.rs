@@ -62,6 +62,9 @@ pub fn document(server_url: &str) -> Value {
                         "output_format": {"type": "string", "enum": ["jpeg", "png", "webp"], "default": "jpeg"},
                         "quality": {"type": "integer", "minimum": 1, "maximum": 100, "default": 92, "description": "JPEG quality."},
                         "return_base64": {"type": "boolean", "default": false, "description": "Also return the result inline as image_base64."},
+                        "faces": {"type": "array", "minItems": 1, "maxItems": 6, "description": "Several faces in one request, instead of image_url/image_base64 and template_face: each source photo into the template face it names (each at most once). One credit per request.",
+                            "items": {"type": "object", "required": ["template_face"], "properties": {
+                                "template_face": {"type": "integer", "minimum": 0}, "image_url": {"type": "string", "format": "uri"}, "image_base64": {"type": "string"}}}},
                         "label": {"type": "boolean", "description": "false: no visible AI-content label on this result; refused (invalid_post) unless the operator allows it. The metadata label is always there."}
                     }
                 },
@@ -114,7 +117,9 @@ pub fn document(server_url: &str) -> Value {
                         "task_id": {"type": "string", "format": "uuid"},
                         "expires_at": {"type": "string", "format": "date-time"},
                         "image_base64": {"type": "string", "description": "Only with return_base64."},
-                        "quality": {"$ref": "#/components/schemas/Quality"}
+                        "quality": {"$ref": "#/components/schemas/Quality"},
+                        "faces": {"type": "array", "description": "With the faces form: each face's template_face and quality.",
+                            "items": {"type": "object", "properties": {"template_face": {"type": "integer"}, "quality": {"$ref": "#/components/schemas/Quality"}}}}
                     }
                 },
                 "Error": {

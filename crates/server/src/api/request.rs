@@ -33,7 +33,13 @@ pub struct FaceswapRequest {
     pub return_base64: bool,
     /// The request's wish for the visible AI-content label (`None`: the server's setting).
     pub label: Option<bool>,
+    /// With the `faces` form, the faces after the first: each source photo and the index of the
+    /// template face it replaces (the first is `image` into `options.template_face`).
+    pub more_faces: Vec<(Source, usize)>,
 }
+
+/// Most faces one request may fuse (as Tencent's FuseFace allows).
+pub const MAX_FACES: usize = 6;
 
 /// The detail of a body that is not a JSON object.
 pub const NOT_AN_OBJECT: &str = "Your request body is not a JSON object.";
@@ -46,9 +52,28 @@ pub fn parse_request(body: &[u8]) -> Result<FaceswapRequest, String> {
     let Value::Object(obj) = value else {
         return Err(NOT_AN_OBJECT.into());
     };
-    let image = source(&obj, "image_url", "image_base64")?;
+    let (image, template_face, more_faces) = match field(&obj, "faces") {
+        None => (
+            source(&obj, "image_url", "image_base64")?,
+            template_face(field(&obj, "template_face"))?,
+            Vec::new(),
+        ),
+        Some(faces) => {
+            if ["image_url", "image_base64", "template_face"]
+                .iter()
+                .any(|f| field(&obj, f).is_some_and(|v| !is_blank(v)))
+            {
+                return Err(
+                    "Give either faces or image_url/image_base64 with template_face, not both."
+                        .into(),
+                );
+            }
+            let mut all = many_faces(faces)?.into_iter();
+            let (first, k) = all.next().expect("at least one face");
+            (first, FaceChoice::Index(k), all.collect())
+        }
+    };
     let template = source(&obj, "template_url", "template_base64")?;
-    let template_face = template_face(field(&obj, "template_face"))?;
     let degree = match field(&obj, "degree") {
         None => 100,
         Some(v) => {
@@ -81,6 +106,7 @@ pub fn parse_request(body: &[u8]) -> Result<FaceswapRequest, String> {
         Some(_) => return Err("Your label must be true or false.".into()),
     };
     Ok(FaceswapRequest {
+        more_faces,
         label,
         image,
         template,
@@ -150,6 +176,35 @@ fn source(obj: &Map<String, Value>, url_field: &str, b64_field: &str) -> Result<
             Ok(Source::Base64(s.to_string()))
         }
     }
+}
+
+/// The `faces` form: `[{"template_face": K, "image_url" | "image_base64": ...}, ...]`, 1 to
+/// [`MAX_FACES`] entries, each template face at most once.
+fn many_faces(v: &Value) -> Result<Vec<(Source, usize)>, String> {
+    let list = v
+        .as_array()
+        .filter(|l| (1..=MAX_FACES).contains(&l.len()))
+        .ok_or_else(|| format!("Your faces must list 1 to {MAX_FACES} faces."))?;
+    let mut out: Vec<(Source, usize)> = Vec::with_capacity(list.len());
+    for (i, entry) in list.iter().enumerate() {
+        let obj = entry.as_object().ok_or_else(|| {
+            format!("Your faces[{i}] must be an object with template_face and image_url or image_base64.")
+        })?;
+        let k = field(obj, "template_face")
+            .and_then(|v| integer_in(v, 0, 1_000_000))
+            .ok_or_else(|| {
+                format!(
+                    "Your faces[{i}].template_face must be a face index (0 is the largest face)."
+                )
+            })? as usize;
+        if out.iter().any(|(_, seen)| *seen == k) {
+            return Err(format!("Your faces name template face {k} more than once."));
+        }
+        let photo = source(obj, "image_url", "image_base64")
+            .map_err(|e| e.replacen("Your ", &format!("Your faces[{i}]."), 1))?;
+        out.push((photo, k));
+    }
+    Ok(out)
 }
 
 const TEMPLATE_FACE_DETAIL: &str =
@@ -243,6 +298,44 @@ pub fn base64_decoded_len_bound(s: &str) -> usize {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn several_faces_map_sources_to_template_faces() {
+        let r = parse(json!({"template_url": "http://b.example/g.jpg", "faces": [
+            {"template_face": 1, "image_url": "https://a.example/1.jpg"},
+            {"template_face": 0, "image_base64": "AAAA"}]}))
+        .unwrap();
+        assert!(matches!(r.image, Source::Url(_)));
+        assert_eq!(r.options.template_face, FaceChoice::Index(1));
+        assert_eq!(r.more_faces, vec![(Source::Base64("AAAA".into()), 0)]);
+        let face = |k: usize| json!({"template_face": k, "image_url": "https://a.example/x.jpg"});
+        let with = |faces: Value| json!({"template_url": "http://b.example/g.jpg", "faces": faces});
+        assert_eq!(
+            err(with(json!((0..7).map(face).collect::<Vec<_>>()))),
+            "Your faces must list 1 to 6 faces."
+        );
+        assert_eq!(err(with(json!([]))), "Your faces must list 1 to 6 faces.");
+        assert_eq!(
+            err(with(json!([face(2), face(2)]))),
+            "Your faces name template face 2 more than once."
+        );
+        assert_eq!(
+            err(with(json!([{"template_face": 0}]))),
+            "Your faces[0].image_url is empty."
+        );
+        assert_eq!(
+            err(with(
+                json!([{"template_face": -1, "image_url": "https://a.example/x.jpg"}])
+            )),
+            "Your faces[0].template_face must be a face index (0 is the largest face)."
+        );
+        let mut both = with(json!([face(0)]));
+        both["image_url"] = json!("https://a.example/y.jpg");
+        assert_eq!(
+            err(both),
+            "Give either faces or image_url/image_base64 with template_face, not both."
+        );
+    }
 
     fn parse(v: Value) -> Result<FaceswapRequest, String> {
         parse_request(v.to_string().as_bytes())
