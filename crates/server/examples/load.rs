@@ -5,8 +5,11 @@
 //!
 //! ```text
 //! cargo run -p faceswap-server --example load -- [--clients 8] [--seconds 30] [--workers N]
-//!     [--queue 16] [--credits 1000000] [--base64] [--no-moderation]
+//!     [--queue 16] [--credits 1000000] [--base64] [--no-moderation] [--catalogue [--fresh-sources]]
 //! ```
+//! `--catalogue`: ten templates and every other face photo as sources, inline (base64); with
+//! `--fresh-sources` each request's source is made a new photo for the photo cache (a few random
+//! bytes after the JPEG's end, which decoders ignore), as when every customer brings their own.
 //! `FACESWAP_FACES` points at the photos (default `../shared/faces` beside the repository).
 
 use std::collections::BTreeMap;
@@ -30,6 +33,8 @@ struct Opts {
     credits: i64,
     base64: bool,
     moderation: bool,
+    catalogue: bool,
+    fresh_sources: bool,
 }
 
 fn opts() -> Opts {
@@ -41,6 +46,8 @@ fn opts() -> Opts {
         credits: 1_000_000,
         base64: false,
         moderation: true,
+        catalogue: false,
+        fresh_sources: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -66,6 +73,16 @@ fn opts() -> Opts {
                 i += 1;
                 continue;
             }
+            "--catalogue" => {
+                o.catalogue = true;
+                i += 1;
+                continue;
+            }
+            "--fresh-sources" => {
+                o.fresh_sources = true;
+                i += 1;
+                continue;
+            }
             other => panic!("unknown argument {other}"),
         }
         i += 2;
@@ -78,6 +95,12 @@ struct Tally {
     latencies: Vec<Duration>,
     statuses: BTreeMap<String, usize>,
     successes: usize,
+}
+
+/// A number of the run (so two runs' fresh sources differ too).
+fn c_id(key: &str) -> u64 {
+    key.bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -140,6 +163,53 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
             }
         })
         .collect();
+    // The catalogue: ten templates; the sources are the other JPEG face photos.
+    let catalogue = o.catalogue.then(|| {
+        let templates = [
+            "portrait_m1.jpg",
+            "portrait_f1.jpg",
+            "kit_1.jpg",
+            "rose_2.jpg",
+            "cruise.jpg",
+            "df_img5.jpg",
+            "df_img24.jpg",
+            "df_img30.jpg",
+            "df_img39.jpg",
+            "df_img8.jpg",
+        ];
+        let sources: Vec<Vec<u8>> = [
+            "obama_1.jpg",
+            "obama_2.jpg",
+            "obama_3.jpg",
+            "biden_2.jpg",
+            "kit_2.jpg",
+            "kit_3.jpg",
+            "rose_1.jpg",
+            "df_img1.jpg",
+            "df_img3.jpg",
+            "df_img12.jpg",
+            "df_img13.jpg",
+            "df_img14.jpg",
+            "df_img16.jpg",
+            "df_img18.jpg",
+            "df_img20.jpg",
+            "df_img28.jpg",
+            "df_img32.jpg",
+            "df_img35.jpg",
+            "df_img44.jpg",
+            "df_img51.jpg",
+            "df_img61.jpg",
+        ]
+        .iter()
+        .map(|n| common::face(n))
+        .collect();
+        let templates: Vec<String> = templates
+            .iter()
+            .map(|n| base64::engine::general_purpose::STANDARD.encode(common::face(n)))
+            .collect();
+        Arc::new((templates, sources))
+    });
+    let fresh = o.fresh_sources;
     let bodies = Arc::new(bodies);
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -154,22 +224,46 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
         o.seconds,
         o.queue,
         o.moderation,
-        if o.base64 { "base64" } else { "URLs" }
+        if o.catalogue {
+            if o.fresh_sources {
+                "catalogue of 10 templates, fresh sources"
+            } else {
+                "catalogue of 10 templates, 21 sources"
+            }
+        } else if o.base64 {
+            "base64"
+        } else {
+            "URLs"
+        }
     );
     let started = Instant::now();
     let mut handles = Vec::new();
     for c in 0..o.clients {
-        let (client, bodies, tally, key, base) = (
+        let (client, bodies, tally, key, base, catalogue) = (
             client.clone(),
             bodies.clone(),
             tally.clone(),
             key.clone(),
             base.clone(),
+            catalogue.clone(),
         );
         handles.push(tokio::spawn(async move {
             let mut n = c;
             while Instant::now() < deadline {
-                let body = &bodies[n % bodies.len()];
+                let body = match &catalogue {
+                    None => bodies[n % bodies.len()].clone(),
+                    Some(c) => {
+                        let (templates, sources) = &**c;
+                        let mut source = sources[(n * 7) % sources.len()].clone();
+                        if fresh {
+                            // A new photo for the cache each time; decoders stop at the JPEG's end.
+                            source.extend_from_slice(&(n as u64 * 1_000_003 + c_id(&key)).to_le_bytes());
+                        }
+                        json!({"image_base64": base64::engine::general_purpose::STANDARD.encode(&source),
+                            "template_base64": templates[n % templates.len()]})
+                    }
+                };
+                let body = &body;
                 n += 1;
                 let t = Instant::now();
                 let r = client

@@ -48,8 +48,8 @@ use crate::{now_millis, rfc3339};
 use request::{base64_decoded_len_bound, decode_base64, parse_request, FaceswapRequest, Source};
 
 use body::*;
-use fusion::*;
 pub use fusion::engine_error;
+use fusion::*;
 use results::*;
 
 /// Everything the handlers share.
