@@ -210,6 +210,8 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
         Arc::new((templates, sources))
     });
     let fresh = o.fresh_sources;
+    // Numbers every request of the run once, for the fresh sources' trailers.
+    let serial = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let bodies = Arc::new(bodies);
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -239,13 +241,14 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
     let started = Instant::now();
     let mut handles = Vec::new();
     for c in 0..o.clients {
-        let (client, bodies, tally, key, base, catalogue) = (
+        let (client, bodies, tally, key, base, catalogue, serial) = (
             client.clone(),
             bodies.clone(),
             tally.clone(),
             key.clone(),
             base.clone(),
             catalogue.clone(),
+            serial.clone(),
         );
         handles.push(tokio::spawn(async move {
             let mut n = c;
@@ -257,7 +260,8 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
                         let mut source = sources[(n * 7) % sources.len()].clone();
                         if fresh {
                             // A new photo for the cache each time; decoders stop at the JPEG's end.
-                            source.extend_from_slice(&(n as u64 * 1_000_003 + c_id(&key)).to_le_bytes());
+                            let k = serial.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            source.extend_from_slice(&k.wrapping_mul(1_000_003).wrapping_add(c_id(&key)).to_le_bytes());
                         }
                         json!({"image_base64": base64::engine::general_purpose::STANDARD.encode(&source),
                             "template_base64": templates[n % templates.len()]})
@@ -337,6 +341,41 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
         t.successes,
         if adds_up { "ADD UP" } else { "MISMATCH" }
     );
+    // Where the time went: the server's own per-stage means over the run.
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str, stage: &str| -> f64 {
+        let prefix = format!("faceswap_stage_seconds_{name}{{stage=\"{stage}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let mut means = Vec::new();
+    for stage in [
+        "fetch",
+        "queue_wait",
+        "decode",
+        "moderate",
+        "detect",
+        "parse",
+        "fuse",
+        "encode",
+        "store",
+        "total",
+    ] {
+        let count = value("count", stage);
+        if count > 0.0 {
+            means.push(format!("{stage} {:.1}", 1e3 * value("sum", stage) / count));
+        }
+    }
+    println!("server stage means, ms: {}", means.join(", "));
     server.shutdown().await;
     if !adds_up || five_xx > 0 {
         std::process::exit(1);
