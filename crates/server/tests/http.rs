@@ -826,23 +826,14 @@ fn detect_lists_every_face_largest_first_and_costs_no_credit() {
     let s = main_server();
     let p = photos();
     let (id, key) = s.key("detect", 2, Some(0.0));
-    let detect = |body: serde_json::Value, token: Option<&str>| {
-        let mut r = client().post(format!("{}/v1/detect", s.base)).json(&body);
-        if let Some(t) = token {
-            r = r.bearer_auth(t);
-        }
-        async move {
-            let r = r.send().await.unwrap();
-            let status = r.status().as_u16();
-            (status, r.json::<serde_json::Value>().await.unwrap())
-        }
-    };
     block_on(async {
-        let (st, v) = detect(
-            json!({"image_url": p.url("/faces/group_t1.jpg")}),
-            Some(&key),
-        )
-        .await;
+        let (st, v) = s
+            .post(
+                "/v1/detect",
+                Some(&key),
+                json!({"image_url": p.url("/faces/group_t1.jpg")}),
+            )
+            .await;
         assert_eq!(st, 200, "{v}");
         assert_eq!(v["code"], "success");
         let faces = v["faces"].as_array().unwrap();
@@ -876,22 +867,26 @@ fn detect_lists_every_face_largest_first_and_costs_no_credit() {
             assert!(f["usable"].is_boolean());
         }
         // The same photo inline gives the same faces (ids are stable).
-        let (_, again) = detect(
-            json!({"image_base64": b64(&face("group_t1.jpg"))}),
-            Some(&key),
-        )
-        .await;
+        let (_, again) = s
+            .post(
+                "/v1/detect",
+                Some(&key),
+                json!({"image_base64": b64(&face("group_t1.jpg"))}),
+            )
+            .await;
         assert_eq!(again["faces"], v["faces"]);
         // A photo without faces: an empty list.
-        let (st, none) = detect(
-            json!({"image_url": p.url("/faces/noface_horses.jpg")}),
-            Some(&key),
-        )
-        .await;
+        let (st, none) = s
+            .post(
+                "/v1/detect",
+                Some(&key),
+                json!({"image_url": p.url("/faces/noface_horses.jpg")}),
+            )
+            .await;
         assert_eq!(st, 200);
         assert_eq!(none["faces"], json!([]));
         // Bad input answers with the API's codes.
-        let got = detect(json!({}), Some(&key)).await;
+        let got = s.post("/v1/detect", Some(&key), json!({})).await;
         assert_error(
             &got,
             401,
@@ -899,7 +894,13 @@ fn detect_lists_every_face_largest_first_and_costs_no_credit() {
             Some("Your image_url is empty."),
             false,
         );
-        let got = detect(json!({"image_base64": "bm90IGEgcGhvdG8="}), Some(&key)).await;
+        let got = s
+            .post(
+                "/v1/detect",
+                Some(&key),
+                json!({"image_base64": "bm90IGEgcGhvdG8="}),
+            )
+            .await;
         assert_error(
             &got,
             402,
@@ -907,7 +908,13 @@ fn detect_lists_every_face_largest_first_and_costs_no_credit() {
             Some("get input image error."),
             true,
         );
-        let got = detect(json!({"image_url": p.url("/faces/group_t1.jpg")}), None).await;
+        let got = s
+            .post(
+                "/v1/detect",
+                None,
+                json!({"image_url": p.url("/faces/group_t1.jpg")}),
+            )
+            .await;
         assert_eq!(got.0, 401);
         assert_eq!(got.1["code"], "no_token");
     });
@@ -991,14 +998,13 @@ fn several_faces_of_a_group_photo_are_fused_in_one_request_for_one_credit() {
     )
     .unwrap();
     block_on(async {
-        let r = client()
-            .post(format!("{}/v1/detect", s.base))
-            .bearer_auth(&key)
-            .json(&json!({"image_url": p.url(&format!("/faces/{group}"))}))
-            .send()
-            .await
-            .unwrap();
-        let faces: serde_json::Value = r.json().await.unwrap();
+        let (_, faces) = s
+            .post(
+                "/v1/detect",
+                Some(&key),
+                json!({"image_url": p.url(&format!("/faces/{group}"))}),
+            )
+            .await;
         let boxes = faces["faces"].as_array().unwrap().clone();
         assert!(boxes.len() >= 3);
         let body = json!({"template_url": p.url(&format!("/faces/{group}")), "output_format": "png", "faces": [

@@ -163,16 +163,8 @@ impl HighlightRemoval<'_> {
                 }
             }
         }
-        let region = self.region;
-        let share = found.iter().sum::<f32>() / region.iter().sum::<f32>().max(1.0);
-        let light = SkinLight::new(
-            &self.low.average(region, 1),
-            &self
-                .low
-                .average(&super::raster::mul_mask(warped, region), 3),
-            self.skin_weights,
-        );
-        Some((light, share))
+        let share = found.iter().sum::<f32>() / self.region.iter().sum::<f32>().max(1.0);
+        Some((self.light_over(warped, self.region), share))
     }
 
     /// A's skin light without the pixels in `highlights` (by how much each is one).
@@ -183,9 +175,16 @@ impl HighlightRemoval<'_> {
             .zip(highlights)
             .map(|(r, k)| r * (1.0 - k))
             .collect();
+        self.light_over(warped, &keep)
+    }
+
+    /// A's skin light over the pixels weighted by `weights`.
+    fn light_over(&self, warped: &[f32], weights: &[f32]) -> SkinLight {
         SkinLight::new(
-            &self.low.average(&keep, 1),
-            &self.low.average(&super::raster::mul_mask(warped, &keep), 3),
+            &self.low.average(weights, 1),
+            &self
+                .low
+                .average(&super::raster::mul_mask(warped, weights), 3),
             self.skin_weights,
         )
     }

@@ -333,8 +333,19 @@ impl TestServer {
 
     /// POST /v1/faceswap with the token in the query.
     pub async fn swap(&self, key: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.post("/v1/faceswap", Some(key), body).await
+    }
+
+    /// POSTs JSON to `path`, with the token in the query when given; status and JSON answer.
+    pub async fn post(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let query = key.map(|k| format!("?token={k}")).unwrap_or_default();
         let r = client()
-            .post(format!("{}/v1/faceswap?token={key}", self.base))
+            .post(format!("{}{path}{query}", self.base))
             .json(&body)
             .send()
             .await
