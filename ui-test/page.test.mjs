@@ -36,6 +36,11 @@ async function open(viewport) {
   page.on("request", (r) => assert.ok(r.url().startsWith(base) || r.url().startsWith("data:"), `fetched ${r.url()}`));
   await page.goto(base + "/");
   await page.fill("#key", key);
+  if (viewport.width > 1000 && !fs.existsSync(path.join(out, "empty.png"))) {
+    // The page before any photo is chosen: a picture of it without photos in it.
+    await page.screenshot({ path: path.join(out, "empty.png") });
+    assert.equal(await page.locator("#resultTools").isVisible(), false, "no result tools before a result");
+  }
   return { page, requests, context };
 }
 
