@@ -447,6 +447,29 @@ fn burnt_out_highlights_of_a_shiny_source_do_not_become_pale_patches() {
 }
 
 #[test]
+fn teeth_and_whites_of_the_eyes_take_the_template_s_light_but_not_its_skin_tint() {
+    // cruise.jpg smiles under warm light into kit_2.jpg's cold light: the skin's tint (less red,
+    // more blue) turned his teeth and the whites of his eyes cyan (about 550 such pixels before
+    // white parts were told from skin).
+    let (a, b) = (photo("cruise.jpg"), photo("kit_2.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let (mut cyan, mut face) = (0, 0);
+    for (out, tpl) in swapped.image.pixels().zip(b.pixels()) {
+        if !(0..3).any(|c| (out[c] as i32 - tpl[c] as i32).abs() > 20) {
+            continue;
+        }
+        face += 1;
+        let [r, g, bl] = out.0.map(f32::from);
+        if 0.299 * r + 0.587 * g + 0.114 * bl > 120.0 && g - r > 12.0 && bl - r > 12.0 {
+            cyan += 1;
+        }
+    }
+    eprintln!("cyan-white pixels on the face: {cyan} of {face}");
+    assert!(face > 5000, "the face was fused: {face}");
+    assert!(cyan < 250, "cyan-white pixels on the face: {cyan}");
+}
+
+#[test]
 fn a_source_lit_harder_than_the_template_takes_more_of_the_template_s_shading() {
     // hanks_112.png is lit hard from one side, biden_1.jpg softly: the result's shading over the
     // cheeks and forehead should follow B's more than A's.

@@ -16,6 +16,35 @@ pub(super) const TINT_RANGE: (f32, f32) = (0.6, 1.7);
 /// produce huge gains.
 pub(super) const GAIN_FLOOR: f32 = 24.0;
 
+/// Brightest channel of a pixel from which it can be teeth or the white of an eye, and at which it
+/// fully can (below, it is an iris, a shadow, a brow: no white to keep).
+pub(super) const NEUTRAL_BRIGHTNESS: (f32, f32) = (90.0, 130.0);
+/// Saturation ((max − min) / max) under which a bright pixel that is not skin is white (teeth,
+/// the white of an eye), and over which it is coloured (lips, a red mouth's inside).
+pub(super) const NEUTRAL_SATURATION: (f32, f32) = (0.4, 0.25);
+
+/// The gain for one pixel `p` of A, given the shading gain `g` there and the parse's probability
+/// `skin` that it is skin. The per-channel tint of the gain is the ratio of B's skin colour to A's:
+/// right for skin, wrong for what is white (teeth, the whites of the eyes), which it would turn
+/// cyan or orange. Those take the same brightness change without the tint.
+pub(super) fn pixel_gain(p: [f32; 3], g: [f32; 3], skin: f32) -> [f32; 3] {
+    let max = p[0].max(p[1]).max(p[2]);
+    let min = p[0].min(p[1]).min(p[2]);
+    if max <= NEUTRAL_BRIGHTNESS.0 {
+        return g;
+    }
+    let white = (1.0 - skin).clamp(0.0, 1.0)
+        * ramp(max, NEUTRAL_BRIGHTNESS)
+        * ramp((max - min) / max, NEUTRAL_SATURATION);
+    if white <= 0.0 {
+        return g;
+    }
+    // One gain for all channels that changes the pixel's brightness as the tinted gain would.
+    let y = luma(p).max(1.0);
+    let level = luma([p[0] * g[0], p[1] * g[1], p[2] * g[2]]) / y;
+    g.map(|gc| gc + white * (level - gc))
+}
+
 /// Keeps A's brightest parts from burning out: when the shading gain lifts A's upper brightness
 /// (its 98th percentile) past [`HIGHLIGHT_CEILING`], the levels above A's median are compressed
 /// so that they end there (a strongly lit A brightened into a pale B would show flat white
@@ -334,6 +363,25 @@ pub(super) fn shading_gain(low: &LowRes, a: &SkinLight, b: &SkinLight, sigma: f3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn white_parts_take_the_brightness_of_the_gain_without_its_tint() {
+        let cold = [0.8, 1.0, 1.3];
+        // Skin takes the tint whole, as does a red lip that is not skin.
+        assert_eq!(pixel_gain([200.0, 150.0, 120.0], cold, 1.0), cold);
+        assert_eq!(pixel_gain([180.0, 80.0, 90.0], cold, 0.0), cold);
+        // Dark features have no white to keep.
+        assert_eq!(pixel_gain([60.0, 50.0, 45.0], cold, 0.0), cold);
+        // Teeth: one gain for all channels, with the brightness the tint would have given.
+        let teeth = [220.0, 205.0, 180.0];
+        let g = pixel_gain(teeth, cold, 0.0);
+        assert!(
+            (g[0] - g[1]).abs() < 1e-5 && (g[1] - g[2]).abs() < 1e-5,
+            "{g:?}"
+        );
+        let tinted = luma([teeth[0] * 0.8, teeth[1] * 1.0, teeth[2] * 1.3]);
+        assert!((luma(teeth.map(|v| v * g[0])) - tinted).abs() < 1e-3);
+    }
 
     #[test]
     fn a_beard_in_b_is_not_taken_for_shadow() {

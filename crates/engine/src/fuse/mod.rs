@@ -30,7 +30,8 @@ use crate::parse::FaceParse;
 use crate::report::{FusionReport, MouthState, PoseDifference};
 use detail::{add_grain, grain, match_sharpness, sharpness_ratio};
 use light::{
-    shading_gain, skin_distance, skin_weights, HighlightGuard, HighlightRemoval, SkinLight,
+    pixel_gain, shading_gain, skin_distance, skin_weights, HighlightGuard, HighlightRemoval,
+    SkinLight,
 };
 pub(crate) use raster::luma;
 use raster::{abs_laplacian, mul_mask, ramp, Crop, LowRes};
@@ -390,7 +391,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             }
             alpha[i] = low.sample(&alpha_low, 1, x, y)[0] * a_face[i] * (1.0 - b_keep[i]);
             if alpha[i] > 0.0 {
-                let g = low.sample(&gain, 3, x, y);
+                let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
+                let g = pixel_gain(p, low.sample(&gain, 3, x, y), a_skin[i]);
                 for c in 0..3 {
                     warped[i * 3 + c] *= g[c];
                 }

@@ -3,7 +3,7 @@
 
 use image::RgbImage;
 
-use super::light::SPECULAR_BURNT;
+use super::light::NEUTRAL_BRIGHTNESS;
 use super::raster::{ramp, Crop};
 use super::shape::smooth_over_mesh;
 use super::P2;
@@ -79,7 +79,8 @@ pub(super) struct WarpedFace {
     /// How much of A's own side is covered.
     pub(super) cover: Vec<f32>,
     /// The parse's probability that what was taken is skin (not eyes, teeth, lips, brows, hair or
-    /// glasses), where the pixel is bright enough to be a highlight (its one use; 0 elsewhere).
+    /// glasses), where the pixel is bright enough to be a highlight or a white of eye or teeth
+    /// (its uses; 0 elsewhere).
     pub(super) skin: Vec<f32>,
 }
 
@@ -183,9 +184,9 @@ pub(super) fn warp_triangle(
                 }
             }
             // Skin is not features, hair or glasses (the parser calls some bright or shaded skin
-            // background, which is skin here). Only a pixel bright enough to be a highlight needs
-            // it (its one use).
-            let skin = if p[0].max(p[1]).max(p[2]) > SPECULAR_BURNT.0 {
+            // background, which is skin here). Only a pixel bright enough to be a highlight, teeth
+            // or the white of an eye needs it.
+            let skin = if p[0].max(p[1]).max(p[2]) > NEUTRAL_BRIGHTNESS.0 {
                 let skin_at = |(x, y): P2| {
                     let parts = src.parse.at(x, y);
                     1.0 - parts[Part::Features as usize]
