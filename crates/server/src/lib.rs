@@ -4,7 +4,7 @@
 //!
 //! Modules: [`config`] (settings), [`api`] (routes and handlers), [`error`] (the API's one error
 //! type), [`keys`] (key generation and hashing), [`label`] (the AI-content label), [`store`] (keys, credits, tasks), [`blobs`] (result
-//! files), [`fetch`] (SSRF-safe downloads), [`limits`] (rate limits), [`worker`] (the fusion pool), [`cache`] (decoded and analysed photos),
+//! files), [`fetch`] (SSRF-safe downloads), [`worker`] (the fusion pool), [`cache`] (decoded and analysed photos),
 //! [`sweeper`] (retention), [`metrics`] (Prometheus).
 
 #![warn(missing_docs)]
@@ -17,7 +17,6 @@ pub mod error;
 pub mod fetch;
 pub mod keys;
 pub mod label;
-pub mod limits;
 pub mod metrics;
 pub mod slots;
 pub mod store;
@@ -33,7 +32,6 @@ pub use config::{Config, FetchSettings, LogFormat, ModerationSettings, VisibleLa
 use crate::api::AppState;
 use crate::blobs::{BlobStore, DiskBlobs};
 use crate::fetch::Fetcher;
-use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 use crate::store::{SqliteStore, Store};
 use crate::worker::{WorkerConfig, WorkerPool};
@@ -57,9 +55,14 @@ fn fail<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> StartErro
 
 /// Now, in Unix milliseconds.
 pub fn now_millis() -> i64 {
+    now_micros() / 1000
+}
+
+/// Now, in Unix microseconds.
+pub fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| d.as_micros() as i64)
         .unwrap_or(0)
 }
 
@@ -248,7 +251,6 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         store,
         blobs,
         fetcher,
-        limiter: RateLimiter::new(),
         pool,
         metrics,
     });

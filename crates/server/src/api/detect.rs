@@ -133,7 +133,12 @@ async fn detect_flow(
     let source = parse_detect_request(&bytes).map_err(ApiError::InvalidPost)?;
     drop(bytes);
     let rate = key.rate.unwrap_or(state.config.default_rate);
-    if !state.limiter.check(&key.id, rate) {
+    let allowed = state
+        .store
+        .allow_request(key.id.clone(), rate)
+        .await
+        .map_err(internal("rate limit"))?;
+    if !allowed {
         return Err(ApiError::RequestRateLimit { task_id });
     }
     let admission = state

@@ -185,7 +185,12 @@ pub(super) async fn check_rate(
     created_at: i64,
 ) -> Result<(), ApiError> {
     let rate = key.rate.unwrap_or(state.config.default_rate);
-    if state.limiter.check(&key.id, rate) {
+    let allowed = state
+        .store
+        .allow_request(key.id.clone(), rate)
+        .await
+        .map_err(internal("rate limit"))?;
+    if allowed {
         return Ok(());
     }
     let e = ApiError::RequestRateLimit {

@@ -39,7 +39,6 @@ use crate::config::Config;
 use crate::error::{detail, ApiError, Photo, ResponseCode};
 use crate::fetch::{FetchError, Fetcher};
 use crate::keys::hash_key;
-use crate::limits::RateLimiter;
 use crate::metrics::{Metrics, Stage};
 use crate::store::{Failure, KeyRecord, ModerationNote, Store, Success, TaskStatus};
 use crate::sweeper::blob_name;
@@ -67,8 +66,6 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Safe URL fetching.
     pub fetcher: Fetcher,
-    /// Per-key rate limits.
-    pub limiter: RateLimiter,
     /// The fusion workers.
     pub pool: WorkerPool,
     /// Counters and histograms.

@@ -1,262 +1,18 @@
-//! Keys, credits and tasks. [`Store`] is the small interface the handlers use (a PostgreSQL
-//! implementation can be added beside [`SqliteStore`] without touching them); [`SqliteStore`] keeps
-//! everything in one SQLite file in WAL mode, so the `faceswap keys` commands can work on it while the
-//! server runs.
-//!
-//! Credits: a request *reserves* one credit and creates its task row in one transaction
-//! ([`Store::reserve`]); success *commits* it ([`Store::commit`]), failure *refunds* it
-//! ([`Store::refund`]). Both are guarded by the task's `holds_credit` flag, so each happens at most once,
-//! and [`Store::recover`] refunds reservations that a crash left behind.
+//! [`SqliteStore`]: everything in one SQLite file (WAL mode, a busy timeout so that operator commands
+//! and the server can share it). One server process at a time (the data folder's lock).
 
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use super::{
+    check_new_key, check_rate, new_replica_id, BoxFuture, Claim, Failure, KeyRecord,
+    ModerationNote, Store, StoreError, Success, TaskRecord, TaskStatus, IDEMPOTENCY_MS,
+    RECOVERED_DETAIL,
+};
 use crate::keys;
-
-/// A boxed future, as the storage traits return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Errors of the store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database failed.
-    #[error("database: {0}")]
-    Database(#[from] rusqlite::Error),
-    /// No key with that id or name.
-    #[error("no key with id or name {0:?}")]
-    NoSuchKey(String),
-    /// Bad input to an operator command.
-    #[error("{0}")]
-    Invalid(String),
-    /// The blocking task running the query was lost.
-    #[error("store task failed: {0}")]
-    Task(String),
-}
-
-/// An API key as stored (never the key itself).
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyRecord {
-    /// Short public id, e.g. `key_5f2c9a1b7e3d`.
-    pub id: String,
-    /// Operator's name for it (unique).
-    pub name: String,
-    /// Credits left (not counting reserved ones).
-    pub credits: i64,
-    /// Credits held by requests in progress.
-    pub reserved: i64,
-    /// Credits spent on successful fusions.
-    pub spent: i64,
-    /// Requests per second allowed; `None`: the server's default; 0: unlimited.
-    pub rate: Option<f64>,
-    /// Revoked keys are refused.
-    pub revoked: bool,
-    /// Creation time, Unix milliseconds.
-    pub created_at: i64,
-}
-
-/// Where a task is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskStatus {
-    /// Holding a credit, being processed.
-    Running,
-    /// Succeeded; its result is stored.
-    Done,
-    /// Failed or refused; no result.
-    Failed,
-}
-
-impl TaskStatus {
-    /// `running`, `done` or `failed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Running => "running",
-            TaskStatus::Done => "done",
-            TaskStatus::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> TaskStatus {
-        match s {
-            "running" => TaskStatus::Running,
-            "done" => TaskStatus::Done,
-            _ => TaskStatus::Failed,
-        }
-    }
-}
-
-/// A task row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskRecord {
-    /// The task id (a UUID v4).
-    pub id: String,
-    /// The key that made it.
-    pub key_id: String,
-    /// Where it is.
-    pub status: TaskStatus,
-    /// The API code it ended with.
-    pub code: Option<String>,
-    /// The detail sent with that code.
-    pub detail: Option<String>,
-    /// Result file extension (done tasks).
-    pub ext: Option<String>,
-    /// Result MIME type (done tasks).
-    pub mime: Option<String>,
-    /// For the operator: which photo the content filter refused, with label and score.
-    pub moderation: Option<ModerationNote>,
-    /// Unix milliseconds.
-    pub created_at: i64,
-    /// Unix milliseconds.
-    pub finished_at: Option<i64>,
-    /// When the result and the row are deleted, Unix milliseconds.
-    pub expires_at: Option<i64>,
-    /// The engine's report on the fusion, as JSON (done tasks).
-    pub quality: Option<String>,
-}
-
-/// Why the content filter refused a photo; stored for the operator, never sent to the customer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModerationNote {
-    /// `image` or `template`.
-    pub photo: String,
-    /// The label that reached its score.
-    pub label: String,
-    /// The score.
-    pub score: f32,
-}
-
-/// How a task ended without a result.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    /// The API code.
-    pub code: String,
-    /// The detail.
-    pub detail: String,
-    /// The filter's finding, when it refused.
-    pub moderation: Option<ModerationNote>,
-    /// Unix milliseconds.
-    pub finished_at: i64,
-    /// When the row is deleted.
-    pub expires_at: i64,
-}
-
-/// A stored result.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Success {
-    /// File extension of the result.
-    pub ext: String,
-    /// Its MIME type.
-    pub mime: String,
-    /// Unix milliseconds.
-    pub finished_at: i64,
-    /// When the result and the row are deleted.
-    pub expires_at: i64,
-    /// The engine's report on the fusion, as JSON.
-    pub quality: Option<String>,
-}
-
-/// How long a request's `Idempotency-Key` is remembered, in milliseconds.
-pub const IDEMPOTENCY_MS: i64 = 24 * 3600 * 1000;
-
-/// What a request with an `Idempotency-Key` finds when it claims the key.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Claim {
-    /// Nobody used it (within the last 24 h): this request runs, and finishes or releases it.
-    Claimed,
-    /// A request with the same key is running; `same_body`: with the same body.
-    Pending {
-        /// Whether its body was the same.
-        same_body: bool,
-    },
-    /// A request with the same key succeeded; its answer (JSON).
-    Done {
-        /// Whether its body was the same.
-        same_body: bool,
-        /// The first answer, as stored by [`Store::idempotency_finish`].
-        answer: String,
-    },
-}
-
-/// The storage the handlers, the sweeper and the operator commands need.
-pub trait Store: Send + Sync + 'static {
-    /// The live (not revoked) key whose hash is `hash`.
-    fn live_key(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Option<KeyRecord>, StoreError>>;
-    /// Records a task refused before it could reserve a credit (e.g. rate-limited).
-    fn record_refused(
-        &self,
-        task_id: String,
-        key_id: String,
-        created_at: i64,
-        failure: Failure,
-    ) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// Takes one credit from the key and creates the running task, atomically. `false`: no credit left.
-    fn reserve(
-        &self,
-        key_id: String,
-        task_id: String,
-        now: i64,
-    ) -> BoxFuture<'_, Result<bool, StoreError>>;
-    /// Spends the task's reserved credit and marks it done. `false` if it held none.
-    fn commit(&self, task_id: String, success: Success) -> BoxFuture<'_, Result<bool, StoreError>>;
-    /// Gives the task's reserved credit back and marks it failed. `false` if it held none.
-    fn refund(&self, task_id: String, failure: Failure) -> BoxFuture<'_, Result<bool, StoreError>>;
-    /// One task.
-    fn task(&self, task_id: String) -> BoxFuture<'_, Result<Option<TaskRecord>, StoreError>>;
-    /// Up to `limit` finished tasks whose `expires_at` is at or before `now`.
-    fn expired(&self, now: i64, limit: usize)
-        -> BoxFuture<'_, Result<Vec<TaskRecord>, StoreError>>;
-    /// Every done task (for the start-up consistency pass).
-    fn done_tasks(&self) -> BoxFuture<'_, Result<Vec<TaskRecord>, StoreError>>;
-    /// Deletes a task row.
-    fn delete_task(&self, task_id: String) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// Refunds every reservation left by a crash; returns how many.
-    fn recover(&self, now: i64, expires_at: i64) -> BoxFuture<'_, Result<usize, StoreError>>;
-    /// Whether the database answers.
-    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// Claims the key's `Idempotency-Key` `idem` for a request whose body hashes to `body`
-    /// (forgetting claims older than [`IDEMPOTENCY_MS`]).
-    fn idempotency_claim(
-        &self,
-        key_id: String,
-        idem: String,
-        body: [u8; 32],
-        now: i64,
-    ) -> BoxFuture<'_, Result<Claim, StoreError>>;
-    /// Records the answer of the request that claimed `idem`.
-    fn idempotency_finish(
-        &self,
-        key_id: String,
-        idem: String,
-        answer: String,
-    ) -> BoxFuture<'_, Result<(), StoreError>>;
-    /// Forgets a claim (the request failed: a retry runs again).
-    fn idempotency_release(
-        &self,
-        key_id: String,
-        idem: String,
-    ) -> BoxFuture<'_, Result<(), StoreError>>;
-
-    // ---- operator actions (the admin API; `faceswap keys` does the same on SQLite directly) ----
-
-    /// Creates a key; returns its record and the key itself (shown once, never stored).
-    fn new_key(
-        &self,
-        name: String,
-        credits: i64,
-        rate: Option<f64>,
-        now: i64,
-    ) -> BoxFuture<'_, Result<(KeyRecord, String), StoreError>>;
-    /// Every key.
-    fn keys(&self) -> BoxFuture<'_, Result<Vec<KeyRecord>, StoreError>>;
-    /// Adds credits (negative: takes away, never below zero) to the key with this id or name.
-    fn credit(&self, id_or_name: String, n: i64) -> BoxFuture<'_, Result<KeyRecord, StoreError>>;
-    /// Revokes the key with this id or name.
-    fn revoke_key(&self, id_or_name: String) -> BoxFuture<'_, Result<KeyRecord, StoreError>>;
-}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS keys (
@@ -285,7 +41,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     created_at INTEGER NOT NULL,
     finished_at INTEGER,
     expires_at INTEGER,
-    quality TEXT
+    quality TEXT,
+    replica TEXT
 );
 CREATE TABLE IF NOT EXISTS idempotency (
     key_id TEXT NOT NULL,
@@ -294,6 +51,10 @@ CREATE TABLE IF NOT EXISTS idempotency (
     answer TEXT,
     created_at INTEGER NOT NULL,
     PRIMARY KEY (key_id, idem)
+);
+CREATE TABLE IF NOT EXISTS rate_limits (
+    key_id TEXT PRIMARY KEY,
+    tat INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created_at);
 CREATE INDEX IF NOT EXISTS tasks_by_expiry ON tasks (expires_at);
@@ -304,7 +65,7 @@ const TASK_COLUMNS: &str = "id, key_id, status, code, detail, ext, mime, moderat
      moderation_label, moderation_score, created_at, finished_at, expires_at, quality";
 
 /// Columns added after the first release, with their type: added to an older database on open.
-const ADDED_TASK_COLUMNS: &[(&str, &str)] = &[("quality", "TEXT")];
+const ADDED_TASK_COLUMNS: &[(&str, &str)] = &[("quality", "TEXT"), ("replica", "TEXT")];
 const KEY_COLUMNS: &str = "id, name, credits, reserved, spent, rate, revoked, created_at";
 
 /// [`Store`] on one SQLite file (WAL mode, a busy timeout so that operator commands and the server
@@ -312,6 +73,11 @@ const KEY_COLUMNS: &str = "id, name, credits, reserved, spent, rate, revoked, cr
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// This process's id, written on its reservations: any other is a process that ended.
+    replica: Arc<str>,
+    /// The rate limits' own connection: their state is not money, so its commits skip the wait
+    /// for the disk that every credit's commit makes.
+    rates: Arc<Mutex<Connection>>,
 }
 
 impl SqliteStore {
@@ -341,8 +107,13 @@ impl SqliteStore {
                 conn.execute_batch(&format!("ALTER TABLE tasks ADD COLUMN {column} {kind}"))?;
             }
         }
+        let rates = Connection::open(path)?;
+        rates.busy_timeout(Duration::from_secs(10))?;
+        rates.pragma_update(None, "synchronous", "OFF")?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            replica: new_replica_id().into(),
+            rates: Arc::new(Mutex::new(rates)),
         })
     }
 
@@ -374,19 +145,7 @@ impl SqliteStore {
         rate: Option<f64>,
         now: i64,
     ) -> Result<(KeyRecord, String), StoreError> {
-        if name.trim().is_empty() {
-            return Err(StoreError::Invalid("the key's name is empty".into()));
-        }
-        if credits < 0 {
-            return Err(StoreError::Invalid("credits cannot be negative".into()));
-        }
-        if let Some(r) = rate {
-            if !r.is_finite() || r < 0.0 {
-                return Err(StoreError::Invalid(
-                    "the rate must be a number of requests per second, 0 for unlimited".into(),
-                ));
-            }
-        }
+        check_new_key(name, credits, rate)?;
         let key = keys::generate_key();
         let id = keys::generate_key_id();
         let conn = self.lock();
@@ -445,6 +204,7 @@ impl SqliteStore {
 
     /// Sets the key's rate (`None`: the server's default; 0: unlimited).
     pub fn set_rate(&self, id_or_name: &str, rate: Option<f64>) -> Result<KeyRecord, StoreError> {
+        check_rate(rate)?;
         let key = self.find_key(id_or_name)?;
         self.lock().execute(
             "UPDATE keys SET rate = ?2 WHERE id = ?1",
@@ -491,8 +251,9 @@ impl SqliteStore {
             return Ok(false); // the transaction rolls back on drop
         }
         tx.execute(
-            "INSERT INTO tasks (id, key_id, status, holds_credit, created_at) VALUES (?1, ?2, 'running', 1, ?3)",
-            params![task_id, key_id, now],
+            "INSERT INTO tasks (id, key_id, status, holds_credit, created_at, replica) \
+             VALUES (?1, ?2, 'running', 1, ?3, ?4)",
+            params![task_id, key_id, now, &*self.replica],
         )?;
         tx.commit()?;
         Ok(true)
@@ -683,14 +444,40 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// See [`Store::recover`].
+    /// See [`Store::allow_request`]: GCRA with a burst of one, `now` in Unix microseconds.
+    pub fn allow_request_sync(
+        &self,
+        key_id: &str,
+        per_second: f64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        if !per_second.is_finite() || per_second <= 0.0 {
+            return Ok(true);
+        }
+        let interval = (1e6 / per_second).clamp(1.0, 1e15) as i64;
+        let rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+        // Allowed when the key's theoretical arrival time has come; it then moves one interval
+        // past now. A refused request changes nothing.
+        let changed = rates.execute(
+            "INSERT INTO rate_limits (key_id, tat) VALUES (?1, ?2 + ?3) \
+             ON CONFLICT (key_id) DO UPDATE SET tat = excluded.tat WHERE tat <= ?2",
+            params![key_id, now, interval],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// See [`Store::recover`]: every reservation but this process's own (only one process uses
+    /// the file at a time, so any other has ended).
     pub fn recover_sync(&self, now: i64, expires_at: i64) -> Result<usize, StoreError> {
-        let held = self.tasks_where("holds_credit = 1", &[])?;
+        let held = self.tasks_where(
+            "holds_credit = 1 AND (replica IS NULL OR replica != ?1)",
+            &[&&*self.replica],
+        )?;
         let mut n = 0;
         for task in held {
             let failure = Failure {
                 code: "unknown".into(),
-                detail: "interrupted by a server restart; the credit was refunded".into(),
+                detail: RECOVERED_DETAIL.into(),
                 moderation: None,
                 finished_at: now,
                 expires_at,
@@ -827,6 +614,27 @@ impl Store for SqliteStore {
         self.run(move |s| s.idempotency_release_sync(&key_id, &idem))
     }
 
+    fn heartbeat(&self, _now: i64) -> BoxFuture<'_, Result<(), StoreError>> {
+        // One process: it is alive as long as it holds the data folder's lock.
+        Box::pin(async { Ok(()) })
+    }
+
+    fn lead(&self) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async { Ok(true) })
+    }
+
+    fn exclusive(&self) -> bool {
+        true
+    }
+
+    fn allow_request(
+        &self,
+        key_id: String,
+        per_second: f64,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.run(move |s| s.allow_request_sync(&key_id, per_second, crate::now_micros()))
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         self.run(|s| {
             s.lock().query_row("SELECT 1", [], |_| Ok(()))?;
@@ -855,11 +663,20 @@ impl Store for SqliteStore {
     fn revoke_key(&self, id_or_name: String) -> BoxFuture<'_, Result<KeyRecord, StoreError>> {
         self.run(move |s| s.revoke(&id_or_name))
     }
+
+    fn set_key_rate(
+        &self,
+        id_or_name: String,
+        rate: Option<f64>,
+    ) -> BoxFuture<'_, Result<KeyRecord, StoreError>> {
+        self.run(move |s| s.set_rate(&id_or_name, rate))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::suite::{store_suite, Pair};
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -867,71 +684,19 @@ mod tests {
         (dir, s)
     }
 
-    fn failure(code: &str) -> Failure {
-        Failure {
-            code: code.into(),
-            detail: "d".into(),
-            moderation: None,
-            finished_at: 2,
-            expires_at: 3,
-        }
+    /// Two stores on one file: this process, and one that used the file before it.
+    async fn pair() -> Option<Pair> {
+        let (dir, me) = store();
+        let other = SqliteStore::open(&dir.path().join("db/faceswap.db")).unwrap();
+        Some(Pair {
+            me: Arc::new(me),
+            other: Arc::new(other),
+            replica_timeout: Duration::ZERO,
+            _storage: Box::new(dir),
+        })
     }
 
-    #[test]
-    fn keys_are_created_found_credited_and_revoked() {
-        let (_d, s) = store();
-        let (rec, key) = s.create_key("alice", 5, Some(2.5), 1).unwrap();
-        assert_eq!(rec.credits, 5);
-        assert_eq!(rec.rate, Some(2.5));
-        assert!(s.create_key("alice", 1, None, 1).is_err());
-        let found = s.live_key_sync(keys::hash_key(&key)).unwrap().unwrap();
-        assert_eq!(found.id, rec.id);
-        assert!(s
-            .live_key_sync(keys::hash_key("fsk_nope"))
-            .unwrap()
-            .is_none());
-        assert_eq!(s.add_credits("alice", 3).unwrap().credits, 8);
-        assert_eq!(s.add_credits(&rec.id, -100).unwrap().credits, 0);
-        assert_eq!(s.set_rate("alice", None).unwrap().rate, None);
-        assert!(s.revoke("alice").unwrap().revoked);
-        assert!(s.live_key_sync(keys::hash_key(&key)).unwrap().is_none());
-        assert!(matches!(s.find_key("bob"), Err(StoreError::NoSuchKey(_))));
-        assert_eq!(s.list_keys().unwrap().len(), 1);
-    }
-
-    #[test]
-    fn reserve_commit_and_refund_keep_credits_exact() {
-        let (_d, s) = store();
-        let (k, _) = s.create_key("k", 2, None, 1).unwrap();
-        assert!(s.reserve_sync(&k.id, "t1", 1).unwrap());
-        assert!(s.reserve_sync(&k.id, "t2", 1).unwrap());
-        assert!(!s.reserve_sync(&k.id, "t3", 1).unwrap());
-        let k1 = s.find_key("k").unwrap();
-        assert_eq!((k1.credits, k1.reserved), (0, 2));
-        let ok = Success {
-            ext: "jpeg".into(),
-            mime: "image/jpeg".into(),
-            finished_at: 2,
-            expires_at: 10,
-            quality: None,
-        };
-        assert!(s.commit_sync("t1", &ok).unwrap());
-        assert!(!s.commit_sync("t1", &ok).unwrap(), "commits once");
-        assert!(s.refund_sync("t2", &failure("no_face_detected")).unwrap());
-        assert!(!s.refund_sync("t2", &failure("x")).unwrap(), "refunds once");
-        assert!(
-            !s.refund_sync("t1", &failure("x")).unwrap(),
-            "a done task keeps its credit"
-        );
-        let k2 = s.find_key("k").unwrap();
-        assert_eq!((k2.credits, k2.reserved, k2.spent), (1, 0, 1));
-        let t1 = s.task_sync("t1").unwrap().unwrap();
-        assert_eq!(t1.status, TaskStatus::Done);
-        assert_eq!(t1.ext.as_deref(), Some("jpeg"));
-        let t2 = s.task_sync("t2").unwrap().unwrap();
-        assert_eq!(t2.status, TaskStatus::Failed);
-        assert_eq!(t2.code.as_deref(), Some("no_face_detected"));
-    }
+    store_suite!(pair);
 
     #[test]
     fn a_database_of_an_earlier_release_gains_the_new_columns_and_keeps_its_rows() {
@@ -973,69 +738,6 @@ mod tests {
     }
 
     #[test]
-    fn an_idempotency_key_is_claimed_once_remembers_its_answer_and_expires() {
-        let (_d, s) = store();
-        let body = [1u8; 32];
-        assert_eq!(
-            s.idempotency_claim_sync("k", "i", body, 10).unwrap(),
-            Claim::Claimed
-        );
-        assert_eq!(
-            s.idempotency_claim_sync("k", "i", body, 11).unwrap(),
-            Claim::Pending { same_body: true }
-        );
-        assert_eq!(
-            s.idempotency_claim_sync("k", "i", [2u8; 32], 11).unwrap(),
-            Claim::Pending { same_body: false }
-        );
-        // Another key's same idempotency key is its own.
-        assert_eq!(
-            s.idempotency_claim_sync("other", "i", body, 11).unwrap(),
-            Claim::Claimed
-        );
-        s.idempotency_finish_sync("k", "i", "{}").unwrap();
-        s.idempotency_release_sync("k", "i").unwrap();
-        assert_eq!(
-            s.idempotency_claim_sync("k", "i", body, 12).unwrap(),
-            Claim::Done {
-                same_body: true,
-                answer: "{}".into()
-            },
-            "a finished answer is not released"
-        );
-        // A released claim (a failure) is claimed anew; after 24 h everything is forgotten.
-        s.idempotency_release_sync("other", "i").unwrap();
-        assert_eq!(
-            s.idempotency_claim_sync("other", "i", body, 13).unwrap(),
-            Claim::Claimed
-        );
-        assert_eq!(
-            s.idempotency_claim_sync("k", "i", body, 10 + IDEMPOTENCY_MS)
-                .unwrap(),
-            Claim::Claimed
-        );
-    }
-
-    #[test]
-    fn fifty_threads_racing_for_ten_credits_get_exactly_ten() {
-        let (_d, s) = store();
-        let (k, _) = s.create_key("race", 10, None, 1).unwrap();
-        let wins: usize = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..50)
-                .map(|i| {
-                    let s = s.clone();
-                    let id = k.id.clone();
-                    scope.spawn(move || s.reserve_sync(&id, &format!("t{i}"), 1).unwrap() as usize)
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).sum()
-        });
-        assert_eq!(wins, 10);
-        let k = s.find_key("race").unwrap();
-        assert_eq!((k.credits, k.reserved), (0, 10));
-    }
-
-    #[test]
     fn two_connections_race_for_credits_through_the_file() {
         // As the server and a `keys` command would: separate connections to one file.
         let (d, s) = store();
@@ -1058,46 +760,5 @@ mod tests {
         });
         assert_eq!(wins, 10);
         assert_eq!(s.find_key("race").unwrap().credits, 0);
-    }
-
-    #[test]
-    fn recovery_refunds_what_a_crash_left_reserved() {
-        let (_d, s) = store();
-        let (k, _) = s.create_key("k", 3, None, 1).unwrap();
-        assert!(s.reserve_sync(&k.id, "a", 1).unwrap());
-        assert!(s.reserve_sync(&k.id, "b", 1).unwrap());
-        let ok = Success {
-            ext: "png".into(),
-            mime: "image/png".into(),
-            finished_at: 2,
-            expires_at: 10,
-            quality: None,
-        };
-        assert!(s.commit_sync("a", &ok).unwrap());
-        assert_eq!(s.recover_sync(5, 50).unwrap(), 1);
-        let k = s.find_key("k").unwrap();
-        assert_eq!((k.credits, k.reserved, k.spent), (2, 0, 1));
-        assert_eq!(
-            s.task_sync("b").unwrap().unwrap().status,
-            TaskStatus::Failed
-        );
-        assert_eq!(s.task_sync("a").unwrap().unwrap().status, TaskStatus::Done);
-        assert_eq!(s.recover_sync(5, 50).unwrap(), 0);
-    }
-
-    #[test]
-    fn expired_lists_finished_tasks_only() {
-        let (_d, s) = store();
-        let (k, _) = s.create_key("k", 3, None, 1).unwrap();
-        assert!(s.reserve_sync(&k.id, "run", 1).unwrap());
-        s.record_refused_sync("refused", &k.id, 1, &failure("request_rate_limit"))
-            .unwrap();
-        let expired = s.expired_sync(100, 10).unwrap();
-        assert_eq!(expired.len(), 1);
-        assert_eq!(expired[0].id, "refused");
-        s.delete_task_sync("refused").unwrap();
-        s.delete_task_sync("run").unwrap();
-        assert!(s.task_sync("refused").unwrap().is_none());
-        assert!(s.task_sync("run").unwrap().is_some(), "running tasks stay");
     }
 }
