@@ -1,11 +1,12 @@
-//! `faceswap keys`: create, list, credit and revoke API keys in the server's database. Works while the
-//! server runs (SQLite in WAL mode with a busy timeout).
+//! `faceswap keys`: create, list, credit and revoke API keys in the server's database (the SQLite
+//! file, or PostgreSQL with `--database-url`). Works while the server runs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
-use faceswap_server::store::{KeyRecord, SqliteStore};
+use faceswap_server::store::{KeyRecord, PgStore, SqliteStore, Store};
 use faceswap_server::{now_millis, rfc3339, Config};
 
 /// Arguments of `faceswap keys`.
@@ -19,6 +20,14 @@ pub struct Args {
         global = true
     )]
     pub data_dir: PathBuf,
+    /// The replicas' PostgreSQL database instead of the data folder's SQLite file.
+    #[arg(
+        long,
+        env = "FACESWAP_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: KeysCommand,
 }
@@ -93,6 +102,25 @@ fn print_key(k: &KeyRecord) {
 
 /// Runs `faceswap keys ...`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_on(args))
+}
+
+async fn open(args: &Args) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = args
+        .database_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        // Operator commands hold no reservations: the replica timeout does not matter.
+        let store = PgStore::connect(url, std::time::Duration::from_secs(30))
+            .await
+            .context("cannot open the PostgreSQL database")?;
+        return Ok(Arc::new(store));
+    }
     let config = Config {
         data_dir: args.data_dir.clone(),
         ..Config::default()
@@ -106,13 +134,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let store =
         SqliteStore::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+async fn run_on(args: Args) -> anyhow::Result<ExitCode> {
+    let store = open(&args).await?;
     match args.command {
         KeysCommand::Create {
             name,
             credits,
             rate,
         } => {
-            let (record, key) = store.create_key(&name, credits, rate, now_millis())?;
+            let (record, key) = store.new_key(name, credits, rate, now_millis()).await?;
             eprintln!(
                 "created {} ({}) with {} credits, rate {}; the key is shown only now:",
                 record.id,
@@ -122,9 +155,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             println!("{key}");
         }
-        KeysCommand::List => print_keys(&store.list_keys()?),
+        KeysCommand::List => print_keys(&store.keys().await?),
         KeysCommand::AddCredits { key, credits } => {
-            print_keys(&[store.add_credits(&key, credits)?])
+            print_keys(&[store.credit(key, credits).await?])
         }
         KeysCommand::SetRate { key, rate } => {
             let rate = match rate.as_str() {
@@ -138,9 +171,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         )?,
                 ),
             };
-            print_keys(&[store.set_rate(&key, rate)?])
+            print_keys(&[store.set_key_rate(key, rate).await?])
         }
-        KeysCommand::Revoke { key } => print_keys(&[store.revoke(&key)?]),
+        KeysCommand::Revoke { key } => print_keys(&[store.revoke_key(key).await?]),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -108,6 +108,27 @@ pub struct Args {
     /// Log format: compact or json.
     #[arg(long, env = "FACESWAP_LOG_FORMAT", default_value = "compact")]
     pub log_format: String,
+    /// PostgreSQL instead of the SQLite file, e.g. postgres://faceswap:PASSWORD@db:5432/faceswap
+    /// (replicas share it; the schema is created and migrated at start).
+    #[arg(long, env = "FACESWAP_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// An S3-compatible bucket instead of the results folder (replicas share it). Credentials
+    /// come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    #[arg(long, env = "FACESWAP_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// URL of the S3 service, e.g. http://127.0.0.1:8333 [default: AWS itself, or AWS_ENDPOINT].
+    #[arg(long, env = "FACESWAP_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Region of the bucket [default: AWS_REGION, else us-east-1].
+    #[arg(long, env = "FACESWAP_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// Folder of the results in the bucket.
+    #[arg(long, env = "FACESWAP_S3_PREFIX", default_value = "results")]
+    pub s3_prefix: String,
+    /// Seconds without a heartbeat after which a replica counts as gone and another refunds the
+    /// credits it held (PostgreSQL).
+    #[arg(long, env = "FACESWAP_REPLICA_TIMEOUT", default_value_t = 30.0)]
+    pub replica_timeout: f64,
 }
 
 impl Args {
@@ -175,6 +196,27 @@ impl Args {
         c.moderation.labels = self.moderation_labels.clone();
         c.moderation.model = self.moderation_model.clone();
         c.admin_token = self.admin_token.clone().filter(|t| !t.trim().is_empty());
+        c.database_url = self.database_url.clone().filter(|u| !u.trim().is_empty());
+        if let Some(url) = &c.database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                bail!("--database-url must be a postgres:// URL");
+            }
+        }
+        c.s3 = self
+            .s3_bucket
+            .clone()
+            .filter(|b| !b.trim().is_empty())
+            .map(|bucket| faceswap_server::blobs::S3Settings {
+                bucket,
+                endpoint: self.s3_endpoint.clone(),
+                region: self.s3_region.clone(),
+                prefix: self.s3_prefix.clone(),
+                credentials: None,
+            });
+        if c.s3.is_none() && self.s3_endpoint.is_some() {
+            bail!("--s3-endpoint needs --s3-bucket");
+        }
+        c.replica_timeout = secs(self.replica_timeout, "--replica-timeout")?;
         c.log_format = match self.log_format.as_str() {
             "json" => LogFormat::Json,
             "compact" => LogFormat::Compact,

@@ -6,7 +6,11 @@
 //! ```text
 //! cargo run -p faceswap-server --example load -- [--clients 8] [--seconds 30] [--workers N]
 //!     [--queue 16] [--credits 1000000] [--base64] [--no-moderation] [--catalogue [--fresh-sources]]
+//!     [--replicas N]
 //! ```
+//! `--replicas N`: N servers in this process on one PostgreSQL database and one S3 bucket (from
+//! `FACESWAP_TEST_DATABASE_URL` and `FACESWAP_TEST_S3_*`, as `scripts/backends.sh` prints them),
+//! each with `--workers` threads (default: the cores shared out), the clients spread over them.
 //! `--catalogue`: ten templates and every other face photo as sources, inline (base64); with
 //! `--fresh-sources` each request's source is made a new photo for the photo cache (a few random
 //! bytes after the JPEG's end, which decoders ignore), as when every customer brings their own.
@@ -17,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use faceswap_server::store::SqliteStore;
+use faceswap_server::blobs::S3Settings;
+use faceswap_server::store::{PgStore, SqliteStore, Store};
 use faceswap_server::Config;
 use serde_json::json;
 
@@ -35,6 +40,7 @@ struct Opts {
     moderation: bool,
     catalogue: bool,
     fresh_sources: bool,
+    replicas: usize,
 }
 
 fn opts() -> Opts {
@@ -48,6 +54,7 @@ fn opts() -> Opts {
         moderation: true,
         catalogue: false,
         fresh_sources: false,
+        replicas: 0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -83,6 +90,7 @@ fn opts() -> Opts {
                 i += 1;
                 continue;
             }
+            "--replicas" => o.replicas = val(i).parse().expect("--replicas N"),
             other => panic!("unknown argument {other}"),
         }
         i += 2;
@@ -122,6 +130,10 @@ fn main() {
     rt.block_on(run(o, &photos));
 }
 
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("--replicas needs {name} (scripts/backends.sh)"))
+}
+
 async fn run(o: Opts, photos: &common::PhotoHost) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config {
@@ -130,17 +142,54 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
         queue: o.queue,
         ..Config::default()
     };
+    let replicas = o.replicas.max(1);
     if let Some(w) = o.workers {
         config.workers = w;
+    } else {
+        config.workers = (config.workers / replicas).max(1);
     }
     config.moderation.enabled = o.moderation;
     config.fetch.allow_private_sources = true;
     let workers = config.workers;
-    let server = faceswap_server::start(config).await.expect("server starts");
-    let base = format!("http://{}", server.local_addr());
-    let store = SqliteStore::open(&dir.path().join("faceswap.db")).unwrap();
+    let store: Arc<dyn Store> = if o.replicas > 0 {
+        let url = env("FACESWAP_TEST_DATABASE_URL");
+        config.database_url = Some(url.clone());
+        config.s3 = Some(S3Settings {
+            bucket: env("FACESWAP_TEST_S3_BUCKET"),
+            endpoint: Some(env("FACESWAP_TEST_S3_ENDPOINT")),
+            region: None,
+            prefix: format!("load-{}", std::process::id()),
+            credentials: Some((env("FACESWAP_TEST_S3_KEY"), env("FACESWAP_TEST_S3_SECRET"))),
+        });
+        Arc::new(
+            PgStore::connect(&url, Duration::from_secs(30))
+                .await
+                .unwrap(),
+        )
+    } else {
+        Arc::new(SqliteStore::open(&dir.path().join("faceswap.db")).unwrap())
+    };
+    let mut servers = Vec::new();
+    for _ in 0..replicas {
+        servers.push(
+            faceswap_server::start(config.clone())
+                .await
+                .expect("server starts"),
+        );
+    }
+    let bases: Vec<String> = servers
+        .iter()
+        .map(|s| format!("http://{}", s.local_addr()))
+        .collect();
+    let base = bases.join(", ");
     let (key_rec, key) = store
-        .create_key("load", o.credits, Some(0.0), faceswap_server::now_millis())
+        .new_key(
+            format!("load-{}", faceswap_server::now_millis()),
+            o.credits,
+            Some(0.0),
+            faceswap_server::now_millis(),
+        )
+        .await
         .unwrap();
 
     // Pairs (A, B) of the shared photos; some of them fail on purpose (no face) to mix in 402s.
@@ -221,7 +270,7 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
     let tally = Arc::new(Mutex::new(Tally::default()));
     let deadline = Instant::now() + Duration::from_secs(o.seconds);
     println!(
-        "load: {} clients for {} s against {base} ({workers} workers, queue {}, moderation {}, {})",
+        "load: {} clients for {} s against {base} ({workers} workers each, queue {}, moderation {}, {})",
         o.clients,
         o.seconds,
         o.queue,
@@ -246,7 +295,7 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
             bodies.clone(),
             tally.clone(),
             key.clone(),
-            base.clone(),
+            bases[c % bases.len()].clone(),
             catalogue.clone(),
             serial.clone(),
         );
@@ -328,7 +377,8 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
         println!("  {v:6}  {k}");
     }
     println!("5xx and transport errors: {five_xx}");
-    let after = store.find_key(&key_rec.id).unwrap();
+    let keys = store.keys().await.unwrap();
+    let after = keys.iter().find(|k| k.id == key_rec.id).unwrap();
     let adds_up = after.spent == t.successes as i64
         && after.reserved == 0
         && after.credits + after.spent == o.credits;
@@ -342,20 +392,20 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
         if adds_up { "ADD UP" } else { "MISMATCH" }
     );
     // Where the time went: the server's own per-stage means over the run.
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mut texts = Vec::new();
+    for base in &bases {
+        let r = client.get(format!("{base}/metrics")).send().await.unwrap();
+        texts.push(r.text().await.unwrap());
+    }
+    // Summed over the replicas.
     let value = |name: &str, stage: &str| -> f64 {
         let prefix = format!("faceswap_stage_seconds_{name}{{stage=\"{stage}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
+        texts
+            .iter()
+            .flat_map(|t| t.lines())
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .filter_map(|v| v.trim().parse::<f64>().ok())
+            .sum()
     };
     let mut means = Vec::new();
     for stage in [
@@ -376,7 +426,9 @@ async fn run(o: Opts, photos: &common::PhotoHost) {
         }
     }
     println!("server stage means, ms: {}", means.join(", "));
-    server.shutdown().await;
+    for server in servers {
+        server.shutdown().await;
+    }
     if !adds_up || five_xx > 0 {
         std::process::exit(1);
     }

@@ -134,6 +134,14 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Bearer token of the admin API under `/admin/`; `None` (the default) leaves it switched off.
     pub admin_token: Option<String>,
+    /// PostgreSQL instead of the SQLite file: `postgres://user:password@host:port/database`
+    /// (replicas share it).
+    pub database_url: Option<String>,
+    /// An S3-compatible bucket instead of the results folder (replicas share it).
+    pub s3: Option<crate::blobs::S3Settings>,
+    /// After how long without a heartbeat a replica counts as gone, and another refunds its
+    /// reservations (PostgreSQL; it beats four times per timeout).
+    pub replica_timeout: Duration,
 }
 
 impl Default for Config {
@@ -167,11 +175,20 @@ impl Default for Config {
             fetch: FetchSettings::default(),
             log_format: LogFormat::Compact,
             admin_token: None,
+            database_url: None,
+            s3: None,
+            replica_timeout: Duration::from_secs(30),
         }
     }
 }
 
 impl Config {
+    /// Whether anything is kept in the data folder (the SQLite file or the results folder): then
+    /// one server at a time may use it.
+    pub fn uses_data_dir(&self) -> bool {
+        self.database_url.is_none() || self.s3.is_none()
+    }
+
     /// The SQLite database file in the data folder.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("faceswap.db")

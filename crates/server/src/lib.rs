@@ -30,10 +30,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use config::{Config, FetchSettings, LogFormat, ModerationSettings, VisibleLabelSettings};
 
 use crate::api::AppState;
-use crate::blobs::{BlobStore, DiskBlobs};
+use crate::blobs::{BlobStore, DiskBlobs, S3Blobs};
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
-use crate::store::{SqliteStore, Store};
+use crate::store::{PgStore, SqliteStore, Store};
 use crate::worker::{WorkerConfig, WorkerPool};
 
 /// Why the server could not start.
@@ -120,13 +120,14 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<DataDirLock, StartError> {
 
 /// A running server.
 pub struct Server {
-    _lock: DataDirLock,
+    _lock: Option<DataDirLock>,
     addr: SocketAddr,
     public_url: String,
     state: Arc<AppState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
     sweeper: tokio::task::JoinHandle<()>,
+    heartbeat: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -152,6 +153,7 @@ impl Server {
         }
         let _ = (&mut self.serving).await;
         self.sweeper.abort();
+        self.heartbeat.abort();
     }
 
     /// Runs until the listener fails.
@@ -160,6 +162,7 @@ impl Server {
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         self.sweeper.abort();
+        self.heartbeat.abort();
         r
     }
 }
@@ -168,12 +171,28 @@ impl Server {
 /// binds the listener and starts serving.
 pub async fn start(config: Config) -> Result<Server, StartError> {
     let metrics = Arc::new(Metrics::default());
-    std::fs::create_dir_all(&config.data_dir).map_err(fail("data folder"))?;
-    let lock = lock_data_dir(&config.data_dir)?;
-    let store = SqliteStore::open(&config.database_path()).map_err(fail("database"))?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let blobs: Arc<dyn BlobStore> =
-        Arc::new(DiskBlobs::open(&config.results_dir()).map_err(fail("results folder"))?);
+    let lock = if config.uses_data_dir() {
+        std::fs::create_dir_all(&config.data_dir).map_err(fail("data folder"))?;
+        Some(lock_data_dir(&config.data_dir)?)
+    } else {
+        None // stateless: everything is in the database and the bucket
+    };
+    let store: Arc<dyn Store> = match &config.database_url {
+        Some(url) => Arc::new(
+            PgStore::connect(url, config.replica_timeout)
+                .await
+                .map_err(fail("database"))?,
+        ),
+        None => Arc::new(SqliteStore::open(&config.database_path()).map_err(fail("database"))?),
+    };
+    let blobs: Arc<dyn BlobStore> = match &config.s3 {
+        Some(s3) => {
+            let blobs = S3Blobs::open(s3).map_err(fail("bucket"))?;
+            blobs.ping().await.map_err(fail("bucket"))?;
+            Arc::new(blobs)
+        }
+        None => Arc::new(DiskBlobs::open(&config.results_dir()).map_err(fail("results folder"))?),
+    };
 
     let now = now_millis();
     let retention = config.retention.as_millis().min(i64::MAX as u128) as i64;
@@ -187,19 +206,29 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             "refunded credits reserved by requests a restart interrupted"
         );
     }
-    let swept = sweeper::sweep_expired(store.as_ref(), blobs.as_ref(), now)
-        .await
-        .map_err(fail("sweeping"))?;
-    let reconciled = sweeper::reconcile(store.as_ref(), blobs.as_ref(), Duration::ZERO)
-        .await
-        .map_err(fail("reconciling results"))?;
-    tracing::info!(
-        expired_results = swept.results,
-        expired_rows = swept.rows,
-        orphan_blobs = reconciled.orphan_blobs,
-        orphan_rows = reconciled.orphan_rows,
-        "start-up sweep"
-    );
+    // Alone on its storage, nothing is in flight: a blob of any age without its task is an orphan.
+    // Beside other replicas, a blob may be one whose task is about to be committed: only old
+    // ones are, and only the sweeper's leader looks.
+    if store.lead().await.map_err(fail("database"))? {
+        let swept = sweeper::sweep_expired(store.as_ref(), blobs.as_ref(), now)
+            .await
+            .map_err(fail("sweeping"))?;
+        let min_age = if store.exclusive() {
+            Duration::ZERO
+        } else {
+            sweeper::ORPHAN_AGE
+        };
+        let reconciled = sweeper::reconcile(store.as_ref(), blobs.as_ref(), min_age)
+            .await
+            .map_err(fail("reconciling results"))?;
+        tracing::info!(
+            expired_results = swept.results,
+            expired_rows = swept.rows,
+            orphan_blobs = reconciled.orphan_blobs,
+            orphan_rows = reconciled.orphan_rows,
+            "start-up sweep"
+        );
+    }
 
     let worker_config = WorkerConfig::from_config(&config).map_err(fail("configuration"))?;
     let pool_metrics = metrics.clone();
@@ -234,6 +263,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         metrics.clone(),
         config.sweep_interval,
     );
+    let heartbeat = sweeper::spawn_heartbeat(store.clone(), config.replica_timeout, retention);
     tracing::info!(
         %addr,
         %public_url,
@@ -271,6 +301,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         shutdown: Some(tx),
         serving,
         sweeper,
+        heartbeat,
     })
 }
 

@@ -1,6 +1,8 @@
 //! Retention: deletes results and task rows past their expiry (the blob first, then the row, so that a
 //! crash in between leaves a row whose blob is gone, which the next consistency pass removes), and
-//! reconciles blobs with rows (a blob without a done task, or a done task without its blob).
+//! reconciles blobs with rows (a blob without a done task, or a done task without its blob). Among
+//! replicas, one at a time does this (the store's [`Store::lead`]). Beside it, each replica's
+//! heartbeat, and the refund of the reservations of replicas that are gone.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -103,7 +105,41 @@ pub async fn reconcile(
     Ok(report)
 }
 
-/// Runs [`sweep_expired`] every `interval`, and [`reconcile`] (blobs older than an hour) every hour.
+/// Age from which a blob without a done task is an orphan while the service runs: far more than
+/// the time between a result's write and its task's commit.
+pub const ORPHAN_AGE: Duration = Duration::from_secs(3600);
+
+/// Every quarter of `timeout`: this replica's heartbeat, then the refund of what replicas silent
+/// for longer than `timeout` reserved (their failed tasks are kept for `retention` ms).
+pub fn spawn_heartbeat(
+    store: Arc<dyn Store>,
+    timeout: Duration,
+    retention: i64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval((timeout / 4).max(Duration::from_millis(50)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = now_millis();
+            if let Err(e) = store.heartbeat(now).await {
+                tracing::warn!(error = %e, "heartbeat failed");
+                continue;
+            }
+            match store.recover(now, now + retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    refunded = n,
+                    "refunded credits reserved by a replica that is gone"
+                ),
+                Err(e) => tracing::warn!(error = %e, "recovery failed"),
+            }
+        }
+    })
+}
+
+/// Runs [`sweep_expired`] every `interval`, and [`reconcile`] (blobs older than [`ORPHAN_AGE`])
+/// every hour, while this replica leads.
 pub fn spawn(
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
@@ -111,13 +147,21 @@ pub fn spawn(
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let hour = Duration::from_secs(3600);
+        let hour = ORPHAN_AGE;
         let mut since_reconcile = Duration::ZERO;
         let mut tick = tokio::time::interval(interval.max(Duration::from_millis(100)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await; // the start-up pass has just run
         loop {
             tick.tick().await;
+            match store.lead().await {
+                Ok(true) => {}
+                Ok(false) => continue, // another replica sweeps
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot tell which replica sweeps");
+                    continue;
+                }
+            }
             match sweep_expired(store.as_ref(), blobs.as_ref(), now_millis()).await {
                 Ok(r) => {
                     metrics.swept(r.results as u64);
@@ -130,7 +174,7 @@ pub fn spawn(
             since_reconcile += interval;
             if since_reconcile >= hour {
                 since_reconcile = Duration::ZERO;
-                match reconcile(store.as_ref(), blobs.as_ref(), hour).await {
+                match reconcile(store.as_ref(), blobs.as_ref(), ORPHAN_AGE).await {
                     Ok(r) if r.orphan_blobs + r.orphan_rows > 0 => tracing::info!(
                         orphan_blobs = r.orphan_blobs,
                         orphan_rows = r.orphan_rows,

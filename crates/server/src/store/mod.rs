@@ -14,7 +14,7 @@ use std::pin::Pin;
 mod postgres;
 mod sqlite;
 #[cfg(test)]
-mod suite;
+pub(crate) mod suite;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -1,48 +1,11 @@
-//! Result files. [`BlobStore`] is what the handlers and the sweeper use (an S3-compatible store can be
-//! added beside [`DiskBlobs`]); [`DiskBlobs`] keeps each result as a file in a local folder.
+//! [`DiskBlobs`]: each result a file in one local folder.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+use super::{check_name, BlobError, BlobInfo, BlobStore};
 use crate::store::BoxFuture;
-
-/// Errors of the blob store.
-#[derive(Debug, thiserror::Error)]
-pub enum BlobError {
-    /// The name is not one this store accepts.
-    #[error("invalid blob name {0:?}")]
-    InvalidName(String),
-    /// Reading or writing failed.
-    #[error("blob storage: {0}")]
-    Io(#[from] std::io::Error),
-    /// The blocking task was lost.
-    #[error("blob task failed: {0}")]
-    Task(String),
-}
-
-/// One stored blob in a listing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BlobInfo {
-    /// Its name, e.g. `TASK_ID.jpeg`.
-    pub name: String,
-    /// How long ago it was written.
-    pub age: Duration,
-}
-
-/// Where result files live.
-pub trait BlobStore: Send + Sync + 'static {
-    /// Stores `bytes` under `name`, replacing any blob of that name; visible whole or not at all.
-    fn put(&self, name: String, bytes: Vec<u8>) -> BoxFuture<'_, Result<(), BlobError>>;
-    /// The blob, or `None` if there is none of that name.
-    fn get(&self, name: String) -> BoxFuture<'_, Result<Option<Vec<u8>>, BlobError>>;
-    /// Deletes the blob; deleting a missing blob is not an error.
-    fn delete(&self, name: String) -> BoxFuture<'_, Result<(), BlobError>>;
-    /// Every blob with its age.
-    fn list(&self) -> BoxFuture<'_, Result<Vec<BlobInfo>, BlobError>>;
-    /// Whether the storage is reachable and writable.
-    fn ping(&self) -> BoxFuture<'_, Result<(), BlobError>>;
-}
 
 /// Blobs as files in one folder. Writes go to a temporary file that is renamed into place.
 #[derive(Debug, Clone)]
@@ -60,16 +23,7 @@ impl DiskBlobs {
     }
 
     fn path(&self, name: &str) -> Result<PathBuf, BlobError> {
-        let ok = !name.is_empty()
-            && !name.starts_with('.')
-            && name
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_');
-        if ok {
-            Ok(self.dir.join(name))
-        } else {
-            Err(BlobError::InvalidName(name.to_string()))
-        }
+        Ok(self.dir.join(check_name(name)?))
     }
 
     fn blocking<T, F>(&self, f: F) -> BoxFuture<'_, Result<T, BlobError>>
@@ -167,21 +121,13 @@ impl BlobStore for DiskBlobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blobs::suite::blob_suite;
 
-    #[tokio::test]
-    async fn put_get_list_delete() {
+    async fn open() -> Option<(Box<dyn std::any::Any + Send>, Box<dyn BlobStore>)> {
         let dir = tempfile::tempdir().unwrap();
         let b = DiskBlobs::open(&dir.path().join("r")).unwrap();
-        b.put("abc.jpeg".into(), vec![1, 2, 3]).await.unwrap();
-        assert_eq!(b.get("abc.jpeg".into()).await.unwrap(), Some(vec![1, 2, 3]));
-        assert_eq!(b.get("nope.jpeg".into()).await.unwrap(), None);
-        let list = b.list().await.unwrap();
-        assert_eq!(list.len(), 1);
-        assert_eq!(list[0].name, "abc.jpeg");
-        b.delete("abc.jpeg".into()).await.unwrap();
-        b.delete("abc.jpeg".into()).await.unwrap();
-        assert!(b.list().await.unwrap().is_empty());
-        assert!(b.get("../etc/passwd".into()).await.is_err());
-        b.ping().await.unwrap();
+        Some((Box::new(dir), Box::new(b)))
     }
+
+    blob_suite!(open);
 }
