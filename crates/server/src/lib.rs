@@ -249,7 +249,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         .unwrap_or_else(|| format!("http://{addr}"));
     // Bound to all interfaces without a public URL: `http://0.0.0.0:8080/...` would reach no one, so
     // result URLs are built from the address each client used (its Host header).
-    let public_url_from_host = config.public_url.is_none() && addr.ip().is_unspecified();
+    let public_url_from_host = urls_from_host(config.public_url.as_deref(), addr);
     if public_url_from_host {
         tracing::warn!(
             "no public URL configured while listening on all interfaces: result URLs are built \
@@ -287,11 +287,14 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let app = api::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await
     });
     Ok(Server {
         _lock: lock,
@@ -303,6 +306,12 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         sweeper,
         heartbeat,
     })
+}
+
+/// Whether result URLs are built from each request's `Host`: bound to all interfaces without a
+/// public URL, `http://0.0.0.0:8080/...` would reach no one.
+fn urls_from_host(public_url: Option<&str>, listening: SocketAddr) -> bool {
+    public_url.is_none() && listening.ip().is_unspecified()
 }
 
 /// Starts the server and runs it until Ctrl-C or SIGTERM.
@@ -338,6 +347,18 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn result_urls_follow_the_host_only_on_all_interfaces_without_a_public_url() {
+        let at = |a: &str| a.parse::<SocketAddr>().unwrap();
+        assert!(urls_from_host(None, at("0.0.0.0:8080")));
+        assert!(urls_from_host(None, at("[::]:8080")));
+        assert!(!urls_from_host(None, at("127.0.0.1:8080")));
+        assert!(!urls_from_host(
+            Some("https://f.example"),
+            at("0.0.0.0:8080")
+        ));
+    }
 
     #[test]
     fn formats_rfc3339() {

@@ -1,18 +1,22 @@
-//! Body slots: how many request bodies are read and held at once, in all and per key.
+//! Body slots: how many request bodies are read and held at once, in all, per key and per client
+//! address.
 //!
 //! A body is read only while its request holds a slot, so memory stays bounded under a flood of
 //! large bodies. One key may hold only a share of the slots: a client trickling many bodies with
-//! one key (a slow-loris) cannot make another key's request wait. A key's requests beyond its share
-//! wait for one of its own slots (a burst of quick requests goes through), for a bounded time.
+//! one key (a slow-loris) cannot make another key's request wait. One address may hold only a
+//! larger share, so that a client trickling with many keys cannot either. A request beyond its
+//! share waits for one of its own slots (a burst of quick requests goes through), for a bounded
+//! time.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Each key's share of something bounded: one semaphore of `share` permits per key, made on first
-/// use (keys are few, created by the operator, so they are not forgotten).
+/// Each key's share of something bounded: one semaphore of `share` permits per key (or per client
+/// address), made on first use; once there are many, those that nobody holds are forgotten.
 pub struct KeyShares {
     share: usize,
     keys: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -35,47 +39,60 @@ impl KeyShares {
     /// `key`'s semaphore.
     pub fn of(&self, key: &str) -> Arc<Semaphore> {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() >= FORGET_FROM && !keys.contains_key(key) {
+            // A held permit keeps its semaphore alive: one only the map holds is all free.
+            keys.retain(|_, s| Arc::strong_count(s) > 1);
+        }
         keys.entry(key.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.share)))
             .clone()
     }
 }
 
-/// The shared slots and each key's share.
+/// Number of keys or addresses from which the shares nobody holds are forgotten.
+const FORGET_FROM: usize = 4096;
+
+/// The shared slots, each key's share and each client address's.
 pub struct BodySlots {
     all: Arc<Semaphore>,
     keys: KeyShares,
+    addresses: KeyShares,
 }
 
 /// A held slot; released when dropped. The key's share is given back as soon as the body has been
 /// read ([`BodySlot::body_read`]): it bounds slow bodies, not work.
 pub struct BodySlot {
     key: Option<OwnedSemaphorePermit>,
+    address: Option<OwnedSemaphorePermit>,
     _all: OwnedSemaphorePermit,
 }
 
 impl BodySlot {
-    /// The body is read: the key's share is free for its next body.
+    /// The body is read: the key's and the address's shares are free for their next body.
     pub fn body_read(&mut self) {
         self.key = None;
+        self.address = None;
     }
 }
 
 /// Why no slot was given.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SlotRefused {
-    /// The key held its whole share for as long as the request could wait.
+    /// The key (or the client's address) held its whole share for as long as the request could
+    /// wait.
     KeyBusy,
     /// The slots are closed (the server is stopping).
     Closed,
 }
 
 impl BodySlots {
-    /// `total` slots, of which one key may hold a quarter (at least one).
+    /// `total` slots, of which one key may hold a quarter, and one client address a half (at
+    /// least one).
     pub fn new(total: usize) -> BodySlots {
         BodySlots {
             all: Arc::new(Semaphore::new(total)),
             keys: KeyShares::new(total / 4),
+            addresses: KeyShares::new(total / 2),
         }
     }
 
@@ -84,13 +101,34 @@ impl BodySlots {
         self.keys.share()
     }
 
-    /// A slot for `key`: waits at most `wait` for one of the key's share, then for one of the shared
-    /// slots.
-    pub async fn acquire(&self, key: &str, wait: Duration) -> Result<BodySlot, SlotRefused> {
-        let key_permit = match tokio::time::timeout(wait, self.keys.of(key).acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) => return Err(SlotRefused::Closed),
-            Err(_) => return Err(SlotRefused::KeyBusy),
+    /// How many slots one client address may hold.
+    pub fn per_address(&self) -> usize {
+        self.addresses.share()
+    }
+
+    /// A slot for `key` asked from `address`: waits at most `wait` in all for one of the key's
+    /// share and one of the address's, then for one of the shared slots.
+    pub async fn acquire(
+        &self,
+        key: &str,
+        address: Option<IpAddr>,
+        wait: Duration,
+    ) -> Result<BodySlot, SlotRefused> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let share = |shares: &KeyShares, of: &str| {
+            let semaphore = shares.of(of);
+            async move {
+                match tokio::time::timeout_at(deadline, semaphore.acquire_owned()).await {
+                    Ok(Ok(permit)) => Ok(permit),
+                    Ok(Err(_)) => Err(SlotRefused::Closed),
+                    Err(_) => Err(SlotRefused::KeyBusy),
+                }
+            }
+        };
+        let key_permit = share(&self.keys, key).await?;
+        let address_permit = match address {
+            Some(a) => Some(share(&self.addresses, &a.to_string()).await?),
+            None => None,
         };
         let all = self
             .all
@@ -100,6 +138,7 @@ impl BodySlots {
             .map_err(|_| SlotRefused::Closed)?;
         Ok(BodySlot {
             key: Some(key_permit),
+            address: address_permit,
             _all: all,
         })
     }
@@ -114,18 +153,58 @@ mod tests {
         let slots = BodySlots::new(8);
         assert_eq!(slots.per_key(), 2);
         let wait = Duration::from_millis(50);
-        let a1 = slots.acquire("a", wait).await.unwrap();
-        let _a2 = slots.acquire("a", wait).await.unwrap();
+        let a1 = slots.acquire("a", None, wait).await.unwrap();
+        let _a2 = slots.acquire("a", None, wait).await.unwrap();
         assert_eq!(
-            slots.acquire("a", wait).await.err(),
+            slots.acquire("a", None, wait).await.err(),
             Some(SlotRefused::KeyBusy)
         );
-        let _b = slots.acquire("b", wait).await.unwrap();
+        let _b = slots.acquire("b", None, wait).await.unwrap();
         let mut a1 = a1;
         a1.body_read();
         assert!(
-            slots.acquire("a", wait).await.is_ok(),
+            slots.acquire("a", None, wait).await.is_ok(),
             "a slot whose body is read is the key's again"
         );
+    }
+
+    #[tokio::test]
+    async fn one_address_holds_at_most_its_share_whatever_keys_it_uses() {
+        let slots = BodySlots::new(8);
+        assert_eq!(slots.per_address(), 4);
+        let wait = Duration::from_millis(50);
+        let (one, two): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "::1".parse().unwrap());
+        let mut held = Vec::new();
+        for k in 0..4 {
+            held.push(
+                slots
+                    .acquire(&format!("k{k}"), Some(one), wait)
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert_eq!(
+            slots.acquire("k9", Some(one), wait).await.err(),
+            Some(SlotRefused::KeyBusy)
+        );
+        let _other = slots.acquire("k9", Some(two), wait).await.unwrap();
+        held[0].body_read();
+        assert!(slots.acquire("k9", Some(one), wait).await.is_ok());
+    }
+
+    #[test]
+    fn shares_nobody_holds_are_forgotten_once_there_are_many() {
+        let shares = KeyShares::new(1);
+        let held = shares.of("held").try_acquire_owned().unwrap();
+        for i in 0..FORGET_FROM + 10 {
+            shares.of(&format!("10.0.{}.{}", i / 256, i % 256));
+        }
+        let kept = shares.keys.lock().unwrap().len();
+        assert!(kept < FORGET_FROM, "{kept}");
+        assert!(
+            shares.of("held").try_acquire_owned().is_err(),
+            "a held share is kept"
+        );
+        drop(held);
     }
 }

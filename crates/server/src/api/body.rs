@@ -17,11 +17,12 @@ pub(super) enum BodyError {
 pub(super) async fn read_in_slot(
     state: &AppState,
     key_id: &str,
+    peer: Option<std::net::IpAddr>,
     body: Body,
 ) -> Result<(crate::slots::BodySlot, Result<Bytes, BodyError>), crate::slots::SlotRefused> {
     let mut slot = state
         .body_slots
-        .acquire(key_id, state.config.body_timeout)
+        .acquire(key_id, peer, state.config.body_timeout)
         .await?;
     let read = tokio::time::timeout(
         state.config.body_timeout,

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::request::parse_detect_request;
 use super::{
-    authenticate, internal, job_refusal, new_task_id, photo_bytes, read_in_slot, BodyError, KeyId,
-    SharedState,
+    authenticate, internal, job_refusal, new_task_id, peer_ip, photo_bytes, read_in_slot,
+    BodyError, KeyId, Peer, SharedState,
 };
 use crate::error::{detail, ApiError, Photo, ResponseCode};
 
@@ -88,12 +88,14 @@ fn view(id: usize, f: &FoundFace) -> FaceView {
 /// `POST /v1/detect`.
 pub(super) async fn detect(
     State(state): State<SharedState>,
+    peer: Peer,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut key_id = None;
-    let mut response = match detect_flow(&state, &uri, &headers, body, &mut key_id).await {
+    let flow = detect_flow(&state, peer_ip(&peer), &uri, &headers, body, &mut key_id);
+    let mut response = match flow.await {
         Ok(body) => {
             let mut r = Json(body).into_response();
             r.extensions_mut().insert(ResponseCode("success"));
@@ -109,6 +111,7 @@ pub(super) async fn detect(
 
 async fn detect_flow(
     state: &SharedState,
+    peer: Option<std::net::IpAddr>,
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
@@ -117,7 +120,7 @@ async fn detect_flow(
     let key = authenticate(state, uri, headers).await?;
     *key_id = Some(key.id.clone());
     let task_id = new_task_id();
-    let (_slot, bytes) = match read_in_slot(state, &key.id, body).await {
+    let (_slot, bytes) = match read_in_slot(state, &key.id, peer, body).await {
         Ok((slot, Ok(b))) => (slot, b),
         Ok((_, Err(BodyError::TooLarge))) => return Err(ApiError::ImageSizeLimited { task_id }),
         Ok((_, Err(BodyError::Broken))) => {

@@ -25,13 +25,14 @@ pub(crate) struct SuccessBody {
 /// `POST /v1/faceswap`.
 pub(super) async fn faceswap(
     State(state): State<SharedState>,
+    peer: Peer,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let start = Instant::now();
     let mut key_id = None;
-    let result = faceswap_flow(&state, &uri, &headers, body, &mut key_id).await;
+    let result = faceswap_flow(&state, peer_ip(&peer), &uri, &headers, body, &mut key_id).await;
     state.metrics.stage(Stage::Total, start.elapsed());
     let mut response = match result {
         Ok(body) => {
@@ -64,6 +65,7 @@ pub(super) async fn faceswap(
 /// The checks in the contract's order: token, key, body, task id, rate, credits; then the task runs.
 pub(super) async fn faceswap_flow(
     state: &SharedState,
+    peer: Option<std::net::IpAddr>,
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
@@ -84,7 +86,7 @@ pub(super) async fn faceswap_flow(
         check_rate(state, &key, &task_id, created_at).await?;
         return Err(ApiError::UsedUp);
     }
-    let (slot, read) = match read_in_slot(state, &key.id, body).await {
+    let (slot, read) = match read_in_slot(state, &key.id, peer, body).await {
         Ok(read) => read,
         Err(crate::slots::SlotRefused::KeyBusy) => {
             // The key kept its share of bodies in flight all that time: more is over its rate.

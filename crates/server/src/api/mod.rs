@@ -129,17 +129,21 @@ async fn method_not_allowed() -> Response {
 /// The base of result URLs for a request: the configured one, or `http://` + the request's `Host`
 /// when the server is bound to all interfaces without a public URL.
 fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if state.public_url_from_host {
-        let host = headers
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
-            .filter(|a| !a.as_str().contains('@'));
-        if let Some(host) = host {
-            return format!("http://{host}");
-        }
-    }
-    state.public_url.clone()
+    state
+        .public_url_from_host
+        .then(|| host_base(headers))
+        .flatten()
+        .unwrap_or_else(|| state.public_url.clone())
+}
+
+/// `http://HOST` of the request's `Host` header, when it is a plain host and port (no user part).
+fn host_base(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
+        .filter(|a| !a.as_str().contains('@'))
+        .map(|host| format!("http://{host}"))
 }
 
 /// Logs one line per request (path only: query strings may hold the token) and turns a panicking
@@ -208,6 +212,14 @@ async fn authenticate(
 }
 
 /// Logs an internal fault and answers 500 `unknown`.
+/// The client's address, as the listener saw it (absent when the router is called without one,
+/// as in some tests). Behind a proxy it is the proxy's.
+pub(super) type Peer = Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
+
+fn peer_ip(peer: &Peer) -> Option<std::net::IpAddr> {
+    peer.as_ref().map(|axum::Extension(c)| c.0.ip())
+}
+
 fn internal<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ApiError {
     move |e| {
         tracing::error!(error = %e, "{what} failed");
@@ -277,6 +289,27 @@ async fn openapi(State(state): State<SharedState>, headers: HeaderMap) -> Json<s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn result_urls_from_the_host_header_take_a_plain_host_only() {
+        let with = |host: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(HOST, host.parse().unwrap());
+            host_base(&h)
+        };
+        assert_eq!(
+            with("localhost:8080").as_deref(),
+            Some("http://localhost:8080")
+        );
+        assert_eq!(with("[::1]:80").as_deref(), Some("http://[::1]:80"));
+        assert_eq!(
+            with("faces.example.com").as_deref(),
+            Some("http://faces.example.com")
+        );
+        assert_eq!(with("user@evil.example"), None);
+        assert_eq!(with("a b"), None);
+        assert_eq!(host_base(&HeaderMap::new()), None);
+    }
 
     /// A body sent in `chunks` chunks of `size` bytes, counting how many were read.
     struct Chunked {
