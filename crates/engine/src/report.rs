@@ -43,6 +43,10 @@ pub struct FusionReport {
     /// Sensor grain of A's warped face (after its detail was matched) and of B's face, as a
     /// deviation in levels; when B's is clearly higher, A's face is given the difference.
     pub grain: [f32; 2],
+    /// Depth of the mid-scale shading (eye sockets, beside the nose, under the lips) of A's
+    /// warped face and of B's, as the mean of its log brightness against the light around; when
+    /// A's is much deeper (a hard light), it was flattened towards B's.
+    pub relief: [f32; 2],
     /// Width of the faces in pixels (A in its photo, B in the template).
     pub face_width: [f32; 2],
     /// What a person may notice in the result, in plain words.

@@ -480,24 +480,7 @@ fn a_source_lit_harder_than_the_template_takes_more_of_the_template_s_shading() 
     let face = engine().detect(&b).unwrap().swap_remove(0);
     // Brightness around each point of cheeks and forehead, less its mean over them: the shading.
     let shading = |img: &RgbImage| -> Vec<f32> {
-        let step = face.face.rect.w / 40.0;
-        let luma: Vec<f32> = SKIN_POINTS
-            .iter()
-            .map(|&i| {
-                let [x, y, _] = face.mesh.points[i];
-                let mut sum = 0.0;
-                for dy in -2..=2 {
-                    for dx in -2..=2 {
-                        let p = img.get_pixel(
-                            (x + dx as f32 * step) as u32,
-                            (y + dy as f32 * step) as u32,
-                        );
-                        sum += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
-                    }
-                }
-                sum / 25.0
-            })
-            .collect();
+        let luma = brightness_around(img, &face, SKIN_POINTS);
         let mean = luma.iter().sum::<f32>() / luma.len() as f32;
         luma.iter().map(|l| l - mean).collect()
     };
@@ -511,6 +494,60 @@ fn a_source_lit_harder_than_the_template_takes_more_of_the_template_s_shading() 
     eprintln!("shading off the template's by {off} levels");
     assert!(off < LIGHT_OFF, "{off}");
 }
+
+#[test]
+fn the_deep_shadows_of_a_hard_light_are_flattened_towards_the_template_s() {
+    // kit_3.jpg is lit hard from above and one side (deep eye sockets, shadows beside and under the
+    // nose), cruise.jpg softly from the front: carried over whole, those shadows make a dark mask
+    // on B's face (4.2 levels deeper than B's own at these points before they were flattened).
+    let (a, b) = (photo("kit_3.jpg"), photo("cruise.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let [relief_a, relief_b] = swapped.report.relief;
+    assert!(relief_a > relief_b * 1.3, "{:?}", swapped.report);
+    let face = engine().detect(&b).unwrap().swap_remove(0);
+    // How much darker the shadowed places are than cheeks and forehead.
+    let depth = |img: &RgbImage| {
+        let mean = |v: Vec<f32>| v.iter().sum::<f32>() / v.len() as f32;
+        mean(brightness_around(img, &face, SKIN_POINTS))
+            - mean(brightness_around(img, &face, SHADOW_POINTS))
+    };
+    let (in_b, in_result) = (depth(&b), depth(&swapped.image));
+    eprintln!("shadows {in_result} levels under the skin around (template: {in_b})");
+    assert!(
+        in_result - in_b < SHADOW_EXCESS,
+        "{in_result} against {in_b}"
+    );
+}
+
+/// Mean brightness of `img` around each of `points` of the mesh of `face` (5×5 samples a fortieth
+/// of the face's width apart).
+fn brightness_around(
+    img: &RgbImage,
+    face: &faceswap_engine::FoundFace,
+    points: &[usize],
+) -> Vec<f32> {
+    let step = face.face.rect.w / 40.0;
+    points
+        .iter()
+        .map(|&i| {
+            let [x, y, _] = face.mesh.points[i];
+            let mut sum = 0.0;
+            for dy in -2..=2 {
+                for dx in -2..=2 {
+                    let p =
+                        img.get_pixel((x + dx as f32 * step) as u32, (y + dy as f32 * step) as u32);
+                    sum += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+                }
+            }
+            sum / 25.0
+        })
+        .collect()
+}
+
+/// Mesh points where a hard light's shadows fall: under the eyes, beside and under the nose.
+const SHADOW_POINTS: &[usize] = &[230, 231, 450, 451, 228, 448, 198, 420, 97, 326, 2, 164];
+/// How much deeper than the template's the result's shadows may be, in levels.
+const SHADOW_EXCESS: f32 = 2.5;
 
 /// Mesh points on the cheeks and forehead, both sides.
 const SKIN_POINTS: &[usize] = &[

@@ -18,7 +18,7 @@ pub(super) const GAIN_FLOOR: f32 = 24.0;
 
 /// Brightest channel of a pixel from which it can be teeth or the white of an eye, and at which it
 /// fully can (below, it is an iris, a shadow, a brow: no white to keep).
-pub(super) const NEUTRAL_BRIGHTNESS: (f32, f32) = (90.0, 130.0);
+const NEUTRAL_BRIGHTNESS: (f32, f32) = (90.0, 130.0);
 /// Saturation ((max − min) / max) under which a bright pixel that is not skin is white (teeth,
 /// the white of an eye), and over which it is coloured (lips, a red mouth's inside).
 pub(super) const NEUTRAL_SATURATION: (f32, f32) = (0.4, 0.25);

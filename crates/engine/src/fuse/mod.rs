@@ -20,13 +20,14 @@ mod detail;
 mod light;
 mod mask;
 mod raster;
+mod relief;
 mod shape;
 mod texture;
 
 use crate::landmarks::{FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_TIP};
 use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
-use crate::parse::FaceParse;
+use crate::parse::{FaceParse, Part};
 use crate::report::{FusionReport, MouthState, PoseDifference};
 use detail::{add_grain, grain, match_sharpness, sharpness_ratio};
 use light::{
@@ -117,6 +118,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         light_angle: 0.0,
         sharpness_ratio: 1.0,
         grain: [0.0; 2],
+        relief: [0.0; 2],
         face_width: [face_width(ma), face_width(mb)],
         warnings: Vec::new(),
     };
@@ -399,6 +401,33 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             }
         }
     }
+    // A hard light's deep shadows (eye sockets, beside the nose) flattened towards B's softer
+    // ones; B's relief is measured on B's uncovered skin by its parse.
+    let b_skin: Vec<f32> = (0..low.w * low.h)
+        .map(|i| {
+            let parts = pb.at(
+                crop.x as f32 + ((i % low.w) as f32 + 0.5) * block as f32,
+                crop.y as f32 + ((i / low.w) as f32 + 0.5) * block as f32,
+            );
+            let skin = 1.0 - parts[Part::Features as usize] - parts[Part::Hair as usize];
+            (skin - parts[Part::Glasses as usize]).clamp(0.0, 1.0) * b_face_low[i]
+        })
+        .collect();
+    let b_luma: Vec<f32> = (0..low.w * low.h)
+        .map(|i| luma([b_low[i * 3], b_low[i * 3 + 1], b_low[i * 3 + 2]]) / m_low[i].max(1e-3))
+        .collect();
+    let template = relief::Template {
+        luma: &b_luma,
+        skin: &b_skin,
+    };
+    report.relief = relief::flatten(
+        &low,
+        &mut warped,
+        &alpha,
+        &a_skin,
+        &template,
+        face_width / block as f32,
+    );
     let lap_a = abs_laplacian(&warped, crop.w, crop.h);
     report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);
     let lap_a = if match_sharpness(&mut warped, crop.w, crop.h, report.sharpness_ratio) {

@@ -3,7 +3,6 @@
 
 use image::RgbImage;
 
-use super::light::NEUTRAL_BRIGHTNESS;
 use super::raster::{ramp, Crop};
 use super::shape::smooth_over_mesh;
 use super::P2;
@@ -79,8 +78,7 @@ pub(super) struct WarpedFace {
     /// How much of A's own side is covered.
     pub(super) cover: Vec<f32>,
     /// The parse's probability that what was taken is skin (not eyes, teeth, lips, brows, hair or
-    /// glasses), where the pixel is bright enough to be a highlight or a white of eye or teeth
-    /// (its uses; 0 elsewhere).
+    /// glasses).
     pub(super) skin: Vec<f32>,
 }
 
@@ -184,9 +182,8 @@ pub(super) fn warp_triangle(
                 }
             }
             // Skin is not features, hair or glasses (the parser calls some bright or shaded skin
-            // background, which is skin here). Only a pixel bright enough to be a highlight, teeth
-            // or the white of an eye needs it.
-            let skin = if p[0].max(p[1]).max(p[2]) > NEUTRAL_BRIGHTNESS.0 {
+            // background, which is skin here).
+            let skin = {
                 let skin_at = |(x, y): P2| {
                     let parts = src.parse.at(x, y);
                     1.0 - parts[Part::Features as usize]
@@ -200,8 +197,6 @@ pub(super) fn warp_triangle(
                 } else {
                     own
                 }
-            } else {
-                0.0
             };
             let taken = own_weight + mirror_weight;
             let i = row + (x - crop.x);

@@ -85,6 +85,7 @@ pub fn document(server_url: &str) -> Value {
                         "light_angle": {"type": "number", "description": "degrees between the two faces' light directions"},
                         "sharpness_ratio": {"type": "number", "description": "A's fine detail over B's (below 1: A softer)."},
                         "grain": {"type": "array", "items": {"type": "number"}},
+                        "relief": {"type": "array", "items": {"type": "number"}, "description": "Depth of the mid-scale shading (eye sockets, beside the nose) of A and B; A's is flattened towards B's when much deeper."},
                         "face_width": {"type": "array", "items": {"type": "number"}, "description": "pixels"},
                         "warnings": {"type": "array", "items": {"type": "string"}, "description": "What a person may notice, in plain words."}
                     }

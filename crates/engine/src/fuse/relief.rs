@@ -1,0 +1,239 @@
+//! Relief: the mid-scale shading of a face (eye sockets, the shadow beside a nose, under a lip, a
+//! side light's half-shadow), between the fine detail that stays A's and the low-frequency light
+//! that the shading gain makes B's. Under a hard light A's relief is much deeper than B's soft one,
+//! and carried over it reads as a mask lit from elsewhere: it is then flattened towards B's depth.
+
+use super::raster::{luma, LowRes};
+
+/// Blurs, in face widths, that bound the relief band: what is finer is detail (pores, wrinkles,
+/// kept), what is coarser is light (B's, through the shading gain).
+const RELIEF_FINE: f32 = 0.015;
+const RELIEF_COARSE: f32 = 0.1;
+/// How much deeper than B's A's relief may be before it is flattened (faces differ: deep-set eyes
+/// are A's own).
+const RELIEF_TOLERANCE: f32 = 1.2;
+/// How far A's relief is moved towards B's distribution (the rest stays A's).
+const RELIEF_STRENGTH: f32 = 0.75;
+/// The share of a face's skin whose relief is deeper than its depth.
+const DEPTH_QUANTILE: f32 = 0.9;
+/// Brightness floor of the log: black pixels must not make a bottomless relief.
+const LUMA_FLOOR: f32 = 8.0;
+
+/// Per low-res cell, the relief of a face: log brightness at the fine blur less that at the coarse
+/// blur, both taken over `weights` (its skin: what is not skin, eyes and brows and lips, takes the
+/// relief of the skin around it). `luma` is each cell's mean brightness, `face_width` in cells.
+pub(super) fn relief(low: &LowRes, luma: &[f32], weights: &[f32], face_width: f32) -> Vec<f32> {
+    let log: Vec<f32> = luma
+        .iter()
+        .zip(weights)
+        .map(|(y, w)| y.max(LUMA_FLOOR).ln() * w)
+        .collect();
+    let at = |sigma: f32| {
+        let (sum, weight) = (low.blur(&log, 1, sigma), low.blur(weights, 1, sigma));
+        sum.iter()
+            .zip(&weight)
+            .map(|(s, w)| if *w > 1e-3 { s / w } else { 0.0 })
+            .collect::<Vec<f32>>()
+    };
+    let (fine, coarse) = (at(RELIEF_FINE * face_width), at(RELIEF_COARSE * face_width));
+    let near = low.blur(weights, 1, RELIEF_FINE * face_width);
+    fine.iter()
+        .zip(&coarse)
+        .zip(&near)
+        .map(|((f, c), n)| if *n > 1e-3 { f - c } else { 0.0 })
+        .collect()
+}
+
+/// How deep a relief is over `weights`: the magnitude that the deepest tenth of the skin (cells
+/// of weight at least a half) passes, in log brightness (0.2: about a fifth darker or brighter than
+/// the light around). The deepest shadows are what make a mask, not the mean.
+pub(super) fn depth(relief: &[f32], weights: &[f32]) -> f32 {
+    let mut v: Vec<f32> = relief
+        .iter()
+        .zip(weights)
+        .filter(|(_, &w)| w >= 0.5)
+        .map(|(r, _)| r.abs())
+        .collect();
+    if v.len() < 20 {
+        return 0.0;
+    }
+    let at = ((v.len() - 1) as f32 * DEPTH_QUANTILE) as usize;
+    *v.select_nth_unstable_by(at, f32::total_cmp).1
+}
+
+/// How A's shadows are flattened: each shadowed cell's depth moved most of the way to B's depth at
+/// the same rank (A's relief given B's distribution of depths, as a histogram match), never
+/// deepened; what is brighter than the light around (A's modelling) stays. `None` when A's relief
+/// is not much deeper than B's.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Flattening {
+    /// A's magnitudes over its skin, sorted.
+    a: Vec<f32>,
+    /// B's, sorted.
+    b: Vec<f32>,
+}
+
+/// The magnitudes of a relief over the skin (cells of weight at least a half), sorted.
+fn magnitudes(relief: &[f32], weights: &[f32]) -> Vec<f32> {
+    let mut v: Vec<f32> = relief
+        .iter()
+        .zip(weights)
+        .filter(|(_, &w)| w >= 0.5)
+        .map(|(r, _)| r.abs())
+        .collect();
+    v.sort_by(f32::total_cmp);
+    v
+}
+
+impl Flattening {
+    pub(super) fn new(
+        relief_a: &[f32],
+        weights_a: &[f32],
+        relief_b: &[f32],
+        weights_b: &[f32],
+    ) -> Option<Flattening> {
+        let (a, b) = (
+            magnitudes(relief_a, weights_a),
+            magnitudes(relief_b, weights_b),
+        );
+        if a.len() < 20 || b.len() < 20 {
+            return None;
+        }
+        let quantile = |v: &[f32]| v[((v.len() - 1) as f32 * DEPTH_QUANTILE) as usize];
+        (quantile(&a) > quantile(&b) * RELIEF_TOLERANCE).then_some(Flattening { a, b })
+    }
+
+    /// The flattened relief of `r`.
+    pub(super) fn apply(&self, r: f32) -> f32 {
+        if r >= 0.0 {
+            return r;
+        }
+        let m = r.abs();
+        let rank = self.a.partition_point(|&v| v < m) as f32 / self.a.len() as f32;
+        let target = self.b[((self.b.len() - 1) as f32 * rank.min(1.0)) as usize];
+        r.signum() * m.min(m + RELIEF_STRENGTH * (target - m))
+    }
+}
+
+/// What [`flatten`] measures B's relief on, and where it may change A's face.
+pub(super) struct Template<'a> {
+    /// B's mean brightness per low-res cell.
+    pub(super) luma: &'a [f32],
+    /// Per low-res cell, how much of it is B's uncovered skin.
+    pub(super) skin: &'a [f32],
+}
+
+/// Flattens the relief of A's warped face (`warped`, per pixel; `alpha` its blend weight, `skin`
+/// the parse's probability of skin) towards B's when it is much deeper. Returns both depths.
+pub(super) fn flatten(
+    low: &LowRes,
+    warped: &mut [f32],
+    alpha: &[f32],
+    skin: &[f32],
+    b: &Template,
+    face_width: f32,
+) -> [f32; 2] {
+    // A is measured on what is blended in (its pixels there carry B's light already).
+    let weighted: Vec<f32> = skin.iter().zip(alpha).map(|(s, a)| s * a).collect();
+    let blended: Vec<f32> = alpha.iter().map(|&a| (a > 0.0) as u8 as f32).collect();
+    let lumas: Vec<f32> = warped
+        .chunks_exact(3)
+        .zip(&blended)
+        .map(|(p, m)| luma([p[0], p[1], p[2]]) * m)
+        .collect();
+    let (sum, count) = (low.average(&lumas, 1), low.average(&blended, 1));
+    let a_luma: Vec<f32> = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, n)| if *n > 1e-3 { s / n } else { 0.0 })
+        .collect();
+    let a_weights = low.average(&weighted, 1);
+    let relief_a = relief(low, &a_luma, &a_weights, face_width);
+    let relief_b = relief(low, b.luma, b.skin, face_width);
+    let depths = [depth(&relief_a, &a_weights), depth(&relief_b, b.skin)];
+    if let Some(flat) = Flattening::new(&relief_a, &a_weights, &relief_b, b.skin) {
+        // Per cell, the change of log brightness that flattens it.
+        let change: Vec<f32> = relief_a.iter().map(|&r| flat.apply(r) - r).collect();
+        for (i, &a) in alpha.iter().enumerate() {
+            if a > 0.0 {
+                let f = low.sample(&change, 1, i % low.full_w, i / low.full_w)[0].exp();
+                for v in &mut warped[i * 3..i * 3 + 3] {
+                    *v *= f;
+                }
+            }
+        }
+    }
+    depths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deep_shadow_is_relief_an_even_slope_is_not_and_features_do_not_count() {
+        let (w, h) = (64, 64);
+        let low = LowRes::new(w, h, 1);
+        let skin = vec![1f32; w * h];
+        // A slope of light across the face (B's business) and a dark socket of 6 cells.
+        let slope: Vec<f32> = (0..w * h).map(|i| 100.0 + (i % w) as f32).collect();
+        let socket = |i: usize| (20..26).contains(&(i % w)) && (20..26).contains(&(i / w));
+        let shadowed: Vec<f32> = (0..w * h)
+            .map(|i| if socket(i) { slope[i] * 0.5 } else { slope[i] })
+            .collect();
+        let flat = relief(&low, &slope, &skin, 64.0);
+        let deep = relief(&low, &shadowed, &skin, 64.0);
+        let at = 22 * w + 22;
+        assert!(flat[at].abs() < 0.02, "a slope is light: {}", flat[at]);
+        assert!(deep[at] < -0.3, "a socket is relief: {}", deep[at]);
+        // The depth is what the deepest tenth of the skin passes, whichever sign.
+        let ramp: Vec<f32> = (0..100)
+            .map(|i| if i % 2 == 0 { i as f32 } else { -(i as f32) } / 100.0)
+            .collect();
+        let d = depth(&ramp, &[1.0; 100]);
+        assert!((d - 0.89).abs() < 0.011, "{d}");
+        assert_eq!(depth(&ramp, &[0.4; 100]), 0.0, "no skin, no depth");
+        // A dark eye (not skin) inside an even face makes no relief around it.
+        let eye: Vec<f32> = (0..w * h)
+            .map(|i| if socket(i) { 0.0 } else { 1.0 })
+            .collect();
+        let even = vec![120f32; w * h];
+        let with_eye: Vec<f32> = (0..w * h)
+            .map(|i| if socket(i) { 20.0 } else { even[i] })
+            .collect();
+        let r = relief(&low, &with_eye, &eye, 64.0);
+        assert!(r.iter().all(|v| v.abs() < 1e-3), "{:?}", r[at]);
+    }
+
+    #[test]
+    fn only_a_relief_much_deeper_than_the_template_s_is_flattened_towards_its_distribution() {
+        let skin = [1.0f32; 100];
+        let spread = |scale: f32| -> Vec<f32> {
+            (0..100)
+                .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 } * scale * i as f32 / 100.0)
+                .collect()
+        };
+        let (soft, hard) = (spread(0.2), spread(0.6));
+        assert!(Flattening::new(&soft, &skin, &soft, &skin).is_none());
+        assert!(
+            Flattening::new(&spread(0.22), &skin, &soft, &skin).is_none(),
+            "within the tolerance"
+        );
+        let flat = Flattening::new(&hard, &skin, &soft, &skin).unwrap();
+        // A's deepest shadow, -0.59, is brought most of the way to B's deepest, -0.2.
+        let deepest = flat.apply(-0.594);
+        assert!(
+            (deepest + 0.594 - 0.75 * (0.594 - 0.198)).abs() < 0.01,
+            "{deepest}"
+        );
+        let shadow = flat.apply(-0.3);
+        assert!(
+            shadow < 0.0 && shadow > -0.3,
+            "a shadow stays a shadow: {shadow}"
+        );
+        // Bright relief (a lit cheekbone, A's modelling) and the shallowest shadows stay.
+        assert_eq!(flat.apply(0.3), 0.3);
+        assert_eq!(flat.apply(0.0), 0.0);
+        assert!(flat.apply(-0.002) >= -0.002, "never deepened");
+    }
+}
