@@ -101,6 +101,20 @@ impl FaceParse {
         out
     }
 
+    /// Probability that the point is skin: not features, hair or glasses ([`Part::Other`] counts as
+    /// skin: the parser calls some shaded or bright skin background). 1 outside the grid. One
+    /// bilinear mix instead of [`FaceParse::at`]'s five.
+    pub fn skin(&self, x: f32, y: f32) -> f32 {
+        self.locate(x, y).map_or(1.0, |spot| {
+            spot.mix(|i| {
+                let c = &self.cells[i];
+                1.0 - c[Part::Features as usize]
+                    - c[Part::Hair as usize]
+                    - c[Part::Glasses as usize]
+            })
+        })
+    }
+
     /// Probability that nothing covers the face at the point: neither hair nor a hat nor glasses.
     pub fn face(&self, x: f32, y: f32) -> f32 {
         self.locate(x, y)

@@ -152,11 +152,14 @@ pub(super) fn flatten(
     let relief_b = relief(low, b.luma, b.skin, face_width);
     let depths = [depth(&relief_a, &a_weights), depth(&relief_b, b.skin)];
     if let Some(flat) = Flattening::new(&relief_a, &a_weights, &relief_b, b.skin) {
-        // Per cell, the change of log brightness that flattens it.
-        let change: Vec<f32> = relief_a.iter().map(|&r| flat.apply(r) - r).collect();
+        // Per cell, the factor of brightness that flattens it.
+        let factor: Vec<f32> = relief_a
+            .iter()
+            .map(|&r| (flat.apply(r) - r).exp())
+            .collect();
         for (i, &a) in alpha.iter().enumerate() {
             if a > 0.0 {
-                let f = low.sample(&change, 1, i % low.full_w, i / low.full_w)[0].exp();
+                let f = low.sample(&factor, 1, i % low.full_w, i / low.full_w)[0];
                 for v in &mut warped[i * 3..i * 3 + 3] {
                     *v *= f;
                 }

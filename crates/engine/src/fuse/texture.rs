@@ -9,7 +9,7 @@ use super::P2;
 use crate::geometry::bilinear;
 use crate::landmarks::{FACE_OVAL, MIRROR};
 use crate::mesh::MESH_POINTS;
-use crate::parse::{FaceParse, Part};
+use crate::parse::FaceParse;
 
 /// Ratio of the area around a mesh point in A's photo to that around its mirror point at which the
 /// mirror point's texture takes over fully, and at which the point's own texture is kept fully.
@@ -183,20 +183,11 @@ pub(super) fn warp_triangle(
             }
             // Skin is not features, hair or glasses (the parser calls some bright or shaded skin
             // background, which is skin here).
-            let skin = {
-                let skin_at = |(x, y): P2| {
-                    let parts = src.parse.at(x, y);
-                    1.0 - parts[Part::Features as usize]
-                        - parts[Part::Hair as usize]
-                        - parts[Part::Glasses as usize]
-                };
-                let own = skin_at(s);
-                if own_share < 1.0 {
-                    let mirror = skin_at(m);
-                    mirror + own_share * (own - mirror)
-                } else {
-                    own
-                }
+            let skin = if own_share < 1.0 {
+                let mirror = src.parse.skin(m.0, m.1);
+                mirror + own_share * (src.parse.skin(s.0, s.1) - mirror)
+            } else {
+                src.parse.skin(s.0, s.1)
             };
             let taken = own_weight + mirror_weight;
             let i = row + (x - crop.x);
