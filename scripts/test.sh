@@ -10,7 +10,11 @@ bash scripts/build-tools.sh
 bash scripts/fetch-models.sh
 backends=$(mktemp -d /tmp/faceswap-backends.XXXXXX)
 trap 'bash scripts/backends.sh stop "$backends"; rm -rf "$backends"' EXIT
-eval "$(bash scripts/backends.sh start "$backends")"
+# Started or the run fails (a failed command substitution inside eval would not stop it), and the
+# backend tests then fail rather than skip if their servers are missing.
+servers=$(bash scripts/backends.sh start "$backends")
+eval "$servers"
+export FACESWAP_REQUIRE_BACKENDS=1
 cargo test --workspace --no-fail-fast
 bash scripts/ui-test.sh
 bash scripts/quality.sh

@@ -129,6 +129,10 @@ pub struct Args {
     /// credits it held (PostgreSQL).
     #[arg(long, env = "FACESWAP_REPLICA_TIMEOUT", default_value_t = 30.0)]
     pub replica_timeout: f64,
+    /// Clients arrive through a proxy or load balancer, so their address is the proxy's: no
+    /// per-address share of the body slots (the per-key share stays).
+    #[arg(long, env = "FACESWAP_BEHIND_PROXY")]
+    pub behind_proxy: bool,
 }
 
 impl Args {
@@ -216,7 +220,18 @@ impl Args {
         if c.s3.is_none() && self.s3_endpoint.is_some() {
             bail!("--s3-endpoint needs --s3-bucket");
         }
+        if c.database_url.is_some() && c.s3.is_none() {
+            // Replicas on their own folders: each one's sweeper would delete the others' results.
+            bail!("--database-url (replicas) needs --s3-bucket: results must be shared too");
+        }
+        if c.s3.is_some() && self.s3_prefix.trim_matches('/').is_empty() {
+            bail!("--s3-prefix must name a folder of the bucket (the sweeper deletes what it does not know there)");
+        }
         c.replica_timeout = secs(self.replica_timeout, "--replica-timeout")?;
+        if c.replica_timeout < Duration::from_secs(1) {
+            bail!("--replica-timeout must be at least 1 second");
+        }
+        c.per_address_slots = !self.behind_proxy;
         c.log_format = match self.log_format.as_str() {
             "json" => LogFormat::Json,
             "compact" => LogFormat::Compact,
@@ -245,4 +260,47 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(faceswap_server::serve(config))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn config(flags: &[&str]) -> anyhow::Result<Config> {
+        let mut argv = vec!["serve"];
+        argv.extend_from_slice(flags);
+        Wrap::try_parse_from(argv)?.args.config()
+    }
+
+    #[test]
+    fn replica_settings_that_would_lose_results_are_refused() {
+        let pg = "postgres://u@127.0.0.1:5432/db";
+        let err = config(&["--database-url", pg]).unwrap_err().to_string();
+        assert!(err.contains("--s3-bucket"), "{err}");
+        let err = config(&["--database-url", pg, "--s3-bucket", "b", "--s3-prefix", "/"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--s3-prefix"), "{err}");
+        let err = config(&["--database-url", "mysql://x"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("postgres://"), "{err}");
+        let err = config(&["--replica-timeout", "0.2"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--replica-timeout"), "{err}");
+        let c = config(&["--database-url", pg, "--s3-bucket", "b", "--behind-proxy"]).unwrap();
+        assert_eq!(c.database_url.as_deref(), Some(pg));
+        assert_eq!(c.s3.as_ref().map(|s| s.prefix.as_str()), Some("results"));
+        assert!(!c.per_address_slots);
+        let local = config(&[]).unwrap();
+        assert!(local.database_url.is_none() && local.s3.is_none() && local.per_address_slots);
+    }
 }

@@ -138,10 +138,20 @@ fn client() -> reqwest::Client {
 }
 
 fn photo(name: &str) -> String {
+    new_photo(name, None)
+}
+
+/// A shared photo as base64; with `n`, made a photo the server has not seen (bytes after the
+/// JPEG's end, which decoders ignore), so that its photo cache cannot make the fusion quick.
+fn new_photo(name: &str, n: Option<u64>) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/faces")
         .join(name);
-    base64::engine::general_purpose::STANDARD.encode(std::fs::read(&path).unwrap())
+    let mut bytes = std::fs::read(&path).unwrap();
+    if let Some(n) = n {
+        bytes.extend_from_slice(&n.to_le_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 async fn admin(base: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -268,17 +278,20 @@ fn two_replicas_share_credits_rate_limits_results_and_recover_a_killed_one() {
         // kill -9 of the second replica while it works: the first refunds what it held, and
         // every result it answered is there.
         let busy = new_key(&a, "busy", 20, 0.0).await;
-        let inflight: Vec<_> = (0..8)
-            .map(|_| {
-                let (base, key, body) = (c.clone(), busy.clone(), body.clone());
+        // New photos each (the cache would make them quick), on one worker: seconds of work.
+        let inflight: Vec<_> = (0..8u64)
+            .map(|i| {
+                let body = json!({"image_base64": new_photo("obama_1.jpg", Some(i)),
+                    "template_base64": new_photo("biden_2.jpg", Some(i))});
+                let (base, key) = (c.clone(), busy.clone());
                 tokio::spawn(async move { swap(&base, &key, &body).await })
             })
             .collect();
         let started = Instant::now();
         while credits(&a, "busy").await.1 == 0 && started.elapsed() < Duration::from_secs(30) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         two.child.kill().unwrap(); // SIGKILL
         two.child.wait().unwrap();
         let mut answered = Vec::new();

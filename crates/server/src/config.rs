@@ -142,6 +142,9 @@ pub struct Config {
     /// After how long without a heartbeat a replica counts as gone, and another refunds its
     /// reservations (PostgreSQL; it beats four times per timeout).
     pub replica_timeout: Duration,
+    /// Whether one client address may hold only a share of the body slots (off behind a proxy,
+    /// where every client has the proxy's address).
+    pub per_address_slots: bool,
 }
 
 impl Default for Config {
@@ -178,6 +181,7 @@ impl Default for Config {
             database_url: None,
             s3: None,
             replica_timeout: Duration::from_secs(30),
+            per_address_slots: true,
         }
     }
 }

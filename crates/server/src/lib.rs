@@ -206,14 +206,14 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             "refunded credits reserved by requests a restart interrupted"
         );
     }
-    // Alone on its storage, nothing is in flight: a blob of any age without its task is an orphan.
-    // Beside other replicas, a blob may be one whose task is about to be committed: only old
-    // ones are, and only the sweeper's leader looks.
+    // Alone on its storage (SQLite and the local folder), nothing is in flight: a blob of any age
+    // without its task is an orphan. A bucket may be shared, and beside other replicas a blob may
+    // be one whose task is about to be committed: only old ones are, and only the leader looks.
     if store.lead().await.map_err(fail("database"))? {
         let swept = sweeper::sweep_expired(store.as_ref(), blobs.as_ref(), now)
             .await
             .map_err(fail("sweeping"))?;
-        let min_age = if store.exclusive() {
+        let min_age = if store.exclusive() && config.s3.is_none() {
             Duration::ZERO
         } else {
             sweeper::ORPHAN_AGE
@@ -272,7 +272,10 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         moderation = config.moderation.enabled,
         "faceswap serving"
     );
-    let body_slots = slots::BodySlots::new((config.workers + config.queue) * 2 + 4);
+    let body_slots = slots::BodySlots::new(
+        (config.workers + config.queue) * 2 + 4,
+        config.per_address_slots,
+    );
     let state = Arc::new(AppState {
         body_slots,
         config,

@@ -56,7 +56,8 @@ const FORGET_FROM: usize = 4096;
 pub struct BodySlots {
     all: Arc<Semaphore>,
     keys: KeyShares,
-    addresses: KeyShares,
+    /// `None`: no per-address share (behind a proxy).
+    addresses: Option<KeyShares>,
 }
 
 /// A held slot; released when dropped. The key's share is given back as soon as the body has been
@@ -87,12 +88,12 @@ pub enum SlotRefused {
 
 impl BodySlots {
     /// `total` slots, of which one key may hold a quarter, and one client address a half (at
-    /// least one).
-    pub fn new(total: usize) -> BodySlots {
+    /// least one) when `per_address`.
+    pub fn new(total: usize, per_address: bool) -> BodySlots {
         BodySlots {
             all: Arc::new(Semaphore::new(total)),
             keys: KeyShares::new(total / 4),
-            addresses: KeyShares::new(total / 2),
+            addresses: per_address.then(|| KeyShares::new(total / 2)),
         }
     }
 
@@ -101,9 +102,9 @@ impl BodySlots {
         self.keys.share()
     }
 
-    /// How many slots one client address may hold.
-    pub fn per_address(&self) -> usize {
-        self.addresses.share()
+    /// How many slots one client address may hold (`None`: no limit of its own).
+    pub fn per_address(&self) -> Option<usize> {
+        self.addresses.as_ref().map(KeyShares::share)
     }
 
     /// A slot for `key` asked from `address`: waits at most `wait` in all for one of the key's
@@ -126,9 +127,9 @@ impl BodySlots {
             }
         };
         let key_permit = share(&self.keys, key).await?;
-        let address_permit = match address {
-            Some(a) => Some(share(&self.addresses, &a.to_string()).await?),
-            None => None,
+        let address_permit = match (address, &self.addresses) {
+            (Some(a), Some(addresses)) => Some(share(addresses, &a.to_string()).await?),
+            _ => None,
         };
         let all = self
             .all
@@ -150,7 +151,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_key_holds_at_most_its_share_and_others_still_get_slots() {
-        let slots = BodySlots::new(8);
+        let slots = BodySlots::new(8, true);
         assert_eq!(slots.per_key(), 2);
         let wait = Duration::from_millis(50);
         let a1 = slots.acquire("a", None, wait).await.unwrap();
@@ -170,8 +171,8 @@ mod tests {
 
     #[tokio::test]
     async fn one_address_holds_at_most_its_share_whatever_keys_it_uses() {
-        let slots = BodySlots::new(8);
-        assert_eq!(slots.per_address(), 4);
+        let slots = BodySlots::new(8, true);
+        assert_eq!(slots.per_address(), Some(4));
         let wait = Duration::from_millis(50);
         let (one, two): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "::1".parse().unwrap());
         let mut held = Vec::new();
@@ -190,6 +191,18 @@ mod tests {
         let _other = slots.acquire("k9", Some(two), wait).await.unwrap();
         held[0].body_read();
         assert!(slots.acquire("k9", Some(one), wait).await.is_ok());
+        // Behind a proxy every client has its address: only the keys' shares count.
+        let proxied = BodySlots::new(8, false);
+        assert_eq!(proxied.per_address(), None);
+        let mut held = Vec::new();
+        for k in 0..6 {
+            held.push(
+                proxied
+                    .acquire(&format!("k{k}"), Some(one), wait)
+                    .await
+                    .unwrap(),
+            );
+        }
     }
 
     #[test]

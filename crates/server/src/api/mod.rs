@@ -211,7 +211,6 @@ async fn authenticate(
         .ok_or(ApiError::InvalidApiKey)
 }
 
-/// Logs an internal fault and answers 500 `unknown`.
 /// The client's address, as the listener saw it (absent when the router is called without one,
 /// as in some tests). Behind a proxy it is the proxy's.
 pub(super) type Peer = Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
@@ -220,6 +219,7 @@ fn peer_ip(peer: &Peer) -> Option<std::net::IpAddr> {
     peer.as_ref().map(|axum::Extension(c)| c.0.ip())
 }
 
+/// Logs an internal fault and answers 500 `unknown`.
 fn internal<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ApiError {
     move |e| {
         tracing::error!(error = %e, "{what} failed");

@@ -38,6 +38,12 @@ impl S3Blobs {
     /// A client for the bucket (nothing is sent until the first request: [`BlobStore::ping`]
     /// tells whether the bucket answers).
     pub fn open(s: &S3Settings) -> Result<S3Blobs, BlobError> {
+        if s.prefix.trim_matches('/').is_empty() {
+            // The sweeper deletes what it does not know under the prefix: never the whole bucket.
+            return Err(BlobError::InvalidName(
+                "an empty prefix (results need a folder of their own in the bucket)".into(),
+            ));
+        }
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(&s.bucket);
         if let Some(endpoint) = &s.endpoint {
             builder = builder
@@ -103,13 +109,20 @@ impl BlobStore for S3Blobs {
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<BlobInfo>, BlobError>> {
         Box::pin(async move {
-            use futures_util::TryStreamExt;
             let now = crate::now_millis();
-            let objects: Vec<_> = self.store.list(Some(&self.prefix)).try_collect().await?;
-            Ok(objects
+            // Only what lies directly in the prefix, and only names a result may have: other
+            // objects a bucket holds are not the sweeper's to delete.
+            let listed = self.store.list_with_delimiter(Some(&self.prefix)).await?;
+            Ok(listed
+                .objects
                 .into_iter()
                 .filter_map(|o| {
+                    // Some servers list the folder itself among its objects.
+                    if o.location == self.prefix {
+                        return None;
+                    }
                     let name = o.location.filename()?.to_string();
+                    check_name(&name).ok()?;
                     let age = (now - o.last_modified.timestamp_millis()).max(0) as u64;
                     Some(BlobInfo {
                         name,

@@ -4,9 +4,10 @@
 //! an `UPDATE ... credits > 0` and the task's `INSERT` in one statement, so 50 requests on 10 credits
 //! spread over any number of replicas get exactly 10; the rate limit is a GCRA timestamp per key in
 //! a table, compared and moved in one upsert on the database's clock; each replica writes its id on
-//! its reservations and a heartbeat, and [`Store::recover`] on any replica refunds the reservations
-//! of replicas whose heartbeat stopped; the sweeper runs where a session-level advisory lock is held
-//! (it is released when that replica's connection ends, a kill -9 included).
+//! its reservations and, with each heartbeat, until when it vouches to be alive (now plus its own
+//! timeout), and [`Store::recover`] on any replica refunds the reservations of replicas past that;
+//! the sweeper runs where a session-level advisory lock is held (it is released when that replica's
+//! connection ends, a kill -9 included).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,8 @@ use crate::keys;
 /// The schema, one migration per entry, applied in order once each (recorded in
 /// `schema_migrations`) under a transaction-level advisory lock, so that replicas starting together
 /// do not apply one twice.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE keys (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -74,7 +76,11 @@ CREATE TABLE replicas (
     started_at BIGINT NOT NULL,
     heartbeat BIGINT NOT NULL
 );
-"];
+",
+    "
+ALTER TABLE replicas ADD COLUMN alive_until BIGINT NOT NULL DEFAULT 0;
+",
+];
 
 /// Advisory lock ids (any two constants of this application).
 const MIGRATION_LOCK: i64 = 0x6661_6365_0001;
@@ -88,16 +94,22 @@ const TASK_COLUMNS: &str = "id, key_id, status, code, detail, ext, mime, moderat
      moderation_label, moderation_score, created_at, finished_at, expires_at, quality";
 const KEY_COLUMNS: &str = "id, name, credits, reserved, spent, rate, revoked, created_at";
 
+/// How long to wait for a connection, and for a database that does not answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest the sweeper's leader check may take.
+const LEAD_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// [`Store`] on PostgreSQL.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
-    url: Arc<str>,
+    config: tokio_postgres::Config,
     replica: Arc<str>,
-    /// After how long without a heartbeat a replica counts as gone, in milliseconds.
+    /// After how long without a heartbeat this replica counts as gone, in milliseconds.
     replica_timeout_ms: i64,
-    /// The connection holding the sweeper's advisory lock, while this replica holds it.
-    leader: Arc<tokio::sync::Mutex<Option<tokio_postgres::Client>>>,
+    /// The connection that holds the sweeper's advisory lock while this replica leads, and tries
+    /// for it while it does not.
+    leader: Arc<tokio::sync::Mutex<Option<Leader>>>,
 }
 
 impl PgStore {
@@ -105,11 +117,19 @@ impl PgStore {
     /// it lacks and records this replica's first heartbeat. A replica silent for longer than
     /// `replica_timeout` counts as gone: its reservations are refunded by the others.
     pub async fn connect(url: &str, replica_timeout: Duration) -> Result<PgStore, StoreError> {
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Invalid(format!("bad database URL: {e}")))?;
+        // A database that stops answering fails requests within seconds, and a connection to a
+        // vanished server (a partition) is noticed instead of held for hours.
+        config
+            .connect_timeout(CONNECT_TIMEOUT)
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3);
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -117,11 +137,14 @@ impl PgStore {
         );
         let pool = Pool::builder(manager)
             .max_size(16)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         let store = PgStore {
             pool,
-            url: url.into(),
+            config,
             replica: new_replica_id().into(),
             replica_timeout_ms: replica_timeout.as_millis().min(i64::MAX as u128) as i64,
             leader: Arc::new(tokio::sync::Mutex::new(None)),
@@ -177,10 +200,11 @@ impl PgStore {
         client
             .execute(
                 &format!(
-                    "INSERT INTO replicas (id, started_at, heartbeat) VALUES ($1, {NOW_MS}, {NOW_MS}) \
-                     ON CONFLICT (id) DO UPDATE SET heartbeat = EXCLUDED.heartbeat"
+                    "INSERT INTO replicas (id, started_at, heartbeat, alive_until) \
+                     VALUES ($1, {NOW_MS}, {NOW_MS}, {NOW_MS} + $2) ON CONFLICT (id) DO UPDATE \
+                     SET heartbeat = EXCLUDED.heartbeat, alive_until = EXCLUDED.alive_until"
                 ),
-                &[&&*self.replica],
+                &[&&*self.replica, &self.replica_timeout_ms],
             )
             .await?;
         // Replicas gone for a day are forgotten (their reservations were refunded long ago).
@@ -243,6 +267,53 @@ impl PgStore {
             )
             .await?;
         Ok(changed > 0)
+    }
+}
+
+/// The leader connection, and whether it holds the sweeper's lock.
+struct Leader {
+    client: tokio_postgres::Client,
+    holds: bool,
+}
+
+impl PgStore {
+    /// Takes (or keeps) the sweeper's advisory lock on the leader connection, opened once and
+    /// kept while it works.
+    async fn try_lead(&self, leader: &mut Option<Leader>) -> Result<bool, StoreError> {
+        if leader.as_ref().is_some_and(|l| l.client.is_closed()) {
+            *leader = None; // the session ended, and the lock with it
+        }
+        if leader.is_none() {
+            let (client, connection) = self.config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            *leader = Some(Leader {
+                client,
+                holds: false,
+            });
+        }
+        let l = leader.as_mut().expect("opened above");
+        // Held: the session is checked to be alive. Not held: tried once more (taken twice, a
+        // session-level lock would need two unlocks, so it is never taken again while held).
+        let checked = if l.holds {
+            l.client.simple_query("SELECT 1").await.map(|_| true)
+        } else {
+            l.client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEPER_LOCK])
+                .await
+                .map(|row| row.get::<_, bool>(0))
+        };
+        match checked {
+            Ok(holds) => {
+                l.holds = holds;
+                Ok(holds)
+            }
+            Err(e) => {
+                *leader = None;
+                Err(e.into())
+            }
+        }
     }
 }
 
@@ -456,20 +527,14 @@ impl Store for PgStore {
                         "WITH t AS (UPDATE tasks SET status = 'failed', holds_credit = FALSE, \
                          code = 'unknown', detail = $1, finished_at = $2, expires_at = $3 \
                          WHERE holds_credit AND (replica IS NULL OR (replica <> $4 AND replica NOT IN \
-                         (SELECT id FROM replicas WHERE heartbeat > {NOW_MS} - $5))) \
+                         (SELECT id FROM replicas WHERE alive_until > {NOW_MS}))) \
                          RETURNING key_id), \
                          c AS (SELECT key_id, COUNT(*) AS n FROM t GROUP BY key_id), \
                          u AS (UPDATE keys SET credits = credits + c.n, reserved = reserved - c.n \
                          FROM c WHERE keys.id = c.key_id RETURNING c.n) \
                          SELECT COALESCE(SUM(n), 0)::BIGINT FROM u"
                     ),
-                    &[
-                        &RECOVERED_DETAIL,
-                        &now,
-                        &expires_at,
-                        &&*self.replica,
-                        &self.replica_timeout_ms,
-                    ],
+                    &[&RECOVERED_DETAIL, &now, &expires_at, &&*self.replica],
                 )
                 .await?;
             Ok(row.get::<_, i64>(0) as usize)
@@ -483,24 +548,14 @@ impl Store for PgStore {
     fn lead(&self) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut leader = self.leader.lock().await;
-            if let Some(client) = leader.as_ref() {
-                if !client.is_closed() && client.simple_query("SELECT 1").await.is_ok() {
-                    return Ok(true);
+            match tokio::time::timeout(LEAD_TIMEOUT, self.try_lead(&mut leader)).await {
+                Ok(led) => led,
+                Err(_) => {
+                    // A connection that hangs is dropped (and with it the lock, server-side).
+                    *leader = None;
+                    Err(StoreError::Pool("the leader check timed out".into()))
                 }
-                *leader = None; // the session ended, and the lock with it
             }
-            let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            let got: bool = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEPER_LOCK])
-                .await?
-                .get(0);
-            if got {
-                *leader = Some(client);
-            }
-            Ok(got)
         })
     }
 
@@ -735,7 +790,7 @@ pub(crate) mod tests {
         Some(url.to_string())
     }
 
-    const TIMEOUT: Duration = Duration::from_millis(800);
+    const TIMEOUT: Duration = Duration::from_secs(3);
 
     async fn pair() -> Option<Pair> {
         let url = fresh_database().await?;
@@ -774,7 +829,8 @@ pub(crate) mod tests {
         let (a, b) = (&stores[0], &stores[1]);
         let (k, _) = a.new_key("k".into(), 2, None, 1).await.unwrap();
         assert!(b.reserve(k.id.clone(), "busy".into(), 1).await.unwrap());
-        // `b` is alive (it beat at start, within the timeout): nothing to recover.
+        b.heartbeat(0).await.unwrap();
+        // `b` is alive (it beat within its timeout): nothing to recover.
         assert_eq!(a.recover(5, 50).await.unwrap(), 0);
         assert_eq!(b.recover(5, 50).await.unwrap(), 0, "nor its own");
         assert!(b

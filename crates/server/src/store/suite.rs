@@ -266,17 +266,17 @@ pub(crate) async fn the_rate_limit_holds_across_replicas(p: Pair) {
         let key = key.to_string();
         async move { s.allow_request(key, rate).await.unwrap() }
     };
-    // Two a second: one now, the next not before half a second, on whichever replica.
-    assert!(allow(&p.me, "a", 2.0).await);
-    assert!(!allow(&p.other, "a", 2.0).await);
-    assert!(!allow(&p.me, "a", 2.0).await);
-    assert!(allow(&p.other, "b", 2.0).await, "each key has its own");
+    // One every two seconds: one now, the next not before, on whichever replica.
+    assert!(allow(&p.me, "a", 0.5).await);
+    assert!(!allow(&p.other, "a", 0.5).await);
+    assert!(!allow(&p.me, "a", 0.5).await);
+    assert!(allow(&p.other, "b", 0.5).await, "each key has its own");
     for _ in 0..3 {
         assert!(allow(&p.me, "c", 0.0).await, "0: unlimited");
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert!(allow(&p.other, "a", 2.0).await);
-    assert!(!allow(&p.me, "a", 2.0).await);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(allow(&p.other, "a", 0.5).await);
+    assert!(!allow(&p.me, "a", 0.5).await);
 }
 
 /// The test server's setting `name` (exported by `scripts/backends.sh`), or `None` when it is
