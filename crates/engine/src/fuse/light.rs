@@ -182,7 +182,7 @@ impl HighlightRemoval<'_> {
             if k > 0.0 {
                 let d = self
                     .low
-                    .sample(&colour, 3, i % self.low.full_w, i / self.low.full_w);
+                    .sample::<3>(&colour, i % self.low.full_w, i / self.low.full_w);
                 // The skin's colour, at the pixel's brightness up to a limit: the sheen of lit
                 // skin stays, its white (which B's light would tint into a patch) goes.
                 let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
@@ -249,7 +249,7 @@ impl HighlightRemoval<'_> {
                     return 0.0;
                 }
                 let (x, y) = (i % self.low.full_w, i / self.low.full_w);
-                let d = self.low.sample(&colour, 3, x, y);
+                let d = self.low.sample::<3>(&colour, x, y);
                 if d.iter().all(|&v| v <= 0.0) {
                     return 0.0;
                 }

@@ -391,10 +391,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             if !region[i] {
                 continue;
             }
-            alpha[i] = low.sample(&alpha_low, 1, x, y)[0] * a_face[i] * (1.0 - b_keep[i]);
+            alpha[i] = low.sample::<1>(&alpha_low, x, y)[0] * a_face[i] * (1.0 - b_keep[i]);
             if alpha[i] > 0.0 {
                 let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
-                let g = pixel_gain(p, low.sample(&gain, 3, x, y), a_skin[i]);
+                let g = pixel_gain(p, low.sample::<3>(&gain, x, y), a_skin[i]);
                 for c in 0..3 {
                     warped[i * 3 + c] *= g[c];
                 }

@@ -249,20 +249,25 @@ impl LowRes {
         cur
     }
 
-    /// Bilinear read of a low-res map at full-res pixel (x, y).
-    pub(super) fn sample(&self, data: &[f32], ch: usize, x: usize, y: usize) -> [f32; 3] {
+    /// Bilinear read of a low-res map of `CH` channels at full-res pixel (x, y).
+    #[inline]
+    pub(super) fn sample<const CH: usize>(&self, data: &[f32], x: usize, y: usize) -> [f32; CH] {
         let fx = ((x as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.w - 1) as f32);
         let fy = ((y as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.h - 1) as f32);
         // Both are clamped to be non-negative, so truncation is the floor.
         let (x0, y0) = (fx as usize, fy as usize);
         let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
         let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
-        let mut out = [0f32; 3];
-        for (c, o) in out.iter_mut().enumerate().take(ch) {
-            let v = |xx: usize, yy: usize| data[(yy * self.w + xx) * ch + c];
-            let top = v(x0, y0) + (v(x1, y0) - v(x0, y0)) * tx;
-            let bot = v(x0, y1) + (v(x1, y1) - v(x0, y1)) * tx;
-            *o = top + (bot - top) * ty;
+        let cell = |xx: usize, yy: usize| -> &[f32] {
+            let at = (yy * self.w + xx) * CH;
+            &data[at..at + CH]
+        };
+        let (c00, c10, c01, c11) = (cell(x0, y0), cell(x1, y0), cell(x0, y1), cell(x1, y1));
+        let mut out = [0f32; CH];
+        for c in 0..CH {
+            let top = c00[c] + (c10[c] - c00[c]) * tx;
+            let bot = c01[c] + (c11[c] - c01[c]) * tx;
+            out[c] = top + (bot - top) * ty;
         }
         out
     }

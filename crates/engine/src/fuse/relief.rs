@@ -159,7 +159,7 @@ pub(super) fn flatten(
             .collect();
         for (i, &a) in alpha.iter().enumerate() {
             if a > 0.0 {
-                let f = low.sample(&factor, 1, i % low.full_w, i / low.full_w)[0];
+                let f = low.sample::<1>(&factor, i % low.full_w, i / low.full_w)[0];
                 for v in &mut warped[i * 3..i * 3 + 3] {
                     *v *= f;
                 }
