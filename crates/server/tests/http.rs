@@ -1462,9 +1462,23 @@ fn open_server() -> &'static TestServer {
     })
 }
 
+/// A client from 127.0.0.1 that starts a fusion request with `key`, announces a 1000-byte body,
+/// sends one byte of it and stalls.
+async fn stall_body(port: u16, key: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /v1/faceswap?token={key} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    c
+}
+
 #[test]
 fn slow_bodies_of_many_keys_from_one_address_cannot_hold_the_body_slots() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     // 6 body slots ((1 worker + 0 queue) * 2 + 4): one key may hold 1, one address 3.
     let s = shared("addresses", |c| {
         c.workers = 1;
@@ -1482,14 +1496,7 @@ fn slow_bodies_of_many_keys_from_one_address_cannot_hold_the_body_slots() {
         // Six keys from 127.0.0.1 start a body each and stall.
         let mut stalled = Vec::new();
         for key in &keys {
-            let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .unwrap();
-            let head = format!(
-                "POST /v1/faceswap?token={key} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
-            );
-            c.write_all(head.as_bytes()).await.unwrap();
-            stalled.push(c);
+            stalled.push(stall_body(port, key).await);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         // A client at another address is read and answered at once.
@@ -1543,7 +1550,7 @@ fn slow_bodies_of_many_keys_from_one_address_cannot_hold_the_body_slots() {
 
 #[test]
 fn slow_bodies_cannot_hold_the_body_slots() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     let s = open_server();
     let port = s.server.local_addr().port();
     let (_, slow) = s.key("slowloris", 5, Some(0.0));
@@ -1552,20 +1559,10 @@ fn slow_bodies_cannot_hold_the_body_slots() {
     block_on(async {
         // More clients than body slots ((1 worker + 0 queue) * 2 + 4) start a body and stall: one
         // key's, and a key's without credits.
-        let stall = |key: String| async move {
-            let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .unwrap();
-            let head = format!(
-                "POST /v1/faceswap?token={key} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
-            );
-            c.write_all(head.as_bytes()).await.unwrap();
-            c
-        };
         let mut stalled = Vec::new();
         for _ in 0..10 {
-            stalled.push(stall(slow.clone()).await);
-            stalled.push(stall(broke.clone()).await);
+            stalled.push(stall_body(port, &slow).await);
+            stalled.push(stall_body(port, &broke).await);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         // Another key's client is read and answered at once, not after the stalled bodies time out.

@@ -48,17 +48,15 @@ pub(super) fn relief(low: &LowRes, luma: &[f32], weights: &[f32], face_width: f3
 /// of weight at least a half) passes, in log brightness (0.2: about a fifth darker or brighter than
 /// the light around). The deepest shadows are what make a mask, not the mean.
 pub(super) fn depth(relief: &[f32], weights: &[f32]) -> f32 {
-    let mut v: Vec<f32> = relief
-        .iter()
-        .zip(weights)
-        .filter(|(_, &w)| w >= 0.5)
-        .map(|(r, _)| r.abs())
-        .collect();
-    if v.len() < 20 {
+    deepest_tenth(&magnitudes(relief, weights))
+}
+
+/// What the deepest tenth of sorted magnitudes passes; 0 for too few cells to tell.
+fn deepest_tenth(sorted: &[f32]) -> f32 {
+    if sorted.len() < 20 {
         return 0.0;
     }
-    let at = ((v.len() - 1) as f32 * DEPTH_QUANTILE) as usize;
-    *v.select_nth_unstable_by(at, f32::total_cmp).1
+    sorted[((sorted.len() - 1) as f32 * DEPTH_QUANTILE) as usize]
 }
 
 /// How A's shadows are flattened: each shadowed cell's depth moved most of the way to B's depth at
@@ -99,8 +97,7 @@ impl Flattening {
         if a.len() < 20 || b.len() < 20 {
             return None;
         }
-        let quantile = |v: &[f32]| v[((v.len() - 1) as f32 * DEPTH_QUANTILE) as usize];
-        (quantile(&a) > quantile(&b) * RELIEF_TOLERANCE).then_some(Flattening { a, b })
+        (deepest_tenth(&a) > deepest_tenth(&b) * RELIEF_TOLERANCE).then_some(Flattening { a, b })
     }
 
     /// The flattened relief of `r`.

@@ -287,6 +287,31 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<KeyRecord, StoreError>>;
 }
 
+/// The columns of a task row, in the order both backends read them.
+pub(crate) const TASK_COLUMNS: &str = "id, key_id, status, code, detail, ext, mime, \
+     moderation_photo, moderation_label, moderation_score, created_at, finished_at, expires_at, quality";
+/// The columns of a key row, in the order both backends read them.
+pub(crate) const KEY_COLUMNS: &str =
+    "id, name, credits, reserved, spent, rate, revoked, created_at";
+
+impl ModerationNote {
+    /// The note stored in a task's three moderation columns, if all three are set.
+    pub(crate) fn from_columns(
+        photo: Option<String>,
+        label: Option<String>,
+        score: Option<f64>,
+    ) -> Option<ModerationNote> {
+        match (photo, label, score) {
+            (Some(photo), Some(label), Some(score)) => Some(ModerationNote {
+                photo,
+                label,
+                score: score as f32,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The detail of a task whose reservation [`Store::recover`] refunded.
 pub(crate) const RECOVERED_DETAIL: &str =
     "interrupted: its server stopped before it finished; the credit was refunded";

@@ -18,7 +18,7 @@ use tokio_postgres::{NoTls, Row};
 use super::{
     check_new_key, check_rate, new_replica_id, BoxFuture, Claim, Failure, KeyRecord,
     ModerationNote, Store, StoreError, Success, TaskRecord, TaskStatus, IDEMPOTENCY_MS,
-    RECOVERED_DETAIL,
+    KEY_COLUMNS, RECOVERED_DETAIL, TASK_COLUMNS,
 };
 use crate::keys;
 
@@ -89,10 +89,6 @@ const SWEEPER_LOCK: i64 = 0x6661_6365_0002;
 /// The database's clock in Unix milliseconds and microseconds: one clock for every replica.
 const NOW_MS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
 const NOW_US: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
-
-const TASK_COLUMNS: &str = "id, key_id, status, code, detail, ext, mime, moderation_photo, \
-     moderation_label, moderation_score, created_at, finished_at, expires_at, quality";
-const KEY_COLUMNS: &str = "id, name, credits, reserved, spent, rate, revoked, created_at";
 
 /// How long to wait for a connection, and for a database that does not answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -334,17 +330,11 @@ fn key_row(r: &Row) -> KeyRecord {
 }
 
 fn task_row(r: &Row) -> TaskRecord {
-    let photo: Option<String> = r.get("moderation_photo");
-    let label: Option<String> = r.get("moderation_label");
-    let score: Option<f64> = r.get("moderation_score");
-    let moderation = match (photo, label, score) {
-        (Some(photo), Some(label), Some(score)) => Some(ModerationNote {
-            photo,
-            label,
-            score: score as f32,
-        }),
-        _ => None,
-    };
+    let moderation = ModerationNote::from_columns(
+        r.get("moderation_photo"),
+        r.get("moderation_label"),
+        r.get("moderation_score"),
+    );
     TaskRecord {
         id: r.get("id"),
         key_id: r.get("key_id"),

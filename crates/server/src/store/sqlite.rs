@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use super::{
     check_new_key, check_rate, new_replica_id, BoxFuture, Claim, Failure, KeyRecord,
     ModerationNote, Store, StoreError, Success, TaskRecord, TaskStatus, IDEMPOTENCY_MS,
-    RECOVERED_DETAIL,
+    KEY_COLUMNS, RECOVERED_DETAIL, TASK_COLUMNS,
 };
 use crate::keys;
 
@@ -61,12 +61,8 @@ CREATE INDEX IF NOT EXISTS tasks_by_expiry ON tasks (expires_at);
 CREATE INDEX IF NOT EXISTS tasks_holding_credit ON tasks (holds_credit) WHERE holds_credit = 1;
 ";
 
-const TASK_COLUMNS: &str = "id, key_id, status, code, detail, ext, mime, moderation_photo, \
-     moderation_label, moderation_score, created_at, finished_at, expires_at, quality";
-
 /// Columns added after the first release, with their type: added to an older database on open.
 const ADDED_TASK_COLUMNS: &[(&str, &str)] = &[("quality", "TEXT"), ("replica", "TEXT")];
-const KEY_COLUMNS: &str = "id, name, credits, reserved, spent, rate, revoked, created_at";
 
 /// [`Store`] on one SQLite file (WAL mode, a busy timeout so that operator commands and the server
 /// can share it).
@@ -505,17 +501,7 @@ fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRecord> {
 }
 
 fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRecord> {
-    let photo: Option<String> = r.get(7)?;
-    let label: Option<String> = r.get(8)?;
-    let score: Option<f64> = r.get(9)?;
-    let moderation = match (photo, label, score) {
-        (Some(photo), Some(label), Some(score)) => Some(ModerationNote {
-            photo,
-            label,
-            score: score as f32,
-        }),
-        _ => None,
-    };
+    let moderation = ModerationNote::from_columns(r.get(7)?, r.get(8)?, r.get(9)?);
     Ok(TaskRecord {
         id: r.get(0)?,
         key_id: r.get(1)?,
