@@ -68,6 +68,10 @@ pub const MIRROR: [u16; 468] = [
 pub const FACE_SIDES: [usize; 2] = [234, 454];
 /// Tip of the nose.
 pub const NOSE_TIP: usize = 1;
+/// Bottom of the nose, where it meets the upper lip (subnasale).
+pub const NOSE_BASE: usize = 2;
+/// Top of the upper lip, on the middle line.
+pub const UPPER_LIP_TOP: usize = 0;
 
 #[cfg(test)]
 mod tests {
@@ -88,7 +92,7 @@ mod tests {
         ] {
             assert_eq!(MIRROR[a] as usize, b);
         }
-        for i in [1, 10, 13, 14, 152] {
+        for i in [0, 1, 2, 10, 13, 14, 152] {
             assert_eq!(MIRROR[i] as usize, i);
         }
     }

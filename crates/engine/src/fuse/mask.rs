@@ -73,20 +73,24 @@ const BEARD_WHOLE: (f32, f32) = (0.15, 0.45);
 
 /// What a face's low-res cells say about a beard: their mean colour and fine detail (block
 /// averages weighted by `m_low`, the region's share of each cell), which cells sample the face's
-/// own skin, and the lips' share of each cell.
+/// own skin, the lips' share of each cell and the mouth opening's (inside the lips).
 pub(super) struct BeardCues<'a> {
     pub(super) colour: &'a [f32],
     pub(super) detail: &'a [f32],
     pub(super) m_low: &'a [f32],
     pub(super) sample: &'a [bool],
     pub(super) lips: &'a [f32],
+    pub(super) mouth: &'a [f32],
 }
 
 /// A face's beard, per low-res cell.
 pub(super) struct Beard {
     /// How much of each cell is beard or stubble (dark against the skin), taken whole and softened:
-    /// what is left to B when the face has a beard.
+    /// what stays in front of the new face when B has a beard.
     pub(super) cells: Vec<f32>,
+    /// The same grown by its softening, outside the mouth's opening: what is shaved off A's face
+    /// (left to B's skin) when A has a beard and B has not, so that none of it is left at the edge.
+    pub(super) shave: Vec<f32>,
     /// How much of each cell is both dark and much more textured than the skin: hair, where the
     /// shadow of a side light is dark but smooth. Its share tells a beard from a shadow.
     pub(super) hair: Vec<f32>,
@@ -107,6 +111,7 @@ pub(super) fn beard(
         m_low,
         sample,
         lips,
+        mouth,
     } = *cues;
     let luma =
         |i: usize| luma([colour[i * 3], colour[i * 3 + 1], colour[i * 3 + 2]]) / m_low[i].max(1e-3);
@@ -122,6 +127,7 @@ pub(super) fn beard(
     let (Some(skin), Some(smooth)) = (median(&luma), median(&texture)) else {
         return Beard {
             cells: vec![0.0; m_low.len()],
+            shave: vec![0.0; m_low.len()],
             hair: vec![0.0; m_low.len()],
         };
     };
@@ -140,8 +146,27 @@ pub(super) fn beard(
         .unzip();
     // Whole: stubble half taken out would leave a blotchy chin.
     let whole: Vec<f32> = beard.iter().map(|b| ramp(*b, BEARD_WHOLE)).collect();
+    let sigma = (feather * 0.5).max(0.5);
+    // To shave, grown by the softening blur's width first, so that a moustache (a narrow band
+    // between nose and lip, often hanging over the upper lip) goes whole too rather than thinned
+    // by the blur into a faint one; never over the mouth's opening, whose teeth stay.
+    // Grown no further than a cell above the lower face: grown higher, B's nostrils would show
+    // under A's nose.
+    let below_nose = low.grow(&(0..m_low.len()).map(lower).collect::<Vec<_>>(), 1);
+    let grown: Vec<f32> = low
+        .grow(&whole, sigma.ceil() as usize)
+        .iter()
+        .zip(&below_nose)
+        .map(|(g, l)| g * l)
+        .collect();
+    let shave = low.blur(&grown, 1, sigma);
     Beard {
-        cells: low.blur(&whole, 1, (feather * 0.5).max(0.5)),
+        shave: shave
+            .iter()
+            .zip(mouth)
+            .map(|(s, m)| s * (1.0 - m).clamp(0.0, 1.0))
+            .collect(),
+        cells: low.blur(&whole, 1, sigma),
         hair,
     }
 }
@@ -215,6 +240,7 @@ mod tests {
             m_low: &m_low,
             sample: &sample,
             lips: &lips,
+            mouth: &vec![0.0; w * h],
         };
         let found = beard(&low, &cues, &lower, 0.5);
         let b = &found.cells;
@@ -238,5 +264,52 @@ mod tests {
         assert!(at(10, 17) > 0.9, "beard: {}", at(10, 17));
         assert!(at(10, 4) < 0.01, "forehead: {}", at(10, 4));
         assert!(at(10, 14) < at(10, 17) - 0.3, "lips: {}", at(10, 14));
+    }
+
+    #[test]
+    fn a_moustache_is_shaved_whole_but_the_mouth_opening_is_kept() {
+        // 40×40 cells of skin at 150 with a moustache of 50 three rows tall (rows 20–22) over
+        // an open mouth (rows 23–26): a band narrow against the softening blur.
+        let (w, h) = (40, 40);
+        let low = LowRes::new(w, h, 1);
+        let m_low = vec![1f32; w * h];
+        let moustache = |i: usize| (20..23).contains(&(i / w)) && (10..30).contains(&(i % w));
+        let colour: Vec<f32> = (0..w * h)
+            .flat_map(|i| {
+                let v = if moustache(i) { 50.0 } else { 150.0 };
+                [v, v, v]
+            })
+            .collect();
+        let detail = vec![3.0; w * h];
+        let sample: Vec<bool> = (0..w * h).map(|i| i / w < 15).collect();
+        let mouth: Vec<f32> = (0..w * h)
+            .map(|i| ((23..27).contains(&(i / w)) && (12..28).contains(&(i % w))) as u8 as f32)
+            .collect();
+        let none = vec![0f32; w * h];
+        let lower = |i: usize| (i / w >= 18) as u8 as f32;
+        let found = beard(
+            &low,
+            &BeardCues {
+                colour: &colour,
+                detail: &detail,
+                m_low: &m_low,
+                sample: &sample,
+                lips: &none,
+                mouth: &mouth,
+            },
+            &lower,
+            4.5,
+        );
+        let at = |v: &[f32], x: usize, y: usize| v[y * w + x];
+        // Softened alone, the band is thinned into a faint moustache that would stay A's.
+        let (cells, shave) = (at(&found.cells, 20, 21), at(&found.shave, 20, 21));
+        assert!(cells < 0.7, "softened: {cells}");
+        assert!(shave > 0.93, "shaved: {shave}");
+        for y in [20, 22] {
+            let edge = at(&found.shave, 20, y);
+            assert!(edge > 0.85, "row {y}: {edge}");
+        }
+        assert_eq!(at(&found.shave, 20, 24), 0.0, "the mouth's opening stays");
+        assert!(at(&found.shave, 20, 5) < 0.01, "the forehead stays");
     }
 }

@@ -24,7 +24,9 @@ mod relief;
 mod shape;
 mod texture;
 
-use crate::landmarks::{FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_TIP};
+use crate::landmarks::{
+    FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_BASE, NOSE_TIP, UPPER_LIP_TOP,
+};
 use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
 use crate::parse::{FaceParse, Part};
@@ -319,14 +321,19 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
         *a *= (interior * f).max(*k);
     }
-    if mouth_open {
-        let lips: Vec<P2> = LIPS_INNER.iter().map(|&i| target[i]).collect();
-        let hole: Vec<f32> = crop
-            .fill_polygon(&lips)
+    // The lips' and the mouth opening's share of each low-res cell, in the fused shape.
+    let share_of = |contour: &[usize]| {
+        let polygon: Vec<P2> = contour.iter().map(|&i| target[i]).collect();
+        let inside: Vec<f32> = crop
+            .fill_polygon(&polygon)
             .iter()
-            .map(|&r| r as u8 as f32)
+            .map(|&l| l as u8 as f32)
             .collect();
-        let hole_blur = low.blur(&low.average(&hole, 1), 1, (feather * 0.5).max(0.5));
+        low.average(&inside, 1)
+    };
+    let (lips_low, mouth_low) = (share_of(&LIPS_OUTER), share_of(&LIPS_INNER));
+    if mouth_open {
+        let hole_blur = low.blur(&mouth_low, 1, (feather * 0.5).max(0.5));
         for (a, h) in alpha_low.iter_mut().zip(&hole_blur) {
             *a *= 1.0 - (h * 3.0).clamp(0.0, 1.0);
         }
@@ -334,17 +341,14 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
 
     // Beards follow B: B's beard stays in front of A's face, and where A has a beard and B has not,
     // B's shaven skin is kept (a beard cut at B's jaw line would float).
-    let lower =
-        |i: usize| ((nose - 0.05 * frame.iod - cell_height(i)) / (0.1 * frame.iod)).clamp(0.0, 1.0);
-    let lips_outer: Vec<P2> = LIPS_OUTER.iter().map(|&i| target[i]).collect();
-    let lips_low = low.average(
-        &crop
-            .fill_polygon(&lips_outer)
-            .iter()
-            .map(|&l| l as u8 as f32)
-            .collect::<Vec<_>>(),
-        1,
+    // The lower face starts under the nose: a moustache grows right below the nostrils, so the
+    // ramp is full a third of the way from the nose's base to the upper lip.
+    let (nose_base, lip_top) = (
+        frame.height(target[NOSE_BASE]),
+        frame.height(target[UPPER_LIP_TOP]),
     );
+    let philtrum = (nose_base - lip_top).max(0.05 * frame.iod);
+    let lower = |i: usize| ((nose_base - cell_height(i)) / (philtrum / 3.0)).clamp(0.0, 1.0);
     // Fine detail per cell (hair is textured where skin and shadows are smooth), over the region.
     // B's is measured once for the beard, the sharpness and the grain.
     let lap_b = abs_laplacian(&b_crop, crop.w, crop.h);
@@ -359,6 +363,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             m_low: &m_low,
             sample,
             lips: &lips_low,
+            mouth: &mouth_low,
         };
         mask::beard(&low, &cues, &lower, feather)
     };
@@ -379,7 +384,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         ramp(report.beard[0], BEARD_SHARE),
         ramp(report.beard[1], BEARD_SHARE),
     );
-    for ((a, ba), bb) in alpha_low.iter_mut().zip(&beard_a.cells).zip(&beard_b.cells) {
+    for ((a, ba), bb) in alpha_low.iter_mut().zip(&beard_a.shave).zip(&beard_b.cells) {
         *a *= 1.0 - (ka * ba).max(kb * bb);
     }
 

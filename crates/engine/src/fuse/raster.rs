@@ -249,6 +249,29 @@ impl LowRes {
         cur
     }
 
+    /// Largest value within `radius` cells (a square), one channel: a mask grown by that much, so
+    /// that a blur after it softens the mask's edge outwards instead of thinning a narrow mask.
+    pub(super) fn grow(&self, data: &[f32], radius: usize) -> Vec<f32> {
+        let (w, h) = (self.w, self.h);
+        let mut rows = vec![0f32; data.len()];
+        for y in 0..h {
+            for x in 0..w {
+                let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
+                rows[y * w + x] = data[y * w + x0..=y * w + x1]
+                    .iter()
+                    .fold(f32::MIN, |m, &v| m.max(v));
+            }
+        }
+        let mut out = vec![0f32; data.len()];
+        for y in 0..h {
+            let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
+            for x in 0..w {
+                out[y * w + x] = (y0..=y1).map(|k| rows[k * w + x]).fold(f32::MIN, f32::max);
+            }
+        }
+        out
+    }
+
     /// Bilinear read of a low-res map of `CH` channels at full-res pixel (x, y).
     #[inline]
     pub(super) fn sample<const CH: usize>(&self, data: &[f32], x: usize, y: usize) -> [f32; CH] {
@@ -309,5 +332,27 @@ mod tests {
         let mask = crop.fill_polygon(&[(2.0, 2.0), (8.0, 2.0), (8.0, 8.0), (2.0, 8.0)]);
         assert_eq!(mask.iter().filter(|&&m| m).count(), 36);
         assert!(mask[5 * 10 + 5] && !mask[0] && !mask[9 * 10 + 9]);
+    }
+
+    #[test]
+    fn grow_takes_the_largest_value_within_the_radius() {
+        let low = LowRes::new(7, 5, 1);
+        let mut v = vec![0f32; 35];
+        v[2 * 7 + 3] = 1.0;
+        v[6] = 0.5;
+        let g = low.grow(&v, 1);
+        for y in 0..5 {
+            for x in 0..7 {
+                let want = if (2..=4).contains(&x) && (1..=3).contains(&y) {
+                    1.0
+                } else if x >= 5 && y <= 1 {
+                    0.5
+                } else {
+                    0.0
+                };
+                assert_eq!(g[y * 7 + x], want, "({x}, {y})");
+            }
+        }
+        assert_eq!(low.grow(&v, 0), v);
     }
 }
