@@ -73,45 +73,69 @@ const BEARD_WHOLE: (f32, f32) = (0.15, 0.45);
 
 /// What a face's low-res cells say about a beard: their mean colour and fine detail (block
 /// averages weighted by `m_low`, the region's share of each cell), which cells sample the face's
-/// own skin, the lips' share of each cell and the mouth opening's (inside the lips).
+/// own skin, and the lips' share of each cell.
 pub(super) struct BeardCues<'a> {
     pub(super) colour: &'a [f32],
     pub(super) detail: &'a [f32],
     pub(super) m_low: &'a [f32],
     pub(super) sample: &'a [bool],
     pub(super) lips: &'a [f32],
-    pub(super) mouth: &'a [f32],
 }
 
 /// A face's beard, per low-res cell.
 pub(super) struct Beard {
-    /// How much of each cell is beard or stubble (dark against the skin), taken whole and softened:
-    /// what stays in front of the new face when B has a beard.
-    pub(super) cells: Vec<f32>,
-    /// The same grown by its softening, outside the mouth's opening: what is shaved off A's face
-    /// (left to B's skin) when A has a beard and B has not, so that none of it is left at the edge.
-    pub(super) shave: Vec<f32>,
+    /// How much of each cell is beard or stubble (dark against the skin), taken whole.
+    whole: Vec<f32>,
     /// How much of each cell is both dark and much more textured than the skin: hair, where the
     /// shadow of a side light is dark but smooth. Its share tells a beard from a shadow.
     pub(super) hair: Vec<f32>,
+    /// Blur, in cells, that softens the beard's edge.
+    sigma: f32,
+}
+
+impl Beard {
+    /// The beard softened: what stays in front of the new face when B has a beard.
+    pub(super) fn softened(&self, low: &LowRes) -> Vec<f32> {
+        low.blur(&self.whole, 1, self.sigma)
+    }
+
+    /// What is shaved off A's face (left to B's skin) when A has a beard and B has not: the beard
+    /// grown by its softening blur's width before the blur, so that a moustache (a narrow band
+    /// between nose and lip, often hanging over the upper lip) goes whole too rather than thinned
+    /// by the blur into a faint one. Grown no further than a cell above the lower face (`lower`,
+    /// as for [`beard`]; higher, B's nostrils would show under A's nose), and never over the
+    /// mouth's opening (`mouth`, its share of each cell), whose teeth stay.
+    pub(super) fn shaved(
+        &self,
+        low: &LowRes,
+        lower: &dyn Fn(usize) -> f32,
+        mouth: &[f32],
+    ) -> Vec<f32> {
+        let below_nose = low.grow(&(0..self.whole.len()).map(lower).collect::<Vec<_>>(), 1);
+        let grown: Vec<f32> = low
+            .grow(&self.whole, self.sigma.ceil() as usize)
+            .iter()
+            .zip(&below_nose)
+            .map(|(g, l)| g * l)
+            .collect();
+        low.blur(&grown, 1, self.sigma)
+            .iter()
+            .zip(mouth)
+            .map(|(s, m)| s * (1.0 - m).clamp(0.0, 1.0))
+            .collect()
+    }
 }
 
 /// Per low-res cell of a face's lower part (`lower`, 0 above the mouth area, 1 below), away from
 /// the lips: how much is beard or stubble, darker than the face's own skin (the median of the
 /// sample cells), and how much is hair, dark and textured both.
-pub(super) fn beard(
-    low: &LowRes,
-    cues: &BeardCues,
-    lower: &dyn Fn(usize) -> f32,
-    feather: f32,
-) -> Beard {
+pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32) -> Beard {
     let BeardCues {
         colour,
         detail,
         m_low,
         sample,
         lips,
-        mouth,
     } = *cues;
     let luma =
         |i: usize| luma([colour[i * 3], colour[i * 3 + 1], colour[i * 3 + 2]]) / m_low[i].max(1e-3);
@@ -124,11 +148,12 @@ pub(super) fn beard(
         let mid = v.len() / 2;
         Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
     };
+    let sigma = (feather * 0.5).max(0.5);
     let (Some(skin), Some(smooth)) = (median(&luma), median(&texture)) else {
         return Beard {
-            cells: vec![0.0; m_low.len()],
-            shave: vec![0.0; m_low.len()],
+            whole: vec![0.0; m_low.len()],
             hair: vec![0.0; m_low.len()],
+            sigma,
         };
     };
     let (beard, hair): (Vec<f32>, Vec<f32>) = (0..m_low.len())
@@ -146,29 +171,7 @@ pub(super) fn beard(
         .unzip();
     // Whole: stubble half taken out would leave a blotchy chin.
     let whole: Vec<f32> = beard.iter().map(|b| ramp(*b, BEARD_WHOLE)).collect();
-    let sigma = (feather * 0.5).max(0.5);
-    // To shave, grown by the softening blur's width first, so that a moustache (a narrow band
-    // between nose and lip, often hanging over the upper lip) goes whole too rather than thinned
-    // by the blur into a faint one; never over the mouth's opening, whose teeth stay.
-    // Grown no further than a cell above the lower face: grown higher, B's nostrils would show
-    // under A's nose.
-    let below_nose = low.grow(&(0..m_low.len()).map(lower).collect::<Vec<_>>(), 1);
-    let grown: Vec<f32> = low
-        .grow(&whole, sigma.ceil() as usize)
-        .iter()
-        .zip(&below_nose)
-        .map(|(g, l)| g * l)
-        .collect();
-    let shave = low.blur(&grown, 1, sigma);
-    Beard {
-        shave: shave
-            .iter()
-            .zip(mouth)
-            .map(|(s, m)| s * (1.0 - m).clamp(0.0, 1.0))
-            .collect(),
-        cells: low.blur(&whole, 1, sigma),
-        hair,
-    }
+    Beard { whole, hair, sigma }
 }
 
 #[cfg(test)]
@@ -240,16 +243,14 @@ mod tests {
             m_low: &m_low,
             sample: &sample,
             lips: &lips,
-            mouth: &vec![0.0; w * h],
         };
-        let found = beard(&low, &cues, &lower, 0.5);
-        let b = &found.cells;
+        let found = beard(&cues, &lower, 0.5);
+        let b = &found.softened(&low);
         let at = |x: usize, y: usize| b[y * w + x];
         assert!(found.hair[17 * w + 10] > 0.9, "dark and textured: hair");
         // A shadow as dark but smooth is no hair.
         let smooth = vec![3.0; w * h];
         let shadow = beard(
-            &low,
             &BeardCues {
                 detail: &smooth,
                 ..cues
@@ -288,28 +289,27 @@ mod tests {
         let none = vec![0f32; w * h];
         let lower = |i: usize| (i / w >= 18) as u8 as f32;
         let found = beard(
-            &low,
             &BeardCues {
                 colour: &colour,
                 detail: &detail,
                 m_low: &m_low,
                 sample: &sample,
                 lips: &none,
-                mouth: &mouth,
             },
             &lower,
             4.5,
         );
         let at = |v: &[f32], x: usize, y: usize| v[y * w + x];
         // Softened alone, the band is thinned into a faint moustache that would stay A's.
-        let (cells, shave) = (at(&found.cells, 20, 21), at(&found.shave, 20, 21));
+        let (softened, shaved) = (found.softened(&low), found.shaved(&low, &lower, &mouth));
+        let (cells, shave) = (at(&softened, 20, 21), at(&shaved, 20, 21));
         assert!(cells < 0.7, "softened: {cells}");
         assert!(shave > 0.93, "shaved: {shave}");
         for y in [20, 22] {
-            let edge = at(&found.shave, 20, y);
+            let edge = at(&shaved, 20, y);
             assert!(edge > 0.85, "row {y}: {edge}");
         }
-        assert_eq!(at(&found.shave, 20, 24), 0.0, "the mouth's opening stays");
-        assert!(at(&found.shave, 20, 5) < 0.01, "the forehead stays");
+        assert_eq!(at(&shaved, 20, 24), 0.0, "the mouth's opening stays");
+        assert!(at(&shaved, 20, 5) < 0.01, "the forehead stays");
     }
 }

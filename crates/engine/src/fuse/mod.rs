@@ -363,9 +363,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             m_low: &m_low,
             sample,
             lips: &lips_low,
-            mouth: &mouth_low,
         };
-        mask::beard(&low, &cues, &lower, feather)
+        mask::beard(&cues, &lower, feather)
     };
     let (beard_a, beard_b) = (
         beard(&a_low, &abs_laplacian(&warped, crop.w, crop.h), &sample_a),
@@ -384,7 +383,11 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         ramp(report.beard[0], BEARD_SHARE),
         ramp(report.beard[1], BEARD_SHARE),
     );
-    for ((a, ba), bb) in alpha_low.iter_mut().zip(&beard_a.shave).zip(&beard_b.cells) {
+    let (shaved, kept) = (
+        beard_a.shaved(&low, &lower, &mouth_low),
+        beard_b.softened(&low),
+    );
+    for ((a, ba), bb) in alpha_low.iter_mut().zip(&shaved).zip(&kept) {
         *a *= 1.0 - (ka * ba).max(kb * bb);
     }
 
