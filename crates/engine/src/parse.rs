@@ -165,6 +165,36 @@ impl FaceParse {
         }
     }
 
+    /// The same parse with glasses seen through (their frames painted out of the photo): what
+    /// was glasses counts as the eyes where `in_eyes` says a point is inside an eye's contour,
+    /// and as skin elsewhere, and covers nothing.
+    pub(crate) fn seen_through_glasses(&self, in_eyes: &dyn Fn(f32, f32) -> bool) -> FaceParse {
+        let to_img = self.to_grid.inverse();
+        let cells: Vec<[f32; PARTS]> = self
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let (x, y) = to_img.apply((i % GRID) as f32, (i / GRID) as f32);
+                let to = if in_eyes(x, y) {
+                    Part::Features
+                } else {
+                    Part::Skin
+                };
+                let mut c = *c;
+                c[to as usize] += c[Part::Glasses as usize];
+                c[Part::Glasses as usize] = 0.0;
+                c
+            })
+            .collect();
+        let face = cells.iter().map(|p| 1.0 - p[Part::Hair as usize]).collect();
+        FaceParse {
+            to_grid: self.to_grid,
+            cells,
+            face,
+        }
+    }
+
     /// The parse of the same photo flipped left to right (`width` pixels wide).
     pub fn mirrored(&self, width: f32) -> FaceParse {
         let [a, b, c, d, e, f] = self.to_grid.0;

@@ -27,6 +27,9 @@ pub struct FusionReport {
     /// Share of A's fused face that was a burnt-out specular highlight of A's light (its white was
     /// taken out, so that B's light does not tint it into a patch).
     pub source_highlights: f32,
+    /// Share of A's glasses that was frame and was painted out (0 when A wears no clear glasses):
+    /// A's eyes are seen through the lenses.
+    pub source_glasses: f32,
     /// Share of B's face that something covers and that stays in front of the new face.
     pub template_covered: f32,
     /// Share of the lower face in dark, textured hair (beard) in A and in B.

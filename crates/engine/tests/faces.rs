@@ -614,3 +614,21 @@ fn a_bearded_source_into_a_shaven_template_leaves_no_moustache() {
     eprintln!("above the lip, the result is {darker} levels darker than the template");
     assert!(darker < MOUSTACHE_DARKER, "{darker}");
 }
+
+#[test]
+fn a_source_s_clear_glasses_are_seen_through_and_their_frames_not_copied() {
+    // df_img24.jpg wears dark frames with clear lenses. The parser calls frames and lenses one
+    // region; taken as cover, A's eyes were left to B (48% of A's face covered, 9% now) and the
+    // frames' soft edges ghosted under B's eyes as dark bands.
+    let (a, b) = (photo("df_img24.jpg"), photo("df_img14.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let r = &swapped.report;
+    eprintln!("df_img24 into df_img14: {r:?}");
+    assert!(r.source_glasses > 0.3, "frames found: {}", r.source_glasses);
+    assert!(
+        r.source_covered < 0.2,
+        "A's eyes used: {}",
+        r.source_covered
+    );
+    assert_eq!(report("df_img30.jpg", "df_img24.jpg").source_glasses, 0.0);
+}

@@ -17,6 +17,7 @@
 use image::RgbImage;
 
 mod detail;
+mod glasses;
 mod light;
 mod mask;
 mod raster;
@@ -84,17 +85,22 @@ pub struct Side<'a> {
 /// Fuses A's face into B's face; returns the result and the report.
 pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport) {
     let (b, mb, pb) = (b_side.img, b_side.mesh, b_side.parse);
-    let grown = a_side.parse.with_grown_cover();
+    // A's clear glasses are seen through: their frames painted out, A's eyes are A's.
+    let seen = glasses::see_through(a_side.img, a_side.mesh, a_side.parse);
+    let (a_img, a_parse) = seen
+        .as_ref()
+        .map_or((a_side.img, a_side.parse), |s| (&s.img, &s.parse));
+    let grown = a_parse.with_grown_cover();
     // When the heads turn opposite ways, B's wide cheek would be painted from A's foreshortened one
     // (hair and background smear in): take A's mirror image instead.
     let mirrored;
     let is_mirrored = turned_opposite(a_side.mesh, mb);
     let (a, ma, pa) = if is_mirrored {
-        let (img, mesh) = mirror(a_side.img, a_side.mesh);
-        mirrored = (img, mesh, grown.mirrored(a_side.img.width() as f32));
+        let (img, mesh) = mirror(a_img, a_side.mesh);
+        mirrored = (img, mesh, grown.mirrored(a_img.width() as f32));
         (&mirrored.0, &mirrored.1, &mirrored.2)
     } else {
-        (a_side.img, a_side.mesh, &grown)
+        (a_img, a_side.mesh, &grown)
     };
     let mut report = FusionReport {
         yaw: [yaw(a_side.mesh), yaw(mb)],
@@ -106,6 +112,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         source_covered: 0.0,
         source_missing: 0.0,
         source_highlights: 0.0,
+        source_glasses: seen.as_ref().map_or(0.0, |s| s.frames),
         template_covered: 0.0,
         beard: [0.0; 2],
         mouths: [ma, mb].map(|m| {

@@ -78,6 +78,7 @@ pub fn document(server_url: &str) -> Value {
                         "source_covered": {"type": "number", "description": "Share of A's face covered by hair, glasses, hands."},
                         "source_missing": {"type": "number", "description": "Share of A's face that could not be used."},
                         "source_highlights": {"type": "number", "description": "Share of A's face that was a burnt-out highlight (its white taken out)."},
+                        "source_glasses": {"type": "number", "description": "Share of A's clear glasses that was frame, painted out so that A's eyes show through the lenses (0 without glasses)."},
                         "template_covered": {"type": "number", "description": "Share of B's face covered, kept in front of the new face."},
                         "beard": {"type": "array", "items": {"type": "number"}},
                         "mouths": {"type": "array", "items": {"type": "string", "enum": ["open", "closed"]}},

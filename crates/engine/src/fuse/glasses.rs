@@ -1,0 +1,449 @@
+//! A's glasses seen through: the frames painted out of A's photo, so that A's own eyes, seen through
+//! clear lenses, are fused instead of being left to B as covered.
+//!
+//! The parser calls a pair of glasses, lenses included, one region, and eyes behind them are glasses
+//! to it; left as cover, the eyes would be B's (A's identity mostly lives there) or a copied frame
+//! would ghost. Inside that region, a frame is a thin line darker than the skin around it: a
+//! morphological black-hat (closing minus image) finds it, wherever it is not the eye itself, and
+//! it is filled from the skin around by a push-pull interpolation. Tinted lenses hide the eyes and
+//! stay cover.
+
+use image::RgbImage;
+
+use super::raster::{box3, luma, ramp, Crop};
+use super::P2;
+use crate::landmarks::{EYE_A, EYE_B};
+use crate::mesh::Mesh;
+use crate::parse::{FaceParse, Part};
+
+/// Glasses probability over the eyes' contours from which A counts as wearing glasses.
+const WEARS_GLASSES: f32 = 0.5;
+/// Radius of the black-hat's square, in inter-ocular distances: frames up to twice as thick are found.
+const FRAME_RADIUS: f32 = 0.06;
+/// Black-hat depth, as a share of the skin's brightness, from which a pixel starts to count as frame,
+/// and at which it counts fully.
+const FRAME_DEPTH: (f32, f32) = (0.18, 0.32);
+/// Half-axes of the ellipse around each eye where frames sit, in inter-ocular distances (along
+/// the eyes' line and across it).
+const FRAME_BOX: (f32, f32) = (0.7, 0.36);
+/// Scale of the mesh's brows kept out of the frame mask.
+const BROW_GROWTH: f32 = 1.15;
+/// The mesh's outline of each brow: upper edge from the outer end in, lower edge back out.
+const BROW_A: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
+const BROW_B: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
+/// Growth of the parser's glasses region, in inter-ocular distances.
+const GLASSES_REACH: f32 = 0.12;
+/// Brightness against the light around (the closing) below which a pixel starts to count as frame,
+/// and at which it counts fully.
+const FRAME_DARKER: (f32, f32) = (0.75, 0.55);
+/// Growth of the frame mask, in inter-ocular distances: a frame's soft edge and its thin shadow.
+const FRAME_EDGE: f32 = 0.025;
+/// Growth of the eyes' contours kept out of the frame mask, in inter-ocular distances: lashes and lids.
+const EYE_MARGIN: f32 = 0.04;
+/// Distance, in inter-ocular distances, at which a frame's fill takes the skin's grain: past the
+/// frame and its grown edge.
+const TEXTURE_OFFSET: f32 = 0.12;
+/// Lenses darker than this share of the skin's brightness are tinted: the eyes behind do not show.
+const TINTED: f32 = 0.35;
+
+/// A's photo with its glasses' frames painted out, and its parse with the glasses seen through.
+pub(super) struct SeenThrough {
+    /// A's photo, frames filled from the skin around them.
+    pub(super) img: RgbImage,
+    /// A's parse, glasses counted as the eyes inside the eyes' contours and as skin elsewhere.
+    pub(super) parse: FaceParse,
+    /// Share of the glasses region that was frame.
+    pub(super) frames: f32,
+}
+
+/// Paints out the frames of A's clear glasses; `None` when A wears none, or tinted ones.
+pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Option<SeenThrough> {
+    let contour = |idx: &[usize]| -> Vec<P2> {
+        idx.iter()
+            .map(|&i| (mesh.points[i][0], mesh.points[i][1]))
+            .collect()
+    };
+    let eyes = [contour(&EYE_A), contour(&EYE_B)];
+    let glasses_at = |x: f32, y: f32| parse.at(x, y)[Part::Glasses as usize];
+    let on_eyes: f32 = eyes
+        .iter()
+        .flatten()
+        .map(|&(x, y)| glasses_at(x, y))
+        .sum::<f32>()
+        / (EYE_A.len() + EYE_B.len()) as f32;
+    if on_eyes < WEARS_GLASSES {
+        return None;
+    }
+    let centre = |c: &[P2]| {
+        let n = c.len() as f32;
+        (
+            c.iter().map(|p| p.0).sum::<f32>() / n,
+            c.iter().map(|p| p.1).sum::<f32>() / n,
+        )
+    };
+    let (l, r) = (centre(&eyes[0]), centre(&eyes[1]));
+    let iod = (r.0 - l.0).hypot(r.1 - l.1).max(1.0);
+    // The glasses lie around the eyes: a box around the frames' ellipses (turned with the eyes'
+    // line, `axis`), with a margin.
+    let axis = ((r.0 - l.0) / iod, (r.1 - l.1) / iod);
+    let (a, b) = (FRAME_BOX.0 * iod, FRAME_BOX.1 * iod);
+    let reach = |c: f32, s: f32| (a * c).hypot(b * s) + 0.1 * iod;
+    let (reach_x, reach_y) = (reach(axis.0, axis.1), reach(axis.1, axis.0));
+    let corners = [
+        (l.0.min(r.0) - reach_x, l.1.min(r.1) - reach_y),
+        (l.0.max(r.0) + reach_x, l.1.max(r.1) + reach_y),
+    ];
+    let bx = Crop::around(&corners, img.width(), img.height());
+    if bx.w < 8 || bx.h < 8 {
+        return None;
+    }
+    let rgb = bx.read(img);
+    let n = bx.w * bx.h;
+    let at_pixel = |i: usize| {
+        (
+            (bx.x + i % bx.w) as f32 + 0.5,
+            (bx.y + i / bx.w) as f32 + 0.5,
+        )
+    };
+    let parts: Vec<[f32; crate::parse::PARTS]> = (0..n)
+        .map(|i| {
+            let (x, y) = at_pixel(i);
+            parse.at(x, y)
+        })
+        .collect();
+    let y: Vec<f32> = (0..n)
+        .map(|i| luma([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]]))
+        .collect();
+    let median = |v: &mut Vec<f32>| -> Option<f32> {
+        if v.len() < 16 {
+            return None;
+        }
+        let mid = v.len() / 2;
+        Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
+    };
+    let skin = median(
+        &mut (0..n)
+            .filter(|&i| parts[i][Part::Skin as usize] > 0.8)
+            .map(|i| y[i])
+            .collect(),
+    )?;
+
+    // The eyes, grown by their lids and lashes, are never frame.
+    let margin = EYE_MARGIN * iod;
+    let grown = |c: &[P2]| -> Vec<P2> {
+        let m = centre(c);
+        c.iter()
+            .map(|&(x, y)| {
+                let (dx, dy) = (x - m.0, y - m.1);
+                let len = dx.hypot(dy).max(1e-3);
+                (x + dx / len * margin, y + dy / len * margin)
+            })
+            .collect()
+    };
+    let (eye_a, eye_b) = (
+        bx.fill_polygon(&grown(&eyes[0])),
+        bx.fill_polygon(&grown(&eyes[1])),
+    );
+
+    let radius = ((FRAME_RADIUS * iod).round() as usize).max(1);
+    let closed = square_extreme(
+        &square_extreme(&y, bx.w, bx.h, radius, true),
+        bx.w,
+        bx.h,
+        radius,
+        false,
+    );
+    let depth = (FRAME_DEPTH.0 * skin, FRAME_DEPTH.1 * skin);
+    // The parser sees a frame's outer parts (and often one side's lens) weakly: the glasses
+    // region is grown, and takes in where frames sit around each eye.
+    let near_glasses = square_extreme(
+        &parts
+            .iter()
+            .map(|p| p[Part::Glasses as usize])
+            .collect::<Vec<_>>(),
+        bx.w,
+        bx.h,
+        ((GLASSES_REACH * iod).round() as usize).max(1),
+        true,
+    );
+    let around_eyes = |(x, y): P2| {
+        [l, r]
+            .iter()
+            .map(|e| {
+                let (dx, dy) = (x - e.0, y - e.1);
+                let (u, v) = (dx * axis.0 + dy * axis.1, dy * axis.0 - dx * axis.1);
+                let d = (u / (FRAME_BOX.0 * iod)).powi(2) + (v / (FRAME_BOX.1 * iod)).powi(2);
+                ramp(d, (1.2, 0.8))
+            })
+            .fold(0f32, f32::max)
+    };
+    // Brows are dark and thin too, but they are A's: the mesh's brows, a little grown, are kept.
+    let brows = [brow(mesh, &BROW_A), brow(mesh, &BROW_B)].map(|b| bx.fill_polygon(&b));
+    let frame: Vec<f32> = (0..n)
+        .map(|i| {
+            if eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] {
+                return 0.0;
+            }
+            let inside = ramp(near_glasses[i], (0.15, 0.3)).max(around_eyes(at_pixel(i)));
+            // Deep and, against the light around, dark: a shadowed eye socket is a valley too
+            // but a shallow one.
+            let relative = ramp(y[i] / closed[i].max(1.0), FRAME_DARKER);
+            ramp(closed[i] - y[i], depth) * relative * inside
+        })
+        .collect();
+    let edge = ((FRAME_EDGE * iod).round() as usize).max(1);
+    let frame = square_extreme(&frame, bx.w, bx.h, edge, true);
+
+    // Through clear lenses the skin shows about as bright as around them.
+    let mut lens: Vec<f32> = (0..n)
+        .filter(|&i| {
+            parts[i][Part::Glasses as usize] > 0.5 && frame[i] < 0.1 && !eye_a[i] && !eye_b[i]
+        })
+        .map(|i| y[i])
+        .collect();
+    let in_glasses = (0..n)
+        .filter(|&i| parts[i][Part::Glasses as usize] > 0.5)
+        .count();
+    if median(&mut lens)? < TINTED * skin {
+        return None;
+    }
+
+    let known: Vec<f32> = frame.iter().map(|f| 1.0 - f).collect();
+    let mut filled = fill_from_around(&rgb, &known, bx.w, bx.h);
+    // The fill is smooth: it is given the fine grain of the nearest skin beside the frame, above or
+    // below it first (most of a frame runs along the eyes), or else to a side.
+    let smooth = box3(&rgb, bx.w, bx.h);
+    let step = ((TEXTURE_OFFSET * iod).round() as isize).max(2);
+    let clear = |j: usize| frame[j] < 0.01 && !eye_a[j] && !eye_b[j];
+    for (i, f) in frame.iter().enumerate() {
+        if *f <= 0.0 {
+            continue;
+        }
+        let (x, y) = ((i % bx.w) as isize, (i / bx.w) as isize);
+        let beside = [1, 2].iter().flat_map(|&k| {
+            [(0, -k), (0, k), (-k, 0), (k, 0)].map(|(dx, dy)| (x + dx * step, y + dy * step))
+        });
+        let skin = beside
+            .filter(|&(sx, sy)| sx >= 0 && sy >= 0 && sx < bx.w as isize && sy < bx.h as isize)
+            .map(|(sx, sy)| sy as usize * bx.w + sx as usize)
+            .find(|&j| clear(j));
+        if let Some(j) = skin {
+            for c in 0..3 {
+                filled[i * 3 + c] += rgb[j * 3 + c] - smooth[j * 3 + c];
+            }
+        }
+    }
+    let mut out = img.clone();
+    for (i, f) in frame.iter().enumerate() {
+        if *f <= 0.0 {
+            continue;
+        }
+        let px = out.get_pixel_mut((bx.x + i % bx.w) as u32, (bx.y + i / bx.w) as u32);
+        for c in 0..3 {
+            let v = rgb[i * 3 + c] + f * (filled[i * 3 + c] - rgb[i * 3 + c]);
+            px[c] = (v.clamp(0.0, 255.0) + 0.5) as u8;
+        }
+    }
+    let frames = frame
+        .iter()
+        .zip(&parts)
+        .filter(|(_, p)| p[Part::Glasses as usize] > 0.5)
+        .map(|(f, _)| f)
+        .sum::<f32>()
+        / in_glasses.max(1) as f32;
+    let in_eyes = |x: f32, y: f32| inside(&eyes[0], x, y) || inside(&eyes[1], x, y);
+    Some(SeenThrough {
+        img: out,
+        parse: parse.seen_through_glasses(&in_eyes),
+        frames,
+    })
+}
+
+/// A brow's outline from the mesh (upper edge out, lower edge back), grown by a hair's width.
+fn brow(mesh: &Mesh, outline: &[usize]) -> Vec<P2> {
+    let pts: Vec<P2> = outline
+        .iter()
+        .map(|&i| (mesh.points[i][0], mesh.points[i][1]))
+        .collect();
+    let n = pts.len() as f32;
+    let m = (
+        pts.iter().map(|p| p.0).sum::<f32>() / n,
+        pts.iter().map(|p| p.1).sum::<f32>() / n,
+    );
+    pts.iter()
+        .map(|&(x, y)| (m.0 + (x - m.0) * BROW_GROWTH, m.1 + (y - m.1) * BROW_GROWTH))
+        .collect()
+}
+
+/// Whether a point lies inside a polygon (even-odd rule).
+fn inside(poly: &[P2], x: f32, y: f32) -> bool {
+    let mut odd = false;
+    for k in 0..poly.len() {
+        let (a, b) = (poly[k], poly[(k + 1) % poly.len()]);
+        if (a.1 <= y) != (b.1 <= y) && x < a.0 + (y - a.1) / (b.1 - a.1) * (b.0 - a.0) {
+            odd = !odd;
+        }
+    }
+    odd
+}
+
+/// Largest (`max`) or smallest value within `radius` pixels, a square, of a one-channel grid:
+/// one pass along the rows and one along the columns (as rows of the transposed grid), each with a
+/// monotonic queue, so the cost does not grow with the radius.
+fn square_extreme(v: &[f32], w: usize, h: usize, radius: usize, max: bool) -> Vec<f32> {
+    let rows = rows_extreme(v, w, radius, max);
+    let columns = rows_extreme(&transpose(&rows, w, h), h, radius, max);
+    transpose(&columns, h, w)
+}
+
+/// [`square_extreme`] along each row of `w` values.
+fn rows_extreme(v: &[f32], w: usize, radius: usize, max: bool) -> Vec<f32> {
+    let mut out = vec![0f32; v.len()];
+    let mut queue = std::collections::VecDeque::with_capacity(2 * radius + 2);
+    for (src, dst) in v.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
+        queue.clear();
+        let mut next = 0;
+        for (k, d) in dst.iter_mut().enumerate() {
+            while next < w && next <= k + radius {
+                let value = src[next];
+                while queue.back().is_some_and(|&j: &usize| {
+                    if max {
+                        value >= src[j]
+                    } else {
+                        value <= src[j]
+                    }
+                }) {
+                    queue.pop_back();
+                }
+                queue.push_back(next);
+                next += 1;
+            }
+            while queue.front().is_some_and(|&j| j + radius < k) {
+                queue.pop_front();
+            }
+            *d = src[queue[0]];
+        }
+    }
+    out
+}
+
+/// A grid of `w × h` values, transposed.
+fn transpose(v: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let mut out = vec![0f32; v.len()];
+    for y in 0..h {
+        for x in 0..w {
+            out[x * h + y] = v[y * w + x];
+        }
+    }
+    out
+}
+
+/// RGB where `known` (0 to 1 per pixel) is below 1 filled from the known pixels around, by
+/// push-pull: known colours averaged down a pyramid of halvings, then each level's gaps filled from
+/// the coarser level, bilinearly, on the way back up. Smooth, and fast at any hole size.
+fn fill_from_around(rgb: &[f32], known: &[f32], w: usize, h: usize) -> Vec<f32> {
+    // Each level: width, height, colour (where weight > 0, the weighted mean), weight (at most 1).
+    let mut levels: Vec<(usize, usize, Vec<f32>, Vec<f32>)> =
+        vec![(w, h, rgb.to_vec(), known.to_vec())];
+    while {
+        let (lw, lh, _, _) = levels.last().expect("one level");
+        *lw > 1 || *lh > 1
+    } {
+        let (lw, lh, colour, weight) = levels.last().expect("one level");
+        let (cw, ch) = (lw.div_ceil(2), lh.div_ceil(2));
+        let mut c = vec![0f32; cw * ch * 3];
+        let mut wt = vec![0f32; cw * ch];
+        for y in 0..*lh {
+            for x in 0..*lw {
+                let (i, j) = (y * lw + x, (y / 2) * cw + x / 2);
+                let k = weight[i];
+                wt[j] += k;
+                for ch3 in 0..3 {
+                    c[j * 3 + ch3] += k * colour[i * 3 + ch3];
+                }
+            }
+        }
+        for j in 0..cw * ch {
+            if wt[j] > 0.0 {
+                for ch3 in 0..3 {
+                    c[j * 3 + ch3] /= wt[j];
+                }
+            }
+            wt[j] = wt[j].min(1.0);
+        }
+        levels.push((cw, ch, c, wt));
+    }
+    while levels.len() > 1 {
+        let (cw, ch, coarse, _) = levels.pop().expect("a coarse level");
+        let (lw, lh, colour, weight) = levels.last_mut().expect("a finer level");
+        for y in 0..*lh {
+            for x in 0..*lw {
+                let i = y * *lw + x;
+                let k = weight[i];
+                if k >= 1.0 {
+                    continue;
+                }
+                // The finer pixel's centre in the coarse grid.
+                let fx = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (cw - 1) as f32);
+                let fy = ((y as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (ch - 1) as f32);
+                let (x0, y0) = (fx as usize, fy as usize);
+                let (x1, y1) = ((x0 + 1).min(cw - 1), (y0 + 1).min(ch - 1));
+                let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+                for c in 0..3 {
+                    let v = |xx: usize, yy: usize| coarse[(yy * cw + xx) * 3 + c];
+                    let top = v(x0, y0) + tx * (v(x1, y0) - v(x0, y0));
+                    let bottom = v(x0, y1) + tx * (v(x1, y1) - v(x0, y1));
+                    let up = top + ty * (bottom - top);
+                    colour[i * 3 + c] = k * colour[i * 3 + c] + (1.0 - k) * up;
+                }
+                weight[i] = 1.0;
+            }
+        }
+    }
+    levels.pop().expect("the base level").2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_square_filters_take_the_extremes_within_their_radius() {
+        let (w, h) = (7, 5);
+        let mut v = vec![0f32; w * h];
+        v[2 * w + 3] = 1.0;
+        let grown = square_extreme(&v, w, h, 1, true);
+        for y in 0..h {
+            for x in 0..w {
+                let near = x.abs_diff(3) <= 1 && y.abs_diff(2) <= 1;
+                assert_eq!(grown[y * w + x], near as u8 as f32, "({x}, {y})");
+            }
+        }
+        // Shrunk back by as much, the grown square is the point again (a closing keeps it).
+        assert_eq!(square_extreme(&grown, w, h, 1, false), v);
+    }
+
+    #[test]
+    fn a_thin_dark_line_is_filled_from_the_skin_on_both_sides() {
+        // Skin of 180 with a gradient, a frame 3 px thick of 30 across it.
+        let (w, h) = (40, 30);
+        let mut rgb = vec![0f32; w * h * 3];
+        let mut known = vec![1f32; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let frame = (14..17).contains(&y);
+                let v = if frame { 30.0 } else { 160.0 + x as f32 };
+                rgb[i * 3..i * 3 + 3].copy_from_slice(&[v, v, v]);
+                known[i] = if frame { 0.0 } else { 1.0 };
+            }
+        }
+        let filled = fill_from_around(&rgb, &known, w, h);
+        for x in [2, 20, 37] {
+            let v = filled[(15 * w + x) * 3];
+            let skin = 160.0 + x as f32;
+            assert!((v - skin).abs() < 4.0, "x {x}: {v} for skin {skin}");
+        }
+        assert_eq!(filled[(3 * w + 5) * 3], 165.0, "known pixels stay");
+    }
+}
