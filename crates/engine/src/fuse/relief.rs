@@ -3,7 +3,7 @@
 //! that the shading gain makes B's. Under a hard light A's relief is much deeper than B's soft one,
 //! and carried over it reads as a mask lit from elsewhere: it is then flattened towards B's depth.
 
-use super::raster::{luma, LowRes};
+use super::raster::{luma, ramp, LowRes};
 
 /// Blurs, in face widths, that bound the relief band: what is finer is detail (pores, wrinkles,
 /// kept), what is coarser is light (B's, through the shading gain).
@@ -16,6 +16,9 @@ const RELIEF_TOLERANCE: f32 = 1.2;
 const RELIEF_STRENGTH: f32 = 0.75;
 /// The share of a face's skin whose relief is deeper than its depth.
 const DEPTH_QUANTILE: f32 = 0.9;
+/// Lift (log of the flattening's brightness factor) from which a lifted pixel starts to take the
+/// hue of the skin around, and at which it takes it whole.
+const LIFT_HUE: (f32, f32) = (0.0, 0.35);
 /// Brightness floor of the log: black pixels must not make a bottomless relief.
 const LUMA_FLOOR: f32 = 8.0;
 
@@ -154,16 +157,61 @@ pub(super) fn flatten(
             .iter()
             .map(|&r| (flat.apply(r) - r).exp())
             .collect();
+        let hue = skin_hue(low, warped, &weighted, &a_weights, face_width);
         for (i, &a) in alpha.iter().enumerate() {
             if a > 0.0 {
-                let f = low.sample::<1>(&factor, i % low.full_w, i / low.full_w)[0];
-                for v in &mut warped[i * 3..i * 3 + 3] {
+                let (x, y) = (i % low.full_w, i / low.full_w);
+                let f = low.sample::<1>(&factor, x, y)[0];
+                let p = &mut warped[i * 3..i * 3 + 3];
+                for v in p.iter_mut() {
                     *v *= f;
+                }
+                // A shadow's colour is deeper than the lit skin's (its light went through skin):
+                // lifted as it is, it would paint red-brown patches. Lifted skin takes the hue of
+                // the skin around, by how much it is lifted.
+                let t = ramp(f.ln(), LIFT_HUE) * skin[i];
+                if t > 0.0 {
+                    let level = luma([p[0], p[1], p[2]]);
+                    let h = low.sample::<3>(&hue, x, y);
+                    for c in 0..3 {
+                        p[c] += t * (h[c] * level - p[c]);
+                    }
                 }
             }
         }
     }
     depths
+}
+
+/// Per low-res cell, the hue of the skin around (its colour over its brightness, skin-weighted
+/// at the relief's coarse blur); (1, 1, 1) where there is no skin near.
+fn skin_hue(
+    low: &LowRes,
+    warped: &[f32],
+    weighted: &[f32],
+    weights: &[f32],
+    face_width: f32,
+) -> Vec<f32> {
+    let sums = low.average(
+        &warped
+            .iter()
+            .enumerate()
+            .map(|(j, v)| v * weighted[j / 3])
+            .collect::<Vec<_>>(),
+        3,
+    );
+    let sigma = RELIEF_COARSE * face_width;
+    let (sums, weight) = (low.blur(&sums, 3, sigma), low.blur(weights, 1, sigma));
+    (0..low.w * low.h)
+        .flat_map(|i| {
+            if weight[i] < 1e-3 {
+                return [1.0; 3];
+            }
+            let c = [0, 1, 2].map(|k| sums[i * 3 + k] / weight[i]);
+            let y = luma(c).max(1.0);
+            c.map(|v| v / y)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -235,5 +283,37 @@ mod tests {
         assert_eq!(flat.apply(0.3), 0.3);
         assert_eq!(flat.apply(0.0), 0.0);
         assert!(flat.apply(-0.002) >= -0.002, "never deepened");
+    }
+
+    #[test]
+    fn a_lifted_shadow_takes_the_hue_of_the_skin_around() {
+        // Warm skin with a dark socket whose colour is deeper (redder), into an evenly lit B.
+        let (w, h) = (64, 64);
+        let low = LowRes::new(w, h, 1);
+        let socket = |i: usize| (20..26).contains(&(i % w)) && (20..26).contains(&(i / w));
+        let mut warped: Vec<f32> = (0..w * h)
+            .flat_map(|i| {
+                if socket(i) {
+                    [80.0, 40.0, 25.0]
+                } else {
+                    [200.0, 150.0, 120.0]
+                }
+            })
+            .collect();
+        let ones = vec![1f32; w * h];
+        let b_luma = vec![150f32; w * h];
+        let template = Template {
+            luma: &b_luma,
+            skin: &ones,
+        };
+        let before = warped[(22 * w + 22) * 3];
+        flatten(&low, &mut warped, &ones, &ones, &template, 64.0);
+        let p = &warped[(22 * w + 22) * 3..(22 * w + 22) * 3 + 3];
+        assert!(p[0] > before, "the shadow is lifted: {p:?}");
+        // The skin's red over green is 1.33, the shadow's 2.0: lifted whole it stayed 2.0.
+        let red = p[0] / p[1];
+        assert!(red < 1.6, "lifted with the skin's hue: {red} ({p:?})");
+        let skin = &warped[(5 * w + 5) * 3..(5 * w + 5) * 3 + 3];
+        assert_eq!(skin, [200.0, 150.0, 120.0], "lit skin is untouched");
     }
 }
