@@ -19,8 +19,13 @@ use crate::parse::{FaceParse, Part};
 /// Inter-ocular distance, in grid cells, at which glasses are analysed (a larger face on a coarser
 /// grid).
 const ANALYSIS_IOD: f32 = 120.0;
-/// Glasses probability over the eyes' contours from which A counts as wearing glasses.
-const WEARS_GLASSES: f32 = 0.5;
+/// Mean glasses probability over the eyes' centres and where frames run from which A counts as
+/// wearing glasses.
+const WEARS_GLASSES: f32 = 0.15;
+/// Where a frame's lower and upper rims run, across the eyes' line from each eye's centre, in
+/// inter-ocular distances.
+const FRAME_BELOW: f32 = 0.22;
+const FRAME_ABOVE: f32 = 0.2;
 /// Radius of the black-hat's square, in inter-ocular distances: frames up to twice as thick are found.
 const FRAME_RADIUS: f32 = 0.06;
 /// Black-hat depth, as a share of the skin's brightness, from which a pixel starts to count as frame,
@@ -68,15 +73,6 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
     };
     let eyes = [contour(&EYE_A), contour(&EYE_B)];
     let glasses_at = |x: f32, y: f32| parse.at(x, y)[Part::Glasses as usize];
-    let on_eyes: f32 = eyes
-        .iter()
-        .flatten()
-        .map(|&(x, y)| glasses_at(x, y))
-        .sum::<f32>()
-        / (EYE_A.len() + EYE_B.len()) as f32;
-    if on_eyes < WEARS_GLASSES {
-        return None;
-    }
     let centre = |c: &[P2]| {
         let n = c.len() as f32;
         (
@@ -85,6 +81,25 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
         )
     };
     let (l, r) = (centre(&eyes[0]), centre(&eyes[1]));
+    // Whether A wears glasses: the parse over the eyes and where frames run (the bridge, above
+    // and below each eye). Behind clear lenses the parser often sees the eyes as eyes, and a
+    // turned or tilted face's frames weakly: the mean is low (a quarter and up) but far above a
+    // bare face's (a few hundredths).
+    let across = (-(r.1 - l.1), r.0 - l.0);
+    let at = |e: P2, k: f32| glasses_at(e.0 + k * across.0, e.1 + k * across.1);
+    let frames_at = [
+        glasses_at((l.0 + r.0) / 2.0, (l.1 + r.1) / 2.0),
+        at(l, FRAME_BELOW),
+        at(r, FRAME_BELOW),
+        at(l, -FRAME_ABOVE),
+        at(r, -FRAME_ABOVE),
+        glasses_at(l.0, l.1),
+        glasses_at(r.0, r.1),
+    ];
+    let worn = frames_at.iter().sum::<f32>() / frames_at.len() as f32;
+    if worn < WEARS_GLASSES {
+        return None;
+    }
     let iod = (r.0 - l.0).hypot(r.1 - l.1).max(1.0);
     // The glasses lie around the eyes: a box around the frames' ellipses (turned with the eyes'
     // line, `axis`), with a margin.
