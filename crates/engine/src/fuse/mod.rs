@@ -102,35 +102,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     } else {
         (a_img, a_side.mesh, &grown)
     };
-    let mut report = FusionReport {
-        yaw: [yaw(a_side.mesh), yaw(mb)],
-        pose_difference: PoseDifference {
-            yaw: (yaw(ma) - yaw(mb)).abs(),
-            roll: (roll(ma) - roll(mb)).abs(),
-        },
-        mirrored: is_mirrored,
-        source_covered: 0.0,
-        source_missing: 0.0,
-        source_highlights: 0.0,
-        source_glasses: seen.as_ref().map_or(0.0, |s| s.frames),
-        template_covered: 0.0,
-        beard: [0.0; 2],
-        mouths: [ma, mb].map(|m| {
-            let p: Vec<P2> = m.points.iter().map(|p| (p[0], p[1])).collect();
-            if mouth_opening(&p) > MOUTH_OPEN {
-                MouthState::Open
-            } else {
-                MouthState::Closed
-            }
-        }),
-        light_strength: [0.0; 2],
-        light_angle: 0.0,
-        sharpness_ratio: 1.0,
-        grain: [0.0; 2],
-        relief: [0.0; 2],
-        face_width: [face_width(ma), face_width(mb)],
-        warnings: Vec::new(),
-    };
+    let mut report = first_report(a_side.mesh, ma, mb, is_mirrored);
+    report.source_glasses = seen.as_ref().map_or(0.0, |s| s.frames);
     let b2: Vec<P2> = mb.points.iter().map(|p| (p[0], p[1])).collect();
     let a2: Vec<P2> = ma.points.iter().map(|p| (p[0], p[1])).collect();
     let triangles = triangulate(&b2);
@@ -457,6 +430,55 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     add_grain(&mut warped, &alpha, report.grain[0], report.grain[1]);
     let highlights = HighlightGuard::fit(&warped, &alpha);
 
+    let out = composite(b, &b_crop, &crop, &warped, &alpha, &highlights);
+    (out, report.with_warnings())
+}
+
+/// The report's figures known before the fusion: both heads' turn, their pose difference (A as
+/// fused: `ma`, mirrored or not), both mouths and both face widths; the rest is filled in as the
+/// fusion measures it.
+fn first_report(a_mesh: &Mesh, ma: &Mesh, mb: &Mesh, mirrored: bool) -> FusionReport {
+    FusionReport {
+        yaw: [yaw(a_mesh), yaw(mb)],
+        pose_difference: PoseDifference {
+            yaw: (yaw(ma) - yaw(mb)).abs(),
+            roll: (roll(ma) - roll(mb)).abs(),
+        },
+        mirrored,
+        source_covered: 0.0,
+        source_missing: 0.0,
+        source_highlights: 0.0,
+        source_glasses: 0.0,
+        template_covered: 0.0,
+        beard: [0.0; 2],
+        mouths: [ma, mb].map(|m| {
+            let p: Vec<P2> = m.points.iter().map(|p| (p[0], p[1])).collect();
+            if mouth_opening(&p) > MOUTH_OPEN {
+                MouthState::Open
+            } else {
+                MouthState::Closed
+            }
+        }),
+        light_strength: [0.0; 2],
+        light_angle: 0.0,
+        sharpness_ratio: 1.0,
+        grain: [0.0; 2],
+        relief: [0.0; 2],
+        face_width: [face_width(ma), face_width(mb)],
+        warnings: Vec::new(),
+    }
+}
+
+/// B with A's shaded face (`warped`, over `crop`, its highlights kept from burning out) blended in
+/// by `alpha`; B's own pixels (`b_crop`) everywhere else.
+fn composite(
+    b: &RgbImage,
+    b_crop: &[f32],
+    crop: &Crop,
+    warped: &[f32],
+    alpha: &[f32],
+    highlights: &HighlightGuard,
+) -> RgbImage {
     let mut out = b.clone();
     for y in 0..crop.h {
         for x in 0..crop.w {
@@ -473,7 +495,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             }
         }
     }
-    (out, report.with_warnings())
+    out
 }
 
 /// The triangles the fusion warps by, for a face's mesh (a Delaunay triangulation of its points).
