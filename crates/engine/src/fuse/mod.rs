@@ -20,6 +20,7 @@ mod detail;
 mod glasses;
 mod light;
 mod mask;
+mod morphology;
 mod raster;
 mod relief;
 mod shape;
