@@ -74,14 +74,7 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
     };
     let eyes = [contour(&EYE_A), contour(&EYE_B)];
     let glasses_at = |x: f32, y: f32| parse.at(x, y)[Part::Glasses as usize];
-    let centre = |c: &[P2]| {
-        let n = c.len() as f32;
-        (
-            c.iter().map(|p| p.0).sum::<f32>() / n,
-            c.iter().map(|p| p.1).sum::<f32>() / n,
-        )
-    };
-    let (l, r) = (centre(&eyes[0]), centre(&eyes[1]));
+    let (l, r) = (centroid(&eyes[0]), centroid(&eyes[1]));
     // Whether A wears glasses: the parse over the eyes and where frames run (the bridge, above
     // and below each eye). Behind clear lenses the parser often sees the eyes as eyes, and a
     // turned or tilted face's frames weakly: the mean is low (a quarter and up) but far above a
@@ -171,7 +164,7 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
     // The eyes, grown by their lids and lashes, are never frame.
     let margin = EYE_MARGIN * iod;
     let grown = |c: &[P2]| -> Vec<P2> {
-        let m = centre(c);
+        let m = centroid(c);
         c.iter()
             .map(|&(x, y)| {
                 let (dx, dy) = (x - m.0, y - m.1);
@@ -314,14 +307,19 @@ fn brow(mesh: &Mesh, outline: &[usize]) -> Vec<P2> {
         .iter()
         .map(|&i| (mesh.points[i][0], mesh.points[i][1]))
         .collect();
-    let n = pts.len() as f32;
-    let m = (
-        pts.iter().map(|p| p.0).sum::<f32>() / n,
-        pts.iter().map(|p| p.1).sum::<f32>() / n,
-    );
+    let m = centroid(&pts);
     pts.iter()
         .map(|&(x, y)| (m.0 + (x - m.0) * BROW_GROWTH, m.1 + (y - m.1) * BROW_GROWTH))
         .collect()
+}
+
+/// The mean of a set of points.
+fn centroid(points: &[P2]) -> P2 {
+    let n = points.len() as f32;
+    (
+        points.iter().map(|p| p.0).sum::<f32>() / n,
+        points.iter().map(|p| p.1).sum::<f32>() / n,
+    )
 }
 
 /// Whether a point lies inside a polygon (even-odd rule).

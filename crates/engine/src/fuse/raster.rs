@@ -3,6 +3,7 @@
 
 use image::RgbImage;
 
+use super::morphology::square_extreme;
 use super::P2;
 
 pub(super) fn mul_mask(rgb: &[f32], mask: &[f32]) -> Vec<f32> {
@@ -252,24 +253,7 @@ impl LowRes {
     /// Largest value within `radius` cells (a square), one channel: a mask grown by that much, so
     /// that a blur after it softens the mask's edge outwards instead of thinning a narrow mask.
     pub(super) fn grow(&self, data: &[f32], radius: usize) -> Vec<f32> {
-        let (w, h) = (self.w, self.h);
-        let mut rows = vec![0f32; data.len()];
-        for y in 0..h {
-            for x in 0..w {
-                let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
-                rows[y * w + x] = data[y * w + x0..=y * w + x1]
-                    .iter()
-                    .fold(f32::MIN, |m, &v| m.max(v));
-            }
-        }
-        let mut out = vec![0f32; data.len()];
-        for y in 0..h {
-            let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
-            for x in 0..w {
-                out[y * w + x] = (y0..=y1).map(|k| rows[k * w + x]).fold(f32::MIN, f32::max);
-            }
-        }
-        out
+        square_extreme(data, self.w, self.h, radius, true)
     }
 
     /// Bilinear read of a low-res map of `CH` channels at full-res pixel (x, y).
