@@ -334,35 +334,93 @@ impl SkinLight {
     }
 }
 
-/// Per-channel gain that gives A's warped face B's low-frequency shading at blur `sigma` (low-res
-/// pixels): brightness and colour separately, each within limits. Each side's shading is a blur
-/// weighted by skin, so hair and beards do not count as light.
-pub(super) fn shading_gain(low: &LowRes, a: &SkinLight, b: &SkinLight, sigma: f32) -> Vec<f32> {
-    let (wa, a_blur) = a.blur(low, sigma);
-    let (wb, b_blur) = b.blur(low, sigma);
-    let mut gain = vec![1f32; low.w * low.h * 3];
-    for i in 0..low.w * low.h {
-        if wa[i] < 1e-4 || wb[i] < 1e-4 {
-            continue;
+/// The shading transfer's two parts, per low-res cell: `brightness` (one channel) and `tint`
+/// (three channels, B's skin colour over A's at equal brightness).
+pub(super) struct ShadingGain {
+    pub(super) brightness: Vec<f32>,
+    pub(super) tint: Vec<f32>,
+}
+
+impl ShadingGain {
+    /// Both parts at blur `sigma` (low-res pixels), each within its limits.
+    pub(super) fn new(low: &LowRes, a: &SkinLight, b: &SkinLight, sigma: f32) -> ShadingGain {
+        let (wa, a_blur) = a.blur(low, sigma);
+        let (wb, b_blur) = b.blur(low, sigma);
+        let mut brightness = vec![1f32; low.w * low.h];
+        let mut tint = vec![1f32; low.w * low.h * 3];
+        for i in 0..low.w * low.h {
+            if wa[i] < 1e-4 || wb[i] < 1e-4 {
+                continue;
+            }
+            let la = [0, 1, 2].map(|c| a_blur[i * 3 + c] / wa[i]);
+            let lb = [0, 1, 2].map(|c| b_blur[i * 3 + c] / wb[i]);
+            // Brightness follows B's shading within limits (so A's beard or brows are not lifted
+            // to skin level), colour follows B's skin tone.
+            let (ya, yb) = (luma(la).max(GAIN_FLOOR), luma(lb).max(1.0));
+            brightness[i] = (yb / ya).clamp(BRIGHTNESS_RANGE.0, BRIGHTNESS_RANGE.1);
+            for c in 0..3 {
+                tint[i * 3 + c] = ((lb[c].max(1.0) / yb) / (la[c].max(1.0) / ya))
+                    .clamp(TINT_RANGE.0, TINT_RANGE.1);
+            }
         }
-        let la = [0, 1, 2].map(|c| a_blur[i * 3 + c] / wa[i]);
-        let lb = [0, 1, 2].map(|c| b_blur[i * 3 + c] / wb[i]);
-        // Brightness follows B's shading within limits (so A's beard or brows are not lifted to
-        // skin level), colour follows B's skin tone.
-        let (ya, yb) = (luma(la).max(GAIN_FLOOR), luma(lb).max(1.0));
-        let brightness = (yb / ya).clamp(BRIGHTNESS_RANGE.0, BRIGHTNESS_RANGE.1);
-        for c in 0..3 {
-            let tint =
-                ((lb[c].max(1.0) / yb) / (la[c].max(1.0) / ya)).clamp(TINT_RANGE.0, TINT_RANGE.1);
-            gain[i * 3 + c] = brightness * tint;
-        }
+        ShadingGain { brightness, tint }
     }
-    gain
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Per-channel gain that gives A's warped face B's low-frequency shading at blur `sigma` (low-res
+    /// pixels): brightness and colour separately, each within limits. Each side's shading is a blur
+    /// weighted by skin, so hair and beards do not count as light.
+    fn shading_gain(low: &LowRes, a: &SkinLight, b: &SkinLight, sigma: f32) -> Vec<f32> {
+        let ShadingGain { brightness, tint } = ShadingGain::new(low, a, b, sigma);
+        tint.iter()
+            .enumerate()
+            .map(|(j, t)| brightness[j / 3] * t)
+            .collect()
+    }
+
+    #[test]
+    fn a_local_colour_cast_on_a_takes_b_s_skin_tone_at_the_tint_s_scale() {
+        // A 64-cell face of one skin tone with a bluish band (a coloured background's spill) a
+        // fifth of the face wide down its left side; B's skin is even.
+        let (w, h) = (64, 64);
+        let low = LowRes::new(w, h, 1);
+        let mask = vec![1f32; w * h];
+        let skin = vec![1f32; w * h];
+        let cast = |x: usize| (6..18).contains(&x);
+        let a: Vec<f32> = (0..w * h * 3)
+            .map(|j| match (j % 3, cast(j / 3 % w)) {
+                (2, true) => 130.0,
+                (c, _) => [150.0, 105.0, 85.0][c],
+            })
+            .collect();
+        let b: Vec<f32> = (0..w * h * 3)
+            .map(|j| [220.0, 180.0, 160.0][j % 3])
+            .collect();
+        let (la, lb) = (
+            SkinLight::new(&mask, &a, &skin),
+            SkinLight::new(&mask, &b, &skin),
+        );
+        // Blue over red of the result in the band, against B's.
+        let blue_in_band = |sigma: f32| {
+            let tint = ShadingGain::new(&low, &la, &lb, sigma * w as f32).tint;
+            let i = (h / 2) * w + 12;
+            (a[i * 3 + 2] * tint[i * 3 + 2]) / (a[i * 3] * tint[i * 3]) / (160.0 / 220.0)
+        };
+        let (fine, coarse) = (
+            blue_in_band(super::super::TINT_SIGMA),
+            blue_in_band(super::super::INNER_SHADING_SIGMA),
+        );
+        eprintln!("blue over red in the cast, against B: {fine} at the tint's scale, {coarse} at the shading's");
+        assert!((fine - 1.0).abs() < 0.12, "at the tint's scale: {fine}");
+        assert!(
+            coarse > 1.25,
+            "at the shading's scale the cast stays: {coarse}"
+        );
+    }
 
     #[test]
     fn white_parts_take_the_brightness_of_the_gain_without_its_tint() {

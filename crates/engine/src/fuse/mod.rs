@@ -35,7 +35,7 @@ use crate::parse::{FaceParse, Part};
 use crate::report::{FusionReport, MouthState, PoseDifference};
 use detail::{add_grain, grain, match_sharpness, sharpness_ratio};
 use light::{
-    pixel_gain, shading_gain, skin_distance, skin_weights, HighlightGuard, HighlightRemoval,
+    pixel_gain, skin_distance, skin_weights, HighlightGuard, HighlightRemoval, ShadingGain,
     SkinLight,
 };
 pub(crate) use raster::luma;
@@ -58,6 +58,9 @@ const RIM_SIGMA: f32 = 0.12;
 const FOREIGN: f32 = 3.0;
 /// Width of the rim where the fine shading applies, as a blur in face widths.
 const SHADING_RIM_SIGMA: f32 = 0.18;
+/// Blur of the skin tint's transfer, in face widths: finer than the shading's, so A's local colour
+/// casts (a coloured background's spill, a lens's tint) become B's skin tone.
+const TINT_SIGMA: f32 = 0.06;
 /// Shading blur in the face's interior, in face widths.
 const INNER_SHADING_SIGMA: f32 = 0.24;
 /// How much stronger A's directional light is than B's (in [`Light::strength`] units) from which
@@ -263,8 +266,9 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // line reads as B's; coarse inside, so A's own modelling of eyes, nose and cheeks survives.
     let shading_rim = low.blur(&m_low, 1, SHADING_RIM_SIGMA * face_width / block as f32);
     let shading =
-        |sigma: f32| shading_gain(&low, &light_a, &light_b, sigma * face_width / block as f32);
+        |sigma: f32| ShadingGain::new(&low, &light_a, &light_b, sigma * face_width / block as f32);
     let (fine, coarse) = (shading(SHADING_SIGMA), shading(INNER_SHADING_SIGMA));
+    let tint = shading(TINT_SIGMA).tint;
     // The harsher A's light than B's, the more of A's own shading inside the face is B's too: a
     // strong side light's shadows are too sharp for the coarse ratio, and kept they make the
     // face look like a mask lit from elsewhere.
@@ -274,8 +278,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     );
     let gain: Vec<f32> = (0..low.w * low.h * 3)
         .map(|j| {
-            let inner = ((shading_rim[j / 3] - 0.5) / 0.45).clamp(0.0, 1.0) * (1.0 - harsher);
-            fine[j] + inner * (coarse[j] - fine[j])
+            let i = j / 3;
+            let inner = ((shading_rim[i] - 0.5) / 0.45).clamp(0.0, 1.0) * (1.0 - harsher);
+            let (f, c) = (fine.brightness[i], coarse.brightness[i]);
+            (f + inner * (c - f)) * tint[j]
         })
         .collect();
 
@@ -352,7 +358,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         beard(&b_low, &lap_b, &sample_b),
     );
     let lower_cells: Vec<usize> = (0..low.w * low.h)
-        .filter(|&i| m_low[i] > 0.5 && lower(i) > 0.5)
+        .filter(|&i| m_low[i] > 0.5 && lower(i) > 0.5 && lips_low[i] < 0.5)
         .collect();
     let lower_share = |v: &[f32]| {
         lower_cells.iter().map(|&i| v[i]).sum::<f32>() / lower_cells.len().max(1) as f32
