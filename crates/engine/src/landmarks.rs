@@ -31,6 +31,10 @@ pub const EYE_A: [usize; 16] = [
 pub const EYE_B: [usize; 16] = [
     263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
 ];
+/// Outline of the brow on the image's left: upper edge from the outer end in, lower edge back out.
+pub const BROW_A: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
+/// Outline of the other brow.
+pub const BROW_B: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
 /// Upper edges of both eyebrows.
 pub const BROWS_UPPER: [usize; 10] = [70, 63, 105, 66, 107, 300, 293, 334, 296, 336];
 

@@ -654,3 +654,53 @@ fn a_source_s_clear_glasses_are_seen_through_and_their_frames_not_copied() {
     assert!(r.source_glasses > 0.3, "turned: {}", r.source_glasses);
     assert_eq!(report("df_img30.jpg", "df_img24.jpg").source_glasses, 0.0);
 }
+
+#[test]
+fn a_source_s_eye_near_the_face_s_edge_stays_its_own_and_takes_no_template_iris() {
+    // df_img20.jpg (brown eyes) is turned so that the eye on the image's left lies close to the
+    // fused oval; df_img61.jpg has blue eyes. That eye and its brow are unlike skin, and were left
+    // to B near the rim (and its dark pupil as foreign): B's blue iris showed through A's brown one.
+    let (a, b) = (photo("df_img20.jpg"), photo("df_img61.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let iris_colour = |img: &RgbImage, eye: &[usize]| {
+        let face = engine().detect(img).unwrap().swap_remove(0);
+        let p = |i: usize| face.mesh.points[i];
+        let n = eye.len() as f32;
+        let (cx, cy) = (
+            eye.iter().map(|&i| p(i)[0]).sum::<f32>() / n,
+            eye.iter().map(|&i| p(i)[1]).sum::<f32>() / n,
+        );
+        // The iris: a disc of a sixth of the eye's width about the contour's centre.
+        let r = (p(eye[0])[0] - p(eye[8])[0]).abs() / 6.0;
+        let (mut rgb, mut count) = ([0f32; 3], 0.0);
+        for y in (cy - r) as u32..=(cy + r) as u32 {
+            for x in (cx - r) as u32..=(cx + r) as u32 {
+                if (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2) <= r * r {
+                    let q = img.get_pixel(x, y);
+                    (0..3).for_each(|c| rgb[c] += q[c] as f32);
+                    count += 1.0;
+                }
+            }
+        }
+        rgb.map(|v| v / count)
+    };
+    // The contour of the eye on the image's left (landmarks::EYE_A: corners 33 and 133).
+    const EYE: [usize; 16] = [
+        33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
+    ];
+    let (own, template, result) = (
+        iris_colour(&a, &EYE),
+        iris_colour(&b, &EYE),
+        iris_colour(&swapped.image, &EYE),
+    );
+    eprintln!("iris rgb: A {own:?}, B {template:?}, result {result:?}");
+    let blueness = |c: [f32; 3]| c[2] / c[0];
+    assert!(
+        blueness(template) > 1.0 && blueness(own) < 0.9,
+        "{own:?} {template:?}"
+    );
+    assert!(
+        blueness(result) < 0.9,
+        "the result's iris is B's blue: {result:?}"
+    );
+}

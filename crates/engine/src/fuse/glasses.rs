@@ -13,7 +13,7 @@ use image::RgbImage;
 use super::morphology::{fill_from_around, square_extreme};
 use super::raster::{box3, luma, ramp, Crop, LowRes};
 use super::P2;
-use crate::landmarks::{EYE_A, EYE_B};
+use crate::landmarks::{BROW_A, BROW_B, EYE_A, EYE_B};
 use crate::mesh::Mesh;
 use crate::parse::{FaceParse, Part};
 
@@ -37,9 +37,6 @@ const FRAME_DEPTH: (f32, f32) = (0.18, 0.32);
 const FRAME_BOX: (f32, f32) = (0.7, 0.36);
 /// Scale of the mesh's brows kept out of the frame mask.
 const BROW_GROWTH: f32 = 1.15;
-/// The mesh's outline of each brow: upper edge from the outer end in, lower edge back out.
-const BROW_A: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
-const BROW_B: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
 /// Growth of the parser's glasses region, in inter-ocular distances.
 const GLASSES_REACH: f32 = 0.12;
 /// Brightness against the light around (the closing) below which a pixel starts to count as frame,

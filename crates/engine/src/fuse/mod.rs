@@ -27,7 +27,8 @@ mod shape;
 mod texture;
 
 use crate::landmarks::{
-    FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_BASE, NOSE_TIP, UPPER_LIP_TOP,
+    BROW_A, BROW_B, EYE_A, EYE_B, FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_BASE, NOSE_TIP,
+    UPPER_LIP_TOP,
 };
 use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
@@ -297,17 +298,6 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // skin there, so B's jaw line and cheeks are not painted over with them.
     // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
     // to B; beards and shadows stay A's.
-    let skin: Vec<f32> = distance.iter().map(|d| (2.0 - d).clamp(0.0, 1.0)).collect();
-    let not_foreign: Vec<f32> = distance
-        .iter()
-        .map(|d| (FOREIGN - d).clamp(0.0, 1.0))
-        .collect();
-    let skin = low.blur(&skin, 1, feather * 0.5);
-    let not_foreign = low.blur(&not_foreign, 1, feather * 0.5);
-    for (((a, r), k), f) in alpha_low.iter_mut().zip(&rim).zip(&skin).zip(&not_foreign) {
-        let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
-        *a *= (interior * f).max(*k);
-    }
     // The lips' and the mouth opening's share of each low-res cell, in the fused shape.
     let share_of = |contour: &[usize]| {
         let polygon: Vec<P2> = contour.iter().map(|&i| target[i]).collect();
@@ -319,6 +309,32 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         low.average(&inside, 1)
     };
     let (lips_low, mouth_low) = (share_of(&LIPS_OUTER), share_of(&LIPS_INNER));
+    // A's own eyes, brows and mouth are unlike skin but no cover: left to B near the rim (an eye
+    // close to the oval of a turned head) or as foreign (a dark pupil, an open mouth's inside),
+    // B's eye or lips would show through A's.
+    let features: Vec<f32> = [&EYE_A[..], &EYE_B, &BROW_A, &BROW_B, &LIPS_OUTER]
+        .iter()
+        .map(|c| share_of(c))
+        .fold(vec![0f32; low.w * low.h], |acc, s| {
+            acc.iter().zip(&s).map(|(a, s)| a + s).collect()
+        });
+    let feature = |i: usize| (2.0 * features[i]).min(1.0);
+    let skin: Vec<f32> = distance
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (2.0 - d).clamp(0.0, 1.0).max(feature(i)))
+        .collect();
+    let not_foreign: Vec<f32> = distance
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (FOREIGN - d).clamp(0.0, 1.0).max(feature(i)))
+        .collect();
+    let skin = low.blur(&skin, 1, feather * 0.5);
+    let not_foreign = low.blur(&not_foreign, 1, feather * 0.5);
+    for (((a, r), k), f) in alpha_low.iter_mut().zip(&rim).zip(&skin).zip(&not_foreign) {
+        let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
+        *a *= (interior * f).max(*k);
+    }
     if mouth_open {
         let hole_blur = low.blur(&mouth_low, 1, (feather * 0.5).max(0.5));
         for (a, h) in alpha_low.iter_mut().zip(&hole_blur) {
