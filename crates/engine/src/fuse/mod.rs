@@ -45,7 +45,7 @@ use shape::{
     dist, mirror, mouth_opening, neighbours, roll, target_shape, triangulate, trimmed_oval,
     turned_opposite, yaw, FaceFrame,
 };
-use texture::{own_side_weights, warp_triangle, Source, WarpedFace};
+use texture::{own_side_weights, warp_triangle, SkinMap, Source, WarpedFace};
 
 /// Mouth opening (inner-lip gap over mouth width) above which B's mouth counts as open.
 const MOUTH_OPEN: f32 = 0.08;
@@ -61,7 +61,7 @@ const FOREIGN: f32 = 3.0;
 const SHADING_RIM_SIGMA: f32 = 0.18;
 /// Blur of the skin tint's transfer, in face widths: finer than the shading's, so A's local colour
 /// casts (a coloured background's spill, a lens's tint) become B's skin tone.
-const TINT_SIGMA: f32 = 0.06;
+const TINT_SIGMA: f32 = 0.1;
 /// Shading blur in the face's interior, in face widths.
 const INNER_SHADING_SIGMA: f32 = 0.24;
 /// How much stronger A's directional light is than B's (in [`Light::strength`] units) from which
@@ -142,11 +142,13 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let d = (angle(la) - angle(lb)).abs().to_degrees();
         report.light_angle = if d > 180.0 { 360.0 - d } else { d };
     }
+    let skin_map = SkinMap::new(a, pa, &a2);
     let mut warp = WarpedFace::new(crop.w * crop.h);
     for t in triangles.chunks_exact(3) {
         let dst = [target[t[0]], target[t[1]], target[t[2]]];
         let src = Source {
             parse: pa,
+            light: &skin_map,
             own: [a2[t[0]], a2[t[1]], a2[t[2]]],
             mirrored: [t[0], t[1], t[2]].map(|i| a2[MIRROR[i] as usize]),
             weight: [own[t[0]], own[t[1]], own[t[2]]],

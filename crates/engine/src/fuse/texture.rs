@@ -3,7 +3,8 @@
 
 use image::RgbImage;
 
-use super::raster::{ramp, Crop};
+use super::morphology::fill_from_around;
+use super::raster::{box3, ramp, Crop};
 use super::shape::smooth_over_mesh;
 use super::P2;
 use crate::geometry::bilinear;
@@ -15,11 +16,104 @@ use crate::parse::FaceParse;
 /// mirror point's texture takes over fully, and at which the point's own texture is kept fully.
 pub(super) const OBLIQUE: (f32, f32) = (0.35, 0.6);
 
+/// Cells across A's face of its [`SkinMap`].
+const SKIN_CELLS: f32 = 24.0;
+/// Limits of the gain that brings a mirrored texture to its own side's light.
+const MIRROR_GAIN: (f32, f32) = (0.5, 2.0);
+
+/// A's skin colour at low resolution over its face: the mean over each cell of what the parse
+/// calls uncovered skin, and where hair, glasses or features leave none, filled from the skin
+/// around. It carries A's light: texture taken from the other side of the face, mirrored, is
+/// brought to the light of the side it goes to by the ratio of the two (a side light's bright
+/// cheek mirrored onto the shaded one would leave a pale band along the seam).
+pub(super) struct SkinMap {
+    origin: P2,
+    cell: f32,
+    w: usize,
+    h: usize,
+    rgb: Vec<f32>,
+}
+
+impl SkinMap {
+    /// Over the box of A's mesh points `points` in photo `a` with its parse.
+    pub(super) fn new(a: &RgbImage, parse: &FaceParse, points: &[P2]) -> SkinMap {
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for p in points {
+            (x0, y0, x1, y1) = (x0.min(p.0), y0.min(p.1), x1.max(p.0), y1.max(p.1));
+        }
+        let cell = ((x1 - x0).max(y1 - y0) / SKIN_CELLS).max(1.0);
+        let (w, h) = (
+            ((x1 - x0) / cell).ceil() as usize + 1,
+            ((y1 - y0) / cell).ceil() as usize + 1,
+        );
+        let (aw, ah) = (a.width() as f32, a.height() as f32);
+        // Four by four samples per cell: the light is smooth, the parse coarser still.
+        const SUB: usize = 4;
+        let mut rgb = vec![0f32; w * h * 3];
+        let mut known = vec![0f32; w * h];
+        for cy in 0..h {
+            for cx in 0..w {
+                let (mut sum, mut weight) = ([0f32; 3], 0f32);
+                for sy in 0..SUB {
+                    for sx in 0..SUB {
+                        let x = x0 + (cx as f32 + (sx as f32 + 0.5) / SUB as f32) * cell;
+                        let y = y0 + (cy as f32 + (sy as f32 + 0.5) / SUB as f32) * cell;
+                        if x < 0.0 || y < 0.0 || x >= aw || y >= ah {
+                            continue;
+                        }
+                        let wt = parse.skin(x, y) * face_weight(parse.face(x, y));
+                        let q = bilinear(a, x - 0.5, y - 0.5);
+                        (0..3).for_each(|c| sum[c] += wt * q[c]);
+                        weight += wt;
+                    }
+                }
+                let i = cy * w + cx;
+                if weight > 1e-3 {
+                    (0..3).for_each(|c| rgb[i * 3 + c] = sum[c] / weight);
+                }
+                // A cell half skin is known.
+                known[i] = (2.0 * weight / (SUB * SUB) as f32).min(1.0);
+            }
+        }
+        let rgb = box3(&fill_from_around(&rgb, &known, w, h), w, h);
+        SkinMap {
+            origin: (x0, y0),
+            cell,
+            w,
+            h,
+            rgb,
+        }
+    }
+
+    /// The skin's colour at a point of A's photo (bilinear between cell centres).
+    fn at(&self, p: P2) -> [f32; 3] {
+        let fx = ((p.0 - self.origin.0) / self.cell - 0.5).clamp(0.0, (self.w - 1) as f32);
+        let fy = ((p.1 - self.origin.1) / self.cell - 0.5).clamp(0.0, (self.h - 1) as f32);
+        let (x0, y0) = (fx as usize, fy as usize);
+        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
+        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+        let v = |x: usize, y: usize, c: usize| self.rgb[(y * self.w + x) * 3 + c];
+        [0, 1, 2].map(|c| {
+            let top = v(x0, y0, c) + tx * (v(x1, y0, c) - v(x0, y0, c));
+            let bottom = v(x0, y1, c) + tx * (v(x1, y1, c) - v(x0, y1, c));
+            top + ty * (bottom - top)
+        })
+    }
+
+    /// Per channel, the gain from the light at `from` to that at `to`.
+    fn gain(&self, from: P2, to: P2) -> [f32; 3] {
+        let (f, t) = (self.at(from), self.at(to));
+        [0, 1, 2].map(|c| (t[c].max(1.0) / f[c].max(1.0)).clamp(MIRROR_GAIN.0, MIRROR_GAIN.1))
+    }
+}
+
 /// Where one destination triangle reads A: its own corners, the corners of its mirror image on the
 /// other side of the face, and per corner the weight of its own side.
 pub(super) struct Source<'a> {
     /// What in A's photo is face and what covers it.
     pub(super) parse: &'a FaceParse,
+    /// A's skin light, for the mirrored texture.
+    pub(super) light: &'a SkinMap,
     pub(super) own: [P2; 3],
     pub(super) mirrored: [P2; 3],
     pub(super) weight: [f32; 3],
@@ -176,6 +270,8 @@ pub(super) fn warp_triangle(
             let mut own_share = 1.0;
             if mirror_weight > 1e-3 {
                 let q = bilinear(a, m.0 - 0.5, m.1 - 0.5);
+                let g = src.light.gain(m, s);
+                let q = [0, 1, 2].map(|c| q[c] * g[c]);
                 own_share = own_weight / (own_weight + mirror_weight);
                 for c in 0..3 {
                     p[c] = q[c] + own_share * (p[c] - q[c]);
@@ -203,6 +299,27 @@ pub(super) fn warp_triangle(
 mod tests {
     use super::*;
     use crate::fuse::shape::{neighbours, triangulate};
+    use crate::parse::{Part, PARTS};
+
+    #[test]
+    fn a_mirrored_texture_takes_the_light_of_the_side_it_goes_to() {
+        // A face lit from the image's right: skin from 60 levels on the left to 180 on the right.
+        let (w, h) = (200u32, 200u32);
+        let level = |x: u32| 60.0 + 120.0 * x as f32 / w as f32;
+        let img = RgbImage::from_fn(w, h, |x, _| image::Rgb([level(x) as u8; 3]));
+        let mut skin = [0f32; PARTS];
+        skin[Part::Skin as usize] = 1.0;
+        let parse = FaceParse::uniform(0.0, 0.0, w as f32, skin);
+        let corners = [(10.0, 10.0), (190.0, 10.0), (10.0, 190.0), (190.0, 190.0)];
+        let map = SkinMap::new(&img, &parse, &corners);
+        // Texture from the bright side (x = 160) taken to the dark one (x = 40).
+        let g = map.gain((160.0, 100.0), (40.0, 100.0));
+        let expected = level(40) / level(160);
+        assert!(
+            g.iter().all(|&c| (c - expected).abs() < 0.05),
+            "{g:?}, expected {expected}"
+        );
+    }
 
     /// A face-like cloud of mesh points, mirror-symmetric under [`MIRROR`], with the side of the
     /// higher-numbered points squeezed by `squeeze`.
