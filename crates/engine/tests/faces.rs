@@ -704,3 +704,61 @@ fn a_source_s_eye_near_the_face_s_edge_stays_its_own_and_takes_no_template_iris(
         "the result's iris is B's blue: {result:?}"
     );
 }
+
+#[test]
+fn when_both_mouths_are_open_the_result_has_the_source_s_whole() {
+    // df_img1.jpg laughs wide open with pale lips, df_img51.jpg's red lips part a little. B's
+    // opening was kept with A's lips wrapped around it: B's red lips showed inside A's pale ones,
+    // doubled. Now the mouth is A's, teeth and all: the result's lips are as pale as A's.
+    let (a, b) = (photo("df_img1.jpg"), photo("df_img51.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    use faceswap_engine::MouthState::Open;
+    assert_eq!(swapped.report.mouths, [Open, Open]);
+    // Saturation ((max - min) / max) over the lips: inside their outer edge, outside the inner.
+    const OUTER: [usize; 20] = [
+        61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
+    ];
+    const INNER: [usize; 20] = [
+        78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
+    ];
+    let lip_saturation = |img: &RgbImage| {
+        let face = engine().detect(img).unwrap().swap_remove(0);
+        let polygon = |idx: &[usize]| -> Vec<(f32, f32)> {
+            idx.iter()
+                .map(|&i| (face.mesh.points[i][0], face.mesh.points[i][1]))
+                .collect()
+        };
+        let (outer, inner) = (polygon(&OUTER), polygon(&INNER));
+        let inside = |poly: &[(f32, f32)], x: f32, y: f32| {
+            let mut c = false;
+            for k in 0..poly.len() {
+                let (p, q) = (poly[k], poly[(k + 1) % poly.len()]);
+                if (p.1 > y) != (q.1 > y) && x < p.0 + (y - p.1) / (q.1 - p.1) * (q.0 - p.0) {
+                    c = !c;
+                }
+            }
+            c
+        };
+        let (mut sum, mut n) = (0.0, 0.0);
+        for (x, y, q) in img.enumerate_pixels() {
+            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+            if inside(&outer, fx, fy) && !inside(&inner, fx, fy) {
+                let (max, min) = (q.0.iter().max().unwrap(), q.0.iter().min().unwrap());
+                sum += (*max as f32 - *min as f32) / (*max as f32).max(1.0);
+                n += 1.0;
+            }
+        }
+        sum / n
+    };
+    let (own, template, result) = (
+        lip_saturation(&a),
+        lip_saturation(&b),
+        lip_saturation(&swapped.image),
+    );
+    eprintln!("lip saturation: A {own}, B {template}, result {result}");
+    assert!(template > own + 0.15, "{own} {template}");
+    assert!(
+        (result - own).abs() < (result - template).abs(),
+        "the result's lips ({result}) are nearer B's ({template}) than A's ({own})"
+    );
+}

@@ -113,8 +113,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let a2: Vec<P2> = ma.points.iter().map(|p| (p[0], p[1])).collect();
     let triangles = triangulate(&b2);
     let neighbours = neighbours(&triangles);
-    let mouth_open = mouth_opening(&b2) > MOUTH_OPEN;
-    let target = target_shape(ma, mb, &neighbours, degree, mouth_open);
+    // B's open mouth is kept where A's is closed (A's lips stretched over the opening would
+    // smear); when both are open, A's mouth is A's whole, teeth and all.
+    let keep_b_mouth = mouth_opening(&b2) > MOUTH_OPEN && mouth_opening(&a2) <= MOUTH_OPEN;
+    let target = target_shape(ma, mb, &neighbours, degree, keep_b_mouth);
 
     let face_width = report.face_width[1];
     let frame = FaceFrame::new(&target);
@@ -337,7 +339,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
         *a *= (interior * f).max(*k);
     }
-    if mouth_open {
+    if keep_b_mouth {
         let hole_blur = low.blur(&mouth_low, 1, (feather * 0.5).max(0.5));
         for (a, h) in alpha_low.iter_mut().zip(&hole_blur) {
             *a *= 1.0 - (h * 3.0).clamp(0.0, 1.0);
