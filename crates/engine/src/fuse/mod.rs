@@ -12,7 +12,8 @@
 //!    specular highlights lose their white first (B's light would tint it into a pale patch), and
 //!    highlights that the gain would burn white are compressed.
 //! 4. Blend: a mask that is exactly zero outside B's face oval and ramps up inside it. When B's mouth
-//!    is open its interior stays B's (A's closed lips stretched over it would smear).
+//!    is open and A's closed, B's opening stays B's (A's closed lips stretched over it would smear);
+//!    when both are open, the mouth is A's.
 
 use image::RgbImage;
 
