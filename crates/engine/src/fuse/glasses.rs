@@ -5,8 +5,9 @@
 //! to it; left as cover, the eyes would be B's (A's identity mostly lives there) or a copied frame
 //! would ghost. Inside that region, a frame is a thin line darker than the skin around it: a
 //! morphological black-hat (closing minus image) finds it, wherever it is not the eye itself, and
-//! it is filled from the skin around by a push-pull interpolation. Tinted lenses hide the eyes and
-//! stay cover.
+//! it is filled from the skin around by a push-pull interpolation. The skin behind each lens, hazed
+//! or tinted by the glass, takes the colour of the skin around the glasses first, so that no ghost
+//! of the lenses stays. Tinted lenses hide the eyes and stay cover.
 
 use image::RgbImage;
 
@@ -49,6 +50,10 @@ const EYE_MARGIN: f32 = 0.04;
 /// Distance, in inter-ocular distances, at which a frame's fill takes the skin's grain: past the
 /// frame and its grown edge.
 const TEXTURE_OFFSET: f32 = 0.12;
+/// Width of the skin around a lens that its inside is matched to, in inter-ocular distances.
+const LENS_RING: f32 = 0.15;
+/// Limits of the gain that matches the skin behind a lens to the skin around it.
+const LENS_GAIN: (f32, f32) = (0.7, 1.4);
 /// Lenses darker than this share of the skin's brightness are tinted: the eyes behind do not show.
 const TINTED: f32 = 0.35;
 
@@ -247,6 +252,7 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
         let cell = (j / bx.w / k) * gw + (j % bx.w) / k;
         eye_a[cell] || eye_b[cell]
     };
+    let grid_frame = frame.clone();
     let frame: Vec<f32> = if k == 1 {
         frame
     } else {
@@ -254,6 +260,35 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
             .map(|i| grid.sample::<1>(&frame, i % bx.w, i / bx.w)[0])
             .collect()
     };
+    // Skin seen through a lens is fainter or tinted: each lens's inside takes the colour of the
+    // skin around the glasses (a ghost of the lenses would stay otherwise, once the frames are
+    // gone).
+    let lenses = lens_gains(&LensCues {
+        grid: &grid,
+        small: &small,
+        parts: &parts,
+        frame: &grid_frame,
+        features: &|i| eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i],
+        eyes: [
+            (
+                (l.0 - bx.x as f32) / k as f32,
+                (l.1 - bx.y as f32) / k as f32,
+            ),
+            (
+                (r.0 - bx.x as f32) / k as f32,
+                (r.1 - bx.y as f32) / k as f32,
+            ),
+        ],
+        within: &|i| around_eyes(at_pixel(i)) > 0.0,
+        ring: ((LENS_RING * giod).round() as usize).max(1),
+    });
+    let mut rgb = rgb;
+    let lens_gain: Vec<f32> = (0..bx.w * bx.h)
+        .flat_map(|i| grid.sample::<3>(&lenses, i % bx.w, i / bx.w))
+        .collect();
+    for (v, g) in rgb.iter_mut().zip(&lens_gain) {
+        *v *= g;
+    }
     let known: Vec<f32> = frame.iter().map(|f| 1.0 - f).collect();
     let mut filled = fill_from_around(&rgb, &known, bx.w, bx.h);
     // The fill is smooth: it is given the fine grain of the nearest skin beside the frame, above or
@@ -281,7 +316,8 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
     }
     let mut out = img.clone();
     for (i, f) in frame.iter().enumerate() {
-        if *f <= 0.0 {
+        let through_lens = lens_gain[i * 3..i * 3 + 3].iter().any(|g| *g != 1.0);
+        if *f <= 0.0 && !through_lens {
             continue;
         }
         let px = out.get_pixel_mut((bx.x + i % bx.w) as u32, (bx.y + i / bx.w) as u32);
@@ -296,6 +332,81 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
         parse: parse.seen_through_glasses(&in_eyes),
         frames,
     })
+}
+
+/// What [`lens_gains`] reads, on the analysis grid.
+struct LensCues<'a> {
+    grid: &'a LowRes,
+    /// The grid's colours.
+    small: &'a [f32],
+    parts: &'a [[f32; crate::parse::PARTS]],
+    /// How much each cell is frame.
+    frame: &'a [f32],
+    /// Whether a cell is an eye or a brow (never a lens's skin, nor the skin around).
+    features: &'a dyn Fn(usize) -> bool,
+    /// The eyes' centres, in cells.
+    eyes: [P2; 2],
+    /// Whether a cell lies where glasses can be.
+    within: &'a dyn Fn(usize) -> bool,
+    /// How far around the glasses the skin the lenses are matched to lies, in cells.
+    ring: usize,
+}
+
+/// Per grid cell and channel, the gain that gives the skin behind each lens the colour of the skin
+/// around the glasses on that side of the face (1 outside the glasses, as soft as the parse's
+/// edge): the ratio of the medians of the skin around and behind, within [`LENS_GAIN`]. Behind a
+/// lens is what the parse calls glasses and is neither frame nor eye.
+fn lens_gains(cues: &LensCues) -> Vec<f32> {
+    let (gw, gh) = (cues.grid.w, cues.grid.h);
+    let n = gw * gh;
+    let glasses: Vec<f32> = cues
+        .parts
+        .iter()
+        .map(|p| p[Part::Glasses as usize])
+        .collect();
+    let around = square_extreme(&glasses, gw, gh, cues.ring, true);
+    // Each cell's side: nearer the first eye or the second.
+    let [a, b] = cues.eyes;
+    let side = |i: usize| {
+        let (x, y) = ((i % gw) as f32 + 0.5, (i / gw) as f32 + 0.5);
+        ((x - a.0).powi(2) + (y - a.1).powi(2) > (x - b.0).powi(2) + (y - b.1).powi(2)) as usize
+    };
+    let skin = |i: usize| {
+        !(cues.features)(i)
+            && cues.frame[i] < 0.1
+            && (cues.within)(i)
+            && cues.parts[i][Part::Skin as usize] + glasses[i] > 0.5
+    };
+    let median = |cells: &[usize], c: usize| -> Option<f32> {
+        let mut v: Vec<f32> = cells.iter().map(|&i| cues.small[i * 3 + c]).collect();
+        if v.len() < 16 {
+            return None;
+        }
+        let mid = v.len() / 2;
+        Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
+    };
+    let gains: Vec<[f32; 3]> = (0..2)
+        .map(|s| {
+            let behind: Vec<usize> = (0..n)
+                .filter(|&i| side(i) == s && glasses[i] > 0.5 && skin(i))
+                .collect();
+            let beside: Vec<usize> = (0..n)
+                .filter(|&i| side(i) == s && glasses[i] < 0.2 && around[i] > 0.5 && skin(i))
+                .collect();
+            [0, 1, 2].map(|c| match (median(&beside, c), median(&behind, c)) {
+                (Some(out), Some(inn)) => {
+                    (out.max(1.0) / inn.max(1.0)).clamp(LENS_GAIN.0, LENS_GAIN.1)
+                }
+                _ => 1.0,
+            })
+        })
+        .collect();
+    (0..n)
+        .flat_map(|i| {
+            let lens = ramp(glasses[i], (0.2, 0.5));
+            gains[side(i)].map(|g| 1.0 + lens * (g - 1.0))
+        })
+        .collect()
 }
 
 /// A brow's outline from the mesh (upper edge out, lower edge back), grown by a hair's width.
@@ -329,4 +440,58 @@ fn inside(poly: &[P2], x: f32, y: f32) -> bool {
         }
     }
     odd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::PARTS;
+
+    #[test]
+    fn the_skin_behind_a_lens_takes_the_colour_of_the_skin_around_the_glasses() {
+        // Two lenses (the parse's glasses) on skin of one colour; behind them the skin is hazed
+        // brighter and bluer, as a clear lens's reflection makes it.
+        let (w, h) = (80, 40);
+        let grid = LowRes::new(w, h, 1);
+        let lens = |i: usize| {
+            let (x, y) = (i % w, i / w);
+            (10..34).contains(&x) && (10..30).contains(&y)
+                || (46..70).contains(&x) && (10..30).contains(&y)
+        };
+        let skin = [150.0, 110.0, 90.0];
+        let haze = [165.0, 128.0, 115.0];
+        let small: Vec<f32> = (0..w * h)
+            .flat_map(|i| if lens(i) { haze } else { skin })
+            .collect();
+        let parts: Vec<[f32; PARTS]> = (0..w * h)
+            .map(|i| {
+                let mut p = [0f32; PARTS];
+                p[if lens(i) { Part::Glasses } else { Part::Skin } as usize] = 1.0;
+                p
+            })
+            .collect();
+        let gain = lens_gains(&LensCues {
+            grid: &grid,
+            small: &small,
+            parts: &parts,
+            frame: &vec![0.0; w * h],
+            features: &|_| false,
+            eyes: [(22.0, 20.0), (58.0, 20.0)],
+            within: &|_| true,
+            ring: 4,
+        });
+        for i in [20 * w + 22, 15 * w + 60] {
+            let fixed: Vec<f32> = (0..3).map(|c| small[i * 3 + c] * gain[i * 3 + c]).collect();
+            for c in 0..3 {
+                assert!(
+                    (fixed[c] - skin[c]).abs() < 1.0,
+                    "{fixed:?} against {skin:?}"
+                );
+            }
+        }
+        // Outside the glasses nothing changes.
+        assert!(gain[(2 * w + 40) * 3..(2 * w + 40) * 3 + 3]
+            .iter()
+            .all(|&g| g == 1.0));
+    }
 }
