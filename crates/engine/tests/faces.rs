@@ -762,3 +762,56 @@ fn when_both_mouths_are_open_the_result_has_the_source_s_whole() {
         "the result's lips ({result}) are nearer B's ({template}) than A's ({own})"
     );
 }
+
+#[test]
+fn a_template_s_clear_glasses_stay_whole_in_front_of_the_source_s_eyes() {
+    // df_img24.jpg wears dark frames with clear lenses. The parse's glasses, soft and weak over
+    // one lens, were kept in part: the frames came out faded, the top rims half gone. Found as
+    // frames, they stay B's whole, and A's face shows through the lenses.
+    let (a, b) = (photo("df_img30.jpg"), photo("df_img24.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let face = engine().detect(&b).unwrap().swap_remove(0);
+    let p = |i: usize| face.mesh.points[i];
+    let centre = |idx: &[usize]| {
+        let n = idx.len() as f32;
+        (
+            idx.iter().map(|&i| p(i)[0]).sum::<f32>() / n,
+            idx.iter().map(|&i| p(i)[1]).sum::<f32>() / n,
+        )
+    };
+    const EYE_A: [usize; 16] = [
+        33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
+    ];
+    const EYE_B: [usize; 16] = [
+        263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
+    ];
+    let eyes = [centre(&EYE_A), centre(&EYE_B)];
+    let iod = (eyes[1].0 - eyes[0].0).hypot(eyes[1].1 - eyes[0].1);
+    // B's frame pixels: very dark, in the band of the eyes (from the brows down to under the eyes,
+    // between the face's sides), away from the eyes themselves.
+    let luma = |q: &image::Rgb<u8>| 0.299 * q[0] as f32 + 0.587 * q[1] as f32 + 0.114 * q[2] as f32;
+    let (top, bottom) = (
+        eyes[0].1.min(eyes[1].1) - 0.3 * iod,
+        eyes[0].1.max(eyes[1].1) + 0.35 * iod,
+    );
+    let (left, right) = (p(234)[0].min(p(454)[0]), p(234)[0].max(p(454)[0]));
+    let (mut off, mut n) = (0.0, 0.0);
+    for y in top as u32..bottom as u32 {
+        for x in left as u32..right as u32 {
+            let near_eye = eyes.iter().any(|e| {
+                ((x as f32 - e.0) / (0.35 * iod)).powi(2)
+                    + ((y as f32 - e.1) / (0.16 * iod)).powi(2)
+                    < 1.0
+            });
+            let q = b.get_pixel(x, y);
+            if !near_eye && luma(q) < 45.0 {
+                off += (luma(q) - luma(swapped.image.get_pixel(x, y))).abs();
+                n += 1.0;
+            }
+        }
+    }
+    let off = off / n;
+    eprintln!("over {n} frame pixels of B, the result is {off} levels off B");
+    assert!(n > 1000.0, "{n}");
+    assert!(off < 6.0, "the frames faded: {off} levels off");
+}

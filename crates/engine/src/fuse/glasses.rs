@@ -36,6 +36,9 @@ const FRAME_DEPTH: (f32, f32) = (0.18, 0.32);
 /// Half-axes of the ellipse around each eye where frames sit, in inter-ocular distances (along
 /// the eyes' line and across it).
 const FRAME_BOX: (f32, f32) = (0.7, 0.36);
+/// Half-axes of the ellipse about each eye's centre where no frame runs, in inter-ocular distances
+/// (along the eyes' line and across it).
+const EYE_CORE: (f32, f32) = (0.32, 0.14);
 /// Scale of the mesh's brows kept out of the frame mask.
 const BROW_GROWTH: f32 = 1.15;
 /// Growth of the parser's glasses region, in inter-ocular distances.
@@ -65,6 +68,27 @@ pub(super) struct SeenThrough {
     pub(super) parse: FaceParse,
     /// Share of the glasses region that was frame.
     pub(super) frames: f32,
+    /// Where the frames are.
+    pub(super) mask: FrameMask,
+}
+
+/// How much each pixel of a photo is a frame of its glasses.
+pub(super) struct FrameMask {
+    /// The box around the glasses.
+    bx: Crop,
+    /// Per pixel of the box.
+    frame: Vec<f32>,
+}
+
+impl FrameMask {
+    /// At pixel (x, y) of the photo; 0 outside the glasses' box.
+    pub(super) fn at(&self, x: usize, y: usize) -> f32 {
+        let b = &self.bx;
+        if x < b.x || y < b.y || x >= b.x + b.w || y >= b.y + b.h {
+            return 0.0;
+        }
+        self.frame[(y - b.y) * b.w + (x - b.x)]
+    }
 }
 
 /// Paints out the frames of A's clear glasses; `None` when A wears none, or tinted ones.
@@ -211,9 +235,18 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
     };
     // Brows are dark and thin too, but they are A's: the mesh's brows, a little grown, are kept.
     let brows = [brow(mesh, &BROW_A), brow(mesh, &BROW_B)].map(|b| on_grid(&b));
+    // Around each eye's centre, where lids, creases and lashes are dark thin lines too, no frame
+    // runs: the rims lie farther out.
+    let eye_core = |(x, y): P2| {
+        [l, r].iter().any(|e| {
+            let (dx, dy) = (x - e.0, y - e.1);
+            let (u, v) = (dx * axis.0 + dy * axis.1, dy * axis.0 - dx * axis.1);
+            (u / (EYE_CORE.0 * iod)).powi(2) + (v / (EYE_CORE.1 * iod)).powi(2) < 1.0
+        })
+    };
     let frame: Vec<f32> = (0..n)
         .map(|i| {
-            if eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] {
+            if eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] || eye_core(at_pixel(i)) {
                 return 0.0;
             }
             let inside = ramp(near_glasses[i], (0.15, 0.3)).max(around_eyes(at_pixel(i)));
@@ -224,7 +257,11 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
         })
         .collect();
     let edge = ((FRAME_EDGE * giod).round() as usize).max(1);
-    let frame = square_extreme(&frame, gw, gh, edge, true);
+    let frame: Vec<f32> = square_extreme(&frame, gw, gh, edge, true)
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| if eye_core(at_pixel(i)) { 0.0 } else { f })
+        .collect();
 
     // Through clear lenses the skin shows about as bright as around them.
     let mut lens: Vec<f32> = (0..n)
@@ -331,6 +368,7 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
         img: out,
         parse: parse.seen_through_glasses(&in_eyes),
         frames,
+        mask: FrameMask { bx, frame },
     })
 }
 

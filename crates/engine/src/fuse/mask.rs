@@ -1,5 +1,6 @@
 //! Masks of what must not be replaced: what covers B's face (hair, glasses, hands) and beards.
 
+use super::glasses::FrameMask;
 use super::raster::{luma, ramp, Crop, LowRes};
 use super::P2;
 use crate::landmarks::{EYE_A, EYE_B};
@@ -15,13 +16,16 @@ const B_COVER: (f32, f32) = (0.4, 0.7);
 /// and from which it starts counting.
 const BEARD_LEVELS: (f32, f32) = (0.6, 0.82);
 
-/// Per crop pixel, how much of B stays in front of the fused face: B's hair, hat and glasses, but not B's lenses over the new eyes' openings, so that A's
-/// eyes look through B's frames.
+/// Per crop pixel, how much of B stays in front of the fused face: B's hair, hat and glasses. Of
+/// clear glasses whose frames were found (`frames`), the frames stay whole and A's face shows
+/// through the lenses; otherwise the glasses' region stays but for the new eyes' openings, so that
+/// A's eyes look through.
 pub(super) fn template_cover(
     parse: &FaceParse,
     crop: &Crop,
     region: &[bool],
     target: &[P2],
+    frames: Option<&FrameMask>,
 ) -> Vec<f32> {
     let widened = |idx: &[usize]| -> Vec<P2> {
         let n = idx.len() as f32;
@@ -52,14 +56,22 @@ pub(super) fn template_cover(
             }
             let (px, py) = ((crop.x + x) as f32 + 0.5, (crop.y + y) as f32 + 0.5);
             let parts = parse.at(px, py);
-            let face = 1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
             // Only what the parse is fairly sure of: its edges are soft (a grid of 32 cells
             // across the crop), and B's cover taken too wide eats into A's face.
-            let mut cover = ramp(1.0 - face, B_COVER);
-            if eyes[i] {
-                cover *= 1.0 - parts[Part::Glasses as usize].min(1.0);
-            }
-            keep[i] = cover;
+            keep[i] = match frames {
+                Some(frames) => {
+                    ramp(parts[Part::Hair as usize], B_COVER).max(frames.at(crop.x + x, crop.y + y))
+                }
+                None => {
+                    let face = 1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
+                    let cover = ramp(1.0 - face, B_COVER);
+                    if eyes[i] {
+                        cover * (1.0 - parts[Part::Glasses as usize].min(1.0))
+                    } else {
+                        cover
+                    }
+                }
+            };
         }
     }
     keep
@@ -200,7 +212,7 @@ mod tests {
             h: 100,
         };
         let parse = FaceParse::uniform(0.0, 0.0, 100.0, parts);
-        let keep = template_cover(&parse, &crop, &vec![true; 100 * 100], &target());
+        let keep = template_cover(&parse, &crop, &vec![true; 100 * 100], &target(), None);
         keep[y * 100 + x]
     }
 
