@@ -68,8 +68,6 @@ pub(super) struct SeenThrough {
     pub(super) parse: FaceParse,
     /// Share of the glasses region that was frame.
     pub(super) frames: f32,
-    /// Where the frames are.
-    pub(super) mask: FrameMask,
 }
 
 /// How much each pixel of a photo is a frame of its glasses.
@@ -93,283 +91,373 @@ impl FrameMask {
 
 /// Paints out the frames of A's clear glasses; `None` when A wears none, or tinted ones.
 pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Option<SeenThrough> {
-    let contour = |idx: &[usize]| -> Vec<P2> {
-        idx.iter()
-            .map(|&i| (mesh.points[i][0], mesh.points[i][1]))
-            .collect()
-    };
-    let eyes = [contour(&EYE_A), contour(&EYE_B)];
-    let glasses_at = |x: f32, y: f32| parse.at(x, y)[Part::Glasses as usize];
-    let (l, r) = (centroid(&eyes[0]), centroid(&eyes[1]));
-    // Whether A wears glasses: the parse over the eyes and where frames run (the bridge, above
-    // and below each eye). Behind clear lenses the parser often sees the eyes as eyes, and a
-    // turned or tilted face's frames weakly: the mean is low (a quarter and up) but far above a
-    // bare face's (a few hundredths).
-    let across = (-(r.1 - l.1), r.0 - l.0);
-    let at = |e: P2, k: f32| glasses_at(e.0 + k * across.0, e.1 + k * across.1);
-    let frames_at = [
-        glasses_at((l.0 + r.0) / 2.0, (l.1 + r.1) / 2.0),
-        at(l, FRAME_BELOW),
-        at(r, FRAME_BELOW),
-        at(l, -FRAME_ABOVE),
-        at(r, -FRAME_ABOVE),
-        glasses_at(l.0, l.1),
-        glasses_at(r.0, r.1),
-    ];
-    let worn = frames_at.iter().sum::<f32>() / frames_at.len() as f32;
-    if worn < WEARS_GLASSES {
-        return None;
-    }
-    let iod = (r.0 - l.0).hypot(r.1 - l.1).max(1.0);
-    // The glasses lie around the eyes: a box around the frames' ellipses (turned with the eyes'
-    // line, `axis`), with a margin.
-    let axis = ((r.0 - l.0) / iod, (r.1 - l.1) / iod);
-    let (a, b) = (FRAME_BOX.0 * iod, FRAME_BOX.1 * iod);
-    let reach = |c: f32, s: f32| (a * c).hypot(b * s) + 0.1 * iod;
-    let (reach_x, reach_y) = (reach(axis.0, axis.1), reach(axis.1, axis.0));
-    let corners = [
-        (l.0.min(r.0) - reach_x, l.1.min(r.1) - reach_y),
-        (l.0.max(r.0) + reach_x, l.1.max(r.1) + reach_y),
-    ];
-    let bx = Crop::around(&corners, img.width(), img.height());
-    if bx.w < 8 || bx.h < 8 {
-        return None;
-    }
-    let rgb = bx.read(img);
-    // Analysed on a grid of bounded scale (a big photo's frames are as many cells thick as a small
-    // one's, at a fraction of the cost), filled at A's own.
-    let k = ((iod / ANALYSIS_IOD).round() as usize).max(1);
-    let grid = LowRes::new(bx.w, bx.h, k);
-    let (gw, gh) = (grid.w, grid.h);
-    let small = grid.average(&rgb, 3);
-    let n = gw * gh;
-    let giod = iod / k as f32;
-    let at_pixel = |i: usize| {
-        (
-            bx.x as f32 + ((i % gw) as f32 + 0.5) * k as f32,
-            bx.y as f32 + ((i / gw) as f32 + 0.5) * k as f32,
-        )
-    };
-    // Polygons in grid units, filled by a crop the grid's size.
-    let cells = Crop {
-        x: 0,
-        y: 0,
-        w: gw,
-        h: gh,
-    };
-    let on_grid = |p: &[P2]| -> Vec<bool> {
-        let scaled: Vec<P2> = p
-            .iter()
-            .map(|&(x, y)| ((x - bx.x as f32) / k as f32, (y - bx.y as f32) / k as f32))
-            .collect();
-        cells.fill_polygon(&scaled)
-    };
-    let parts: Vec<[f32; crate::parse::PARTS]> = (0..n)
-        .map(|i| {
-            let (x, y) = at_pixel(i);
-            parse.at(x, y)
-        })
-        .collect();
-    let y: Vec<f32> = (0..n)
-        .map(|i| luma([small[i * 3], small[i * 3 + 1], small[i * 3 + 2]]))
-        .collect();
-    let median = |v: &mut Vec<f32>| -> Option<f32> {
-        if v.len() < 16 {
+    Found::new(img, mesh, parse).map(|found| found.paint_out(img, parse))
+}
+
+/// Where the frames of a face's clear glasses are; `None` when it wears none, or tinted ones.
+pub(super) fn frames(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Option<FrameMask> {
+    Found::new(img, mesh, parse).map(|found| found.mask())
+}
+
+/// A face's clear glasses, found on the analysis grid over the box around them.
+struct Found {
+    /// The box, in the photo.
+    bx: Crop,
+    /// The photo's pixels in the box.
+    rgb: Vec<f32>,
+    /// Cell size of the analysis grid, in pixels.
+    k: usize,
+    grid: LowRes,
+    /// The grid's colours and the parse over it.
+    small: Vec<f32>,
+    parts: Vec<[f32; crate::parse::PARTS]>,
+    /// How much each cell is frame.
+    frame: Vec<f32>,
+    /// Whether a cell is an eye (its contour, grown) or a brow.
+    eye_cells: [Vec<bool>; 2],
+    brow_cells: [Vec<bool>; 2],
+    /// The eyes' contours and centres, in the photo.
+    eyes: [Vec<P2>; 2],
+    centres: [P2; 2],
+    /// Inter-ocular distance, in pixels.
+    iod: f32,
+    /// Share of the glasses region that is frame.
+    frames: f32,
+}
+
+impl Found {
+    fn new(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Option<Found> {
+        let contour = |idx: &[usize]| -> Vec<P2> {
+            idx.iter()
+                .map(|&i| (mesh.points[i][0], mesh.points[i][1]))
+                .collect()
+        };
+        let eyes = [contour(&EYE_A), contour(&EYE_B)];
+        let glasses_at = |x: f32, y: f32| parse.at(x, y)[Part::Glasses as usize];
+        let (l, r) = (centroid(&eyes[0]), centroid(&eyes[1]));
+        // Whether A wears glasses: the parse over the eyes and where frames run (the bridge, above
+        // and below each eye). Behind clear lenses the parser often sees the eyes as eyes, and a
+        // turned or tilted face's frames weakly: the mean is low (a quarter and up) but far above a
+        // bare face's (a few hundredths).
+        let across = (-(r.1 - l.1), r.0 - l.0);
+        let at = |e: P2, k: f32| glasses_at(e.0 + k * across.0, e.1 + k * across.1);
+        let frames_at = [
+            glasses_at((l.0 + r.0) / 2.0, (l.1 + r.1) / 2.0),
+            at(l, FRAME_BELOW),
+            at(r, FRAME_BELOW),
+            at(l, -FRAME_ABOVE),
+            at(r, -FRAME_ABOVE),
+            glasses_at(l.0, l.1),
+            glasses_at(r.0, r.1),
+        ];
+        let worn = frames_at.iter().sum::<f32>() / frames_at.len() as f32;
+        if worn < WEARS_GLASSES {
             return None;
         }
-        let mid = v.len() / 2;
-        Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
-    };
-    let skin = median(
-        &mut (0..n)
-            .filter(|&i| parts[i][Part::Skin as usize] > 0.8)
-            .map(|i| y[i])
-            .collect(),
-    )?;
-
-    // The eyes, grown by their lids and lashes, are never frame.
-    let margin = EYE_MARGIN * iod;
-    let grown = |c: &[P2]| -> Vec<P2> {
-        let m = centroid(c);
-        c.iter()
-            .map(|&(x, y)| {
-                let (dx, dy) = (x - m.0, y - m.1);
-                let len = dx.hypot(dy).max(1e-3);
-                (x + dx / len * margin, y + dy / len * margin)
+        let iod = (r.0 - l.0).hypot(r.1 - l.1).max(1.0);
+        // The glasses lie around the eyes: a box around the frames' ellipses (turned with the eyes'
+        // line, `axis`), with a margin.
+        let axis = ((r.0 - l.0) / iod, (r.1 - l.1) / iod);
+        let (a, b) = (FRAME_BOX.0 * iod, FRAME_BOX.1 * iod);
+        let reach = |c: f32, s: f32| (a * c).hypot(b * s) + 0.1 * iod;
+        let (reach_x, reach_y) = (reach(axis.0, axis.1), reach(axis.1, axis.0));
+        let corners = [
+            (l.0.min(r.0) - reach_x, l.1.min(r.1) - reach_y),
+            (l.0.max(r.0) + reach_x, l.1.max(r.1) + reach_y),
+        ];
+        let bx = Crop::around(&corners, img.width(), img.height());
+        if bx.w < 8 || bx.h < 8 {
+            return None;
+        }
+        let rgb = bx.read(img);
+        // Analysed on a grid of bounded scale (a big photo's frames are as many cells thick as a small
+        // one's, at a fraction of the cost), filled at A's own.
+        let k = ((iod / ANALYSIS_IOD).round() as usize).max(1);
+        let grid = LowRes::new(bx.w, bx.h, k);
+        let (gw, gh) = (grid.w, grid.h);
+        let small = grid.average(&rgb, 3);
+        let n = gw * gh;
+        let giod = iod / k as f32;
+        let at_pixel = |i: usize| cell_centre(&bx, k, gw, i);
+        // Polygons in grid units, filled by a crop the grid's size.
+        let cells = Crop {
+            x: 0,
+            y: 0,
+            w: gw,
+            h: gh,
+        };
+        let on_grid = |p: &[P2]| -> Vec<bool> {
+            let scaled: Vec<P2> = p
+                .iter()
+                .map(|&(x, y)| ((x - bx.x as f32) / k as f32, (y - bx.y as f32) / k as f32))
+                .collect();
+            cells.fill_polygon(&scaled)
+        };
+        let parts: Vec<[f32; crate::parse::PARTS]> = (0..n)
+            .map(|i| {
+                let (x, y) = at_pixel(i);
+                parse.at(x, y)
             })
-            .collect()
-    };
-    let (eye_a, eye_b) = (on_grid(&grown(&eyes[0])), on_grid(&grown(&eyes[1])));
+            .collect();
+        let y: Vec<f32> = (0..n)
+            .map(|i| luma([small[i * 3], small[i * 3 + 1], small[i * 3 + 2]]))
+            .collect();
+        let median = |v: &mut Vec<f32>| -> Option<f32> {
+            if v.len() < 16 {
+                return None;
+            }
+            let mid = v.len() / 2;
+            Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
+        };
+        let skin = median(
+            &mut (0..n)
+                .filter(|&i| parts[i][Part::Skin as usize] > 0.8)
+                .map(|i| y[i])
+                .collect(),
+        )?;
 
-    let radius = ((FRAME_RADIUS * giod).round() as usize).max(1);
-    let closed = square_extreme(
-        &square_extreme(&y, gw, gh, radius, true),
-        gw,
-        gh,
-        radius,
-        false,
-    );
-    let depth = (FRAME_DEPTH.0 * skin, FRAME_DEPTH.1 * skin);
-    // The parser sees a frame's outer parts (and often one side's lens) weakly: the glasses
-    // region is grown, and takes in where frames sit around each eye.
-    let near_glasses = square_extreme(
-        &parts
-            .iter()
-            .map(|p| p[Part::Glasses as usize])
-            .collect::<Vec<_>>(),
-        gw,
-        gh,
-        ((GLASSES_REACH * giod).round() as usize).max(1),
-        true,
-    );
-    let around_eyes = |(x, y): P2| {
-        [l, r]
-            .iter()
-            .map(|e| {
+        // The eyes, grown by their lids and lashes, are never frame.
+        let margin = EYE_MARGIN * iod;
+        let grown = |c: &[P2]| -> Vec<P2> {
+            let m = centroid(c);
+            c.iter()
+                .map(|&(x, y)| {
+                    let (dx, dy) = (x - m.0, y - m.1);
+                    let len = dx.hypot(dy).max(1e-3);
+                    (x + dx / len * margin, y + dy / len * margin)
+                })
+                .collect()
+        };
+        let (eye_a, eye_b) = (on_grid(&grown(&eyes[0])), on_grid(&grown(&eyes[1])));
+
+        let radius = ((FRAME_RADIUS * giod).round() as usize).max(1);
+        let closed = square_extreme(
+            &square_extreme(&y, gw, gh, radius, true),
+            gw,
+            gh,
+            radius,
+            false,
+        );
+        let depth = (FRAME_DEPTH.0 * skin, FRAME_DEPTH.1 * skin);
+        // The parser sees a frame's outer parts (and often one side's lens) weakly: the glasses
+        // region is grown, and takes in where frames sit around each eye.
+        let near_glasses = square_extreme(
+            &parts
+                .iter()
+                .map(|p| p[Part::Glasses as usize])
+                .collect::<Vec<_>>(),
+            gw,
+            gh,
+            ((GLASSES_REACH * giod).round() as usize).max(1),
+            true,
+        );
+        let around_eyes = |p: P2| around_eyes([l, r], axis, iod, p);
+        // Brows are dark and thin too, but they are A's: the mesh's brows, a little grown, are kept.
+        let brows = [brow(mesh, &BROW_A), brow(mesh, &BROW_B)].map(|b| on_grid(&b));
+        // Around each eye's centre, where lids, creases and lashes are dark thin lines too, no frame
+        // runs: the rims lie farther out.
+        let eye_core = |(x, y): P2| {
+            [l, r].iter().any(|e| {
                 let (dx, dy) = (x - e.0, y - e.1);
                 let (u, v) = (dx * axis.0 + dy * axis.1, dy * axis.0 - dx * axis.1);
-                let d = (u / (FRAME_BOX.0 * iod)).powi(2) + (v / (FRAME_BOX.1 * iod)).powi(2);
-                ramp(d, (1.2, 0.8))
+                (u / (EYE_CORE.0 * iod)).powi(2) + (v / (EYE_CORE.1 * iod)).powi(2) < 1.0
             })
-            .fold(0f32, f32::max)
-    };
-    // Brows are dark and thin too, but they are A's: the mesh's brows, a little grown, are kept.
-    let brows = [brow(mesh, &BROW_A), brow(mesh, &BROW_B)].map(|b| on_grid(&b));
-    // Around each eye's centre, where lids, creases and lashes are dark thin lines too, no frame
-    // runs: the rims lie farther out.
-    let eye_core = |(x, y): P2| {
-        [l, r].iter().any(|e| {
+        };
+        let frame: Vec<f32> = (0..n)
+            .map(|i| {
+                if eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] || eye_core(at_pixel(i)) {
+                    return 0.0;
+                }
+                let inside = ramp(near_glasses[i], (0.15, 0.3)).max(around_eyes(at_pixel(i)));
+                // Deep and, against the light around, dark: a shadowed eye socket is a valley too
+                // but a shallow one.
+                let relative = ramp(y[i] / closed[i].max(1.0), FRAME_DARKER);
+                ramp(closed[i] - y[i], depth) * relative * inside
+            })
+            .collect();
+        let edge = ((FRAME_EDGE * giod).round() as usize).max(1);
+        let frame: Vec<f32> = square_extreme(&frame, gw, gh, edge, true)
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| if eye_core(at_pixel(i)) { 0.0 } else { f })
+            .collect();
+
+        // Through clear lenses the skin shows about as bright as around them.
+        let mut lens: Vec<f32> = (0..n)
+            .filter(|&i| {
+                parts[i][Part::Glasses as usize] > 0.5 && frame[i] < 0.1 && !eye_a[i] && !eye_b[i]
+            })
+            .map(|i| y[i])
+            .collect();
+        let in_glasses = (0..n)
+            .filter(|&i| parts[i][Part::Glasses as usize] > 0.5)
+            .count();
+        if median(&mut lens)? < TINTED * skin {
+            return None;
+        }
+
+        let frames = frame
+            .iter()
+            .zip(&parts)
+            .filter(|(_, p)| p[Part::Glasses as usize] > 0.5)
+            .map(|(f, _)| f)
+            .sum::<f32>()
+            / in_glasses.max(1) as f32;
+        Some(Found {
+            bx,
+            rgb,
+            k,
+            grid,
+            small,
+            parts,
+            frame,
+            eye_cells: [eye_a, eye_b],
+            brow_cells: brows,
+            eyes,
+            centres: [l, r],
+            iod,
+            frames,
+        })
+    }
+
+    /// The frames at the photo's scale: the grid's, bilinear.
+    fn mask(&self) -> FrameMask {
+        let bx = self.bx;
+        let frame = if self.k == 1 {
+            self.frame.clone()
+        } else {
+            (0..bx.w * bx.h)
+                .map(|i| self.grid.sample::<1>(&self.frame, i % bx.w, i / bx.w)[0])
+                .collect()
+        };
+        FrameMask { bx, frame }
+    }
+
+    /// The photo with the frames painted out and the lenses' skin evened, and the parse with the
+    /// glasses seen through.
+    fn paint_out(self, img: &RgbImage, parse: &FaceParse) -> SeenThrough {
+        let mask = self.mask();
+        let Found {
+            bx,
+            rgb,
+            k,
+            grid,
+            small,
+            parts,
+            frame: grid_frame,
+            eye_cells: [eye_a, eye_b],
+            brow_cells: brows,
+            eyes,
+            centres: [l, r],
+            iod,
+            frames,
+        } = self;
+        let gw = grid.w;
+        let giod = iod / k as f32;
+        let axis = ((r.0 - l.0) / iod, (r.1 - l.1) / iod);
+        let at_pixel = |i: usize| cell_centre(&bx, k, gw, i);
+        let around_eyes = |p: P2| around_eyes([l, r], axis, iod, p);
+        // A pixel's cell says whether it is an eye.
+        let eye = |j: usize| {
+            let cell = (j / bx.w / k) * gw + (j % bx.w) / k;
+            eye_a[cell] || eye_b[cell]
+        };
+        let frame = &mask.frame;
+        // Skin seen through a lens is fainter or tinted: each lens's inside takes the colour of the
+        // skin around the glasses (a ghost of the lenses would stay otherwise, once the frames are
+        // gone).
+        let lenses = lens_gains(&LensCues {
+            grid: &grid,
+            small: &small,
+            parts: &parts,
+            frame: &grid_frame,
+            features: &|i| eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i],
+            eyes: [
+                (
+                    (l.0 - bx.x as f32) / k as f32,
+                    (l.1 - bx.y as f32) / k as f32,
+                ),
+                (
+                    (r.0 - bx.x as f32) / k as f32,
+                    (r.1 - bx.y as f32) / k as f32,
+                ),
+            ],
+            within: &|i| around_eyes(at_pixel(i)) > 0.0,
+            ring: ((LENS_RING * giod).round() as usize).max(1),
+        });
+        let mut rgb = rgb;
+        let lens_gain: Vec<f32> = (0..bx.w * bx.h)
+            .flat_map(|i| grid.sample::<3>(&lenses, i % bx.w, i / bx.w))
+            .collect();
+        for (v, g) in rgb.iter_mut().zip(&lens_gain) {
+            *v *= g;
+        }
+        let known: Vec<f32> = frame.iter().map(|f| 1.0 - f).collect();
+        let mut filled = fill_from_around(&rgb, &known, bx.w, bx.h);
+        // The fill is smooth: it is given the fine grain of the nearest skin beside the frame, above or
+        // below it first (most of a frame runs along the eyes), or else to a side.
+        let smooth = box3(&rgb, bx.w, bx.h);
+        let step = ((TEXTURE_OFFSET * iod).round() as isize).max(2);
+        let clear = |j: usize| frame[j] < 0.01 && !eye(j);
+        for (i, f) in frame.iter().enumerate() {
+            if *f <= 0.0 {
+                continue;
+            }
+            let (x, y) = ((i % bx.w) as isize, (i / bx.w) as isize);
+            let beside = [1, 2].iter().flat_map(|&k| {
+                [(0, -k), (0, k), (-k, 0), (k, 0)].map(|(dx, dy)| (x + dx * step, y + dy * step))
+            });
+            let skin = beside
+                .filter(|&(sx, sy)| sx >= 0 && sy >= 0 && sx < bx.w as isize && sy < bx.h as isize)
+                .map(|(sx, sy)| sy as usize * bx.w + sx as usize)
+                .find(|&j| clear(j));
+            if let Some(j) = skin {
+                for c in 0..3 {
+                    filled[i * 3 + c] += rgb[j * 3 + c] - smooth[j * 3 + c];
+                }
+            }
+        }
+        let mut out = img.clone();
+        for (i, f) in frame.iter().enumerate() {
+            let through_lens = lens_gain[i * 3..i * 3 + 3].iter().any(|g| *g != 1.0);
+            if *f <= 0.0 && !through_lens {
+                continue;
+            }
+            let px = out.get_pixel_mut((bx.x + i % bx.w) as u32, (bx.y + i / bx.w) as u32);
+            for c in 0..3 {
+                let v = rgb[i * 3 + c] + f * (filled[i * 3 + c] - rgb[i * 3 + c]);
+                px[c] = (v.clamp(0.0, 255.0) + 0.5) as u8;
+            }
+        }
+        let in_eyes = |x: f32, y: f32| inside(&eyes[0], x, y) || inside(&eyes[1], x, y);
+        SeenThrough {
+            img: out,
+            parse: parse.seen_through_glasses(&in_eyes),
+            frames,
+        }
+    }
+}
+
+/// The centre of grid cell `i` (a grid `gw` cells wide of `k`-pixel cells over `bx`), in the photo.
+fn cell_centre(bx: &Crop, k: usize, gw: usize, i: usize) -> P2 {
+    (
+        bx.x as f32 + ((i % gw) as f32 + 0.5) * k as f32,
+        bx.y as f32 + ((i / gw) as f32 + 0.5) * k as f32,
+    )
+}
+
+/// How far inside the ellipses where frames sit around the eyes (`centres`, their line along
+/// `axis`, `iod` apart) a point is: 1 well inside, 0 outside.
+fn around_eyes(centres: [P2; 2], axis: P2, iod: f32, (x, y): P2) -> f32 {
+    centres
+        .iter()
+        .map(|e| {
             let (dx, dy) = (x - e.0, y - e.1);
             let (u, v) = (dx * axis.0 + dy * axis.1, dy * axis.0 - dx * axis.1);
-            (u / (EYE_CORE.0 * iod)).powi(2) + (v / (EYE_CORE.1 * iod)).powi(2) < 1.0
+            let d = (u / (FRAME_BOX.0 * iod)).powi(2) + (v / (FRAME_BOX.1 * iod)).powi(2);
+            ramp(d, (1.2, 0.8))
         })
-    };
-    let frame: Vec<f32> = (0..n)
-        .map(|i| {
-            if eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] || eye_core(at_pixel(i)) {
-                return 0.0;
-            }
-            let inside = ramp(near_glasses[i], (0.15, 0.3)).max(around_eyes(at_pixel(i)));
-            // Deep and, against the light around, dark: a shadowed eye socket is a valley too
-            // but a shallow one.
-            let relative = ramp(y[i] / closed[i].max(1.0), FRAME_DARKER);
-            ramp(closed[i] - y[i], depth) * relative * inside
-        })
-        .collect();
-    let edge = ((FRAME_EDGE * giod).round() as usize).max(1);
-    let frame: Vec<f32> = square_extreme(&frame, gw, gh, edge, true)
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| if eye_core(at_pixel(i)) { 0.0 } else { f })
-        .collect();
-
-    // Through clear lenses the skin shows about as bright as around them.
-    let mut lens: Vec<f32> = (0..n)
-        .filter(|&i| {
-            parts[i][Part::Glasses as usize] > 0.5 && frame[i] < 0.1 && !eye_a[i] && !eye_b[i]
-        })
-        .map(|i| y[i])
-        .collect();
-    let in_glasses = (0..n)
-        .filter(|&i| parts[i][Part::Glasses as usize] > 0.5)
-        .count();
-    if median(&mut lens)? < TINTED * skin {
-        return None;
-    }
-
-    let frames = frame
-        .iter()
-        .zip(&parts)
-        .filter(|(_, p)| p[Part::Glasses as usize] > 0.5)
-        .map(|(f, _)| f)
-        .sum::<f32>()
-        / in_glasses.max(1) as f32;
-    // Back at A's scale: the grid's frame, bilinear; a pixel's cell says whether it is an eye.
-    let eye = |j: usize| {
-        let cell = (j / bx.w / k) * gw + (j % bx.w) / k;
-        eye_a[cell] || eye_b[cell]
-    };
-    let grid_frame = frame.clone();
-    let frame: Vec<f32> = if k == 1 {
-        frame
-    } else {
-        (0..bx.w * bx.h)
-            .map(|i| grid.sample::<1>(&frame, i % bx.w, i / bx.w)[0])
-            .collect()
-    };
-    // Skin seen through a lens is fainter or tinted: each lens's inside takes the colour of the
-    // skin around the glasses (a ghost of the lenses would stay otherwise, once the frames are
-    // gone).
-    let lenses = lens_gains(&LensCues {
-        grid: &grid,
-        small: &small,
-        parts: &parts,
-        frame: &grid_frame,
-        features: &|i| eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i],
-        eyes: [
-            (
-                (l.0 - bx.x as f32) / k as f32,
-                (l.1 - bx.y as f32) / k as f32,
-            ),
-            (
-                (r.0 - bx.x as f32) / k as f32,
-                (r.1 - bx.y as f32) / k as f32,
-            ),
-        ],
-        within: &|i| around_eyes(at_pixel(i)) > 0.0,
-        ring: ((LENS_RING * giod).round() as usize).max(1),
-    });
-    let mut rgb = rgb;
-    let lens_gain: Vec<f32> = (0..bx.w * bx.h)
-        .flat_map(|i| grid.sample::<3>(&lenses, i % bx.w, i / bx.w))
-        .collect();
-    for (v, g) in rgb.iter_mut().zip(&lens_gain) {
-        *v *= g;
-    }
-    let known: Vec<f32> = frame.iter().map(|f| 1.0 - f).collect();
-    let mut filled = fill_from_around(&rgb, &known, bx.w, bx.h);
-    // The fill is smooth: it is given the fine grain of the nearest skin beside the frame, above or
-    // below it first (most of a frame runs along the eyes), or else to a side.
-    let smooth = box3(&rgb, bx.w, bx.h);
-    let step = ((TEXTURE_OFFSET * iod).round() as isize).max(2);
-    let clear = |j: usize| frame[j] < 0.01 && !eye(j);
-    for (i, f) in frame.iter().enumerate() {
-        if *f <= 0.0 {
-            continue;
-        }
-        let (x, y) = ((i % bx.w) as isize, (i / bx.w) as isize);
-        let beside = [1, 2].iter().flat_map(|&k| {
-            [(0, -k), (0, k), (-k, 0), (k, 0)].map(|(dx, dy)| (x + dx * step, y + dy * step))
-        });
-        let skin = beside
-            .filter(|&(sx, sy)| sx >= 0 && sy >= 0 && sx < bx.w as isize && sy < bx.h as isize)
-            .map(|(sx, sy)| sy as usize * bx.w + sx as usize)
-            .find(|&j| clear(j));
-        if let Some(j) = skin {
-            for c in 0..3 {
-                filled[i * 3 + c] += rgb[j * 3 + c] - smooth[j * 3 + c];
-            }
-        }
-    }
-    let mut out = img.clone();
-    for (i, f) in frame.iter().enumerate() {
-        let through_lens = lens_gain[i * 3..i * 3 + 3].iter().any(|g| *g != 1.0);
-        if *f <= 0.0 && !through_lens {
-            continue;
-        }
-        let px = out.get_pixel_mut((bx.x + i % bx.w) as u32, (bx.y + i / bx.w) as u32);
-        for c in 0..3 {
-            let v = rgb[i * 3 + c] + f * (filled[i * 3 + c] - rgb[i * 3 + c]);
-            px[c] = (v.clamp(0.0, 255.0) + 0.5) as u8;
-        }
-    }
-    let in_eyes = |x: f32, y: f32| inside(&eyes[0], x, y) || inside(&eyes[1], x, y);
-    Some(SeenThrough {
-        img: out,
-        parse: parse.seen_through_glasses(&in_eyes),
-        frames,
-        mask: FrameMask { bx, frame },
-    })
+        .fold(0f32, f32::max)
 }
 
 /// What [`lens_gains`] reads, on the analysis grid.

@@ -173,7 +173,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // What covers B's face stays in front of the new face.
     // B's clear glasses: their frames stay whole in front of A's face, A's face shows through the
     // lenses.
-    let b_frames = glasses::see_through(b, mb, pb).map(|s| s.mask);
+    let b_frames = glasses::frames(b, mb, pb);
     let b_keep = mask::template_cover(pb, &crop, &region, &target, b_frames.as_ref());
     let in_region = region.iter().filter(|&&r| r).count().max(1) as f32;
     let share = |v: &[f32]| {

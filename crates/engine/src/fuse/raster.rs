@@ -14,6 +14,7 @@ pub(super) fn mul_mask(rgb: &[f32], mask: &[f32]) -> Vec<f32> {
 }
 
 /// The part of B that the fusion may touch.
+#[derive(Clone, Copy)]
 pub(super) struct Crop {
     pub(super) x: usize,
     pub(super) y: usize,
