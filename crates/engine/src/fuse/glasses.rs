@@ -76,6 +76,10 @@ pub(super) struct FrameMask {
     bx: Crop,
     /// Per pixel of the box.
     frame: Vec<f32>,
+    /// The eyes' centres, their line's direction and their distance.
+    centres: [P2; 2],
+    axis: P2,
+    iod: f32,
 }
 
 impl FrameMask {
@@ -86,6 +90,38 @@ impl FrameMask {
             return 0.0;
         }
         self.frame[(y - b.y) * b.w + (x - b.x)]
+    }
+
+    /// Frames found nowhere, for glasses whose eyes' centres are `centres` (for tests).
+    #[cfg(test)]
+    pub(super) fn none_found(centres: [P2; 2]) -> FrameMask {
+        let [l, r] = centres;
+        let iod = (r.0 - l.0).hypot(r.1 - l.1);
+        FrameMask {
+            bx: Crop {
+                x: 0,
+                y: 0,
+                w: 0,
+                h: 0,
+            },
+            frame: Vec::new(),
+            centres,
+            axis: ((r.0 - l.0) / iod, (r.1 - l.1) / iod),
+            iod,
+        }
+    }
+
+    /// Whether a point of the photo lies where the frames were searched (the ellipse about each
+    /// eye's centre where frames sit): there only what was found is frame.
+    pub(super) fn searched(&self, (x, y): P2) -> bool {
+        self.centres.iter().any(|e| {
+            let (dx, dy) = (x - e.0, y - e.1);
+            let (u, v) = (
+                dx * self.axis.0 + dy * self.axis.1,
+                dy * self.axis.0 - dx * self.axis.1,
+            );
+            (u / (FRAME_BOX.0 * self.iod)).powi(2) + (v / (FRAME_BOX.1 * self.iod)).powi(2) < 1.0
+        })
     }
 }
 
@@ -330,7 +366,14 @@ impl Found {
                 .map(|i| self.grid.sample::<1>(&self.frame, i % bx.w, i / bx.w)[0])
                 .collect()
         };
-        FrameMask { bx, frame }
+        let [l, r] = self.centres;
+        FrameMask {
+            bx,
+            frame,
+            centres: self.centres,
+            axis: ((r.0 - l.0) / self.iod, (r.1 - l.1) / self.iod),
+            iod: self.iod,
+        }
     }
 
     /// The photo with the frames painted out and the lenses' skin evened, and the parse with the

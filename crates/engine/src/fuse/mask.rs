@@ -58,19 +58,17 @@ pub(super) fn template_cover(
             let parts = parse.at(px, py);
             // Only what the parse is fairly sure of: its edges are soft (a grid of 32 cells
             // across the crop), and B's cover taken too wide eats into A's face.
+            let face = 1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
+            let cover = ramp(1.0 - face, B_COVER);
             keep[i] = match frames {
-                Some(frames) => {
+                // Where frames were searched only what was found stays (the lenses are seen
+                // through); farther out the parse's glasses too (the temples), so that none is cut.
+                Some(frames) if frames.searched((px, py)) => {
                     ramp(parts[Part::Hair as usize], B_COVER).max(frames.at(crop.x + x, crop.y + y))
                 }
-                None => {
-                    let face = 1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
-                    let cover = ramp(1.0 - face, B_COVER);
-                    if eyes[i] {
-                        cover * (1.0 - parts[Part::Glasses as usize].min(1.0))
-                    } else {
-                        cover
-                    }
-                }
+                Some(frames) => cover.max(frames.at(crop.x + x, crop.y + y)),
+                None if eyes[i] => cover * (1.0 - parts[Part::Glasses as usize].min(1.0)),
+                None => cover,
             };
         }
     }
@@ -214,6 +212,32 @@ mod tests {
         let parse = FaceParse::uniform(0.0, 0.0, 100.0, parts);
         let keep = template_cover(&parse, &crop, &vec![true; 100 * 100], &target(), None);
         keep[y * 100 + x]
+    }
+
+    #[test]
+    fn of_b_s_clear_glasses_only_the_frames_stay_where_they_were_searched_and_the_temples_beyond() {
+        // The parse's glasses everywhere, no frame found: the lenses (and what the search found
+        // not to be frame) are seen through, the temples beyond the search stay B's.
+        let mut glasses = [0.0; PARTS];
+        glasses[Part::Glasses as usize] = 1.0;
+        let crop = Crop {
+            x: 0,
+            y: 0,
+            w: 100,
+            h: 100,
+        };
+        let parse = FaceParse::uniform(0.0, 0.0, 100.0, glasses);
+        let frames = FrameMask::none_found([(30.0, 40.0), (70.0, 40.0)]);
+        let keep = template_cover(
+            &parse,
+            &crop,
+            &vec![true; 100 * 100],
+            &target(),
+            Some(&frames),
+        );
+        assert_eq!(keep[40 * 100 + 30], 0.0, "A's eye through B's lens");
+        assert_eq!(keep[52 * 100 + 40], 0.0, "A's cheek through B's lens");
+        assert_eq!(keep[40 * 100 + 1], 1.0, "B's temple");
     }
 
     #[test]
