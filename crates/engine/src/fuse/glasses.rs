@@ -11,6 +11,7 @@
 
 use image::RgbImage;
 
+use super::lens::{lens_gains, LensCues, LENS_RING};
 use super::morphology::{fill_from_around, square_extreme};
 use super::raster::{box3, luma, ramp, Crop, LowRes};
 use super::P2;
@@ -53,10 +54,6 @@ const EYE_MARGIN: f32 = 0.04;
 /// Distance, in inter-ocular distances, at which a frame's fill takes the skin's grain: past the
 /// frame and its grown edge.
 const TEXTURE_OFFSET: f32 = 0.12;
-/// Width of the skin around a lens that its inside is matched to, in inter-ocular distances.
-const LENS_RING: f32 = 0.15;
-/// Limits of the gain that matches the skin behind a lens to the skin around it.
-const LENS_GAIN: (f32, f32) = (0.7, 1.4);
 /// Lenses darker than this share of the skin's brightness are tinted: the eyes behind do not show.
 const TINTED: f32 = 0.35;
 
@@ -503,81 +500,6 @@ fn around_eyes(centres: [P2; 2], axis: P2, iod: f32, (x, y): P2) -> f32 {
         .fold(0f32, f32::max)
 }
 
-/// What [`lens_gains`] reads, on the analysis grid.
-struct LensCues<'a> {
-    grid: &'a LowRes,
-    /// The grid's colours.
-    small: &'a [f32],
-    parts: &'a [[f32; crate::parse::PARTS]],
-    /// How much each cell is frame.
-    frame: &'a [f32],
-    /// Whether a cell is an eye or a brow (never a lens's skin, nor the skin around).
-    features: &'a dyn Fn(usize) -> bool,
-    /// The eyes' centres, in cells.
-    eyes: [P2; 2],
-    /// Whether a cell lies where glasses can be.
-    within: &'a dyn Fn(usize) -> bool,
-    /// How far around the glasses the skin the lenses are matched to lies, in cells.
-    ring: usize,
-}
-
-/// Per grid cell and channel, the gain that gives the skin behind each lens the colour of the skin
-/// around the glasses on that side of the face (1 outside the glasses, as soft as the parse's
-/// edge): the ratio of the medians of the skin around and behind, within [`LENS_GAIN`]. Behind a
-/// lens is what the parse calls glasses and is neither frame nor eye.
-fn lens_gains(cues: &LensCues) -> Vec<f32> {
-    let (gw, gh) = (cues.grid.w, cues.grid.h);
-    let n = gw * gh;
-    let glasses: Vec<f32> = cues
-        .parts
-        .iter()
-        .map(|p| p[Part::Glasses as usize])
-        .collect();
-    let around = square_extreme(&glasses, gw, gh, cues.ring, true);
-    // Each cell's side: nearer the first eye or the second.
-    let [a, b] = cues.eyes;
-    let side = |i: usize| {
-        let (x, y) = ((i % gw) as f32 + 0.5, (i / gw) as f32 + 0.5);
-        ((x - a.0).powi(2) + (y - a.1).powi(2) > (x - b.0).powi(2) + (y - b.1).powi(2)) as usize
-    };
-    let skin = |i: usize| {
-        !(cues.features)(i)
-            && cues.frame[i] < 0.1
-            && (cues.within)(i)
-            && cues.parts[i][Part::Skin as usize] + glasses[i] > 0.5
-    };
-    let median = |cells: &[usize], c: usize| -> Option<f32> {
-        let mut v: Vec<f32> = cells.iter().map(|&i| cues.small[i * 3 + c]).collect();
-        if v.len() < 16 {
-            return None;
-        }
-        let mid = v.len() / 2;
-        Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
-    };
-    let gains: Vec<[f32; 3]> = (0..2)
-        .map(|s| {
-            let behind: Vec<usize> = (0..n)
-                .filter(|&i| side(i) == s && glasses[i] > 0.5 && skin(i))
-                .collect();
-            let beside: Vec<usize> = (0..n)
-                .filter(|&i| side(i) == s && glasses[i] < 0.2 && around[i] > 0.5 && skin(i))
-                .collect();
-            [0, 1, 2].map(|c| match (median(&beside, c), median(&behind, c)) {
-                (Some(out), Some(inn)) => {
-                    (out.max(1.0) / inn.max(1.0)).clamp(LENS_GAIN.0, LENS_GAIN.1)
-                }
-                _ => 1.0,
-            })
-        })
-        .collect();
-    (0..n)
-        .flat_map(|i| {
-            let lens = ramp(glasses[i], (0.2, 0.5));
-            gains[side(i)].map(|g| 1.0 + lens * (g - 1.0))
-        })
-        .collect()
-}
-
 /// A brow's outline from the mesh (upper edge out, lower edge back), grown by a hair's width.
 fn brow(mesh: &Mesh, outline: &[usize]) -> Vec<P2> {
     let pts: Vec<P2> = outline
@@ -609,58 +531,4 @@ fn inside(poly: &[P2], x: f32, y: f32) -> bool {
         }
     }
     odd
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::parse::PARTS;
-
-    #[test]
-    fn the_skin_behind_a_lens_takes_the_colour_of_the_skin_around_the_glasses() {
-        // Two lenses (the parse's glasses) on skin of one colour; behind them the skin is hazed
-        // brighter and bluer, as a clear lens's reflection makes it.
-        let (w, h) = (80, 40);
-        let grid = LowRes::new(w, h, 1);
-        let lens = |i: usize| {
-            let (x, y) = (i % w, i / w);
-            (10..34).contains(&x) && (10..30).contains(&y)
-                || (46..70).contains(&x) && (10..30).contains(&y)
-        };
-        let skin = [150.0, 110.0, 90.0];
-        let haze = [165.0, 128.0, 115.0];
-        let small: Vec<f32> = (0..w * h)
-            .flat_map(|i| if lens(i) { haze } else { skin })
-            .collect();
-        let parts: Vec<[f32; PARTS]> = (0..w * h)
-            .map(|i| {
-                let mut p = [0f32; PARTS];
-                p[if lens(i) { Part::Glasses } else { Part::Skin } as usize] = 1.0;
-                p
-            })
-            .collect();
-        let gain = lens_gains(&LensCues {
-            grid: &grid,
-            small: &small,
-            parts: &parts,
-            frame: &vec![0.0; w * h],
-            features: &|_| false,
-            eyes: [(22.0, 20.0), (58.0, 20.0)],
-            within: &|_| true,
-            ring: 4,
-        });
-        for i in [20 * w + 22, 15 * w + 60] {
-            let fixed: Vec<f32> = (0..3).map(|c| small[i * 3 + c] * gain[i * 3 + c]).collect();
-            for c in 0..3 {
-                assert!(
-                    (fixed[c] - skin[c]).abs() < 1.0,
-                    "{fixed:?} against {skin:?}"
-                );
-            }
-        }
-        // Outside the glasses nothing changes.
-        assert!(gain[(2 * w + 40) * 3..(2 * w + 40) * 3 + 3]
-            .iter()
-            .all(|&g| g == 1.0));
-    }
 }

@@ -19,6 +19,7 @@ use image::RgbImage;
 
 mod detail;
 mod glasses;
+mod lens;
 mod light;
 mod mask;
 mod morphology;
