@@ -815,3 +815,41 @@ fn a_template_s_clear_glasses_stay_whole_in_front_of_the_source_s_eyes() {
     assert!(n > 1000.0, "{n}");
     assert!(off < 6.0, "the frames faded: {off} levels off");
 }
+
+#[test]
+fn the_skin_above_the_brows_takes_the_template_s_tint_like_the_forehead() {
+    // lin.png into obama_3.jpg: above A's brows the parse is unsure it is skin, and the bright,
+    // unsaturated pixels there were taken for the whites of eyes or teeth and kept untinted, a grey
+    // arc on B's warm forehead. Only the eyes and the mouth can hold whites now.
+    let (a, b) = (photo("lin.png"), photo("obama_3.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let face = engine().detect(&b).unwrap().swap_remove(0);
+    let p = |i: usize| face.mesh.points[i];
+    // Strips across the brows (outer ends 70, 300), from a fifth of the outer eye corners' distance
+    // (33, 263) above the brows' upper edge (105, 334) to a tenth below it.
+    let span = (p(33)[0] - p(263)[0]).hypot(p(33)[1] - p(263)[1]);
+    let (left, right) = (p(70)[0].min(p(300)[0]), p(70)[0].max(p(300)[0]));
+    let edge = p(105)[1].min(p(334)[1]);
+    let saturation = |img: &RgbImage, y0: f32, y1: f32| {
+        let (mut sum, mut n) = (0.0, 0.0);
+        for y in y0 as u32..y1 as u32 {
+            for x in left as u32..right as u32 {
+                let q = img.get_pixel(x, y);
+                let max = *q.0.iter().max().unwrap() as f32;
+                let min = *q.0.iter().min().unwrap() as f32;
+                sum += (max - min) / max.max(1.0);
+                n += 1.0;
+            }
+        }
+        sum / n
+    };
+    let strip = 0.04 * span;
+    let least = (0..8)
+        .map(|k| {
+            let y0 = edge - 0.2 * span + k as f32 * strip;
+            saturation(&swapped.image, y0, y0 + strip) / saturation(&b, y0, y0 + strip)
+        })
+        .fold(f32::MAX, f32::min);
+    eprintln!("the least saturated strip about the brows has {least} of B's saturation");
+    assert!(least > 0.9, "a grey band: {least}");
+}

@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::raster::abs_laplacian;
-use super::raster::box3;
+use super::raster::{box3, luma};
 
 /// Detail ratios of A's face to B's within which A's detail is left as it is.
 const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
@@ -50,6 +50,34 @@ pub(super) fn match_sharpness(rgb: &mut [f32], w: usize, h: usize, ratio: f32) -
         *v = b + gain * (*v - b);
     }
     true
+}
+
+/// Largest relative change of brightness that B's fine texture brings to a pixel.
+const TEXTURE_DEPTH: f32 = 0.3;
+
+/// Gives A's face (`rgb`) B's own fine skin texture (`b`, the same crop of B): each pixel's
+/// brightness changes by B's there relative to B's 3×3 mean, times `weight` (0 to 1: where both
+/// faces are skin and A is soft). A multiplicative change keeps A's colour and B's pores.
+pub(super) fn borrow_texture(
+    rgb: &mut [f32],
+    b: &[f32],
+    weight: &dyn Fn(usize) -> f32,
+    w: usize,
+    h: usize,
+) {
+    let smooth = box3(b, w, h);
+    for i in 0..w * h {
+        let k = weight(i);
+        if k <= 0.0 {
+            continue;
+        }
+        let y = luma([b[i * 3], b[i * 3 + 1], b[i * 3 + 2]]);
+        let mean = luma([smooth[i * 3], smooth[i * 3 + 1], smooth[i * 3 + 2]]).max(8.0);
+        let detail = ((y - mean) / mean).clamp(-TEXTURE_DEPTH, TEXTURE_DEPTH);
+        for v in &mut rgb[i * 3..i * 3 + 3] {
+            *v *= 1.0 + k * detail;
+        }
+    }
 }
 
 /// Sensor grain of a face where A's face goes (alpha at least a half), as a standard deviation in
@@ -104,6 +132,36 @@ pub(super) fn add_grain(rgb: &mut [f32], alpha: &[f32], a: f32, b: f32) {
 mod tests {
     use super::*;
     use crate::fuse::raster::abs_laplacian;
+
+    #[test]
+    fn a_soft_face_takes_the_template_s_fine_texture_where_weighted() {
+        // A flat A, a B with a fine checker of pores (±10 levels on 120); the left half weighted.
+        let (w, h) = (40, 40);
+        let mut a = vec![100f32; w * h * 3];
+        let b: Vec<f32> = (0..w * h * 3)
+            .map(|j| {
+                let i = j / 3;
+                if (i % w + i / w) % 2 == 0 {
+                    130.0
+                } else {
+                    110.0
+                }
+            })
+            .collect();
+        borrow_texture(&mut a, &b, &|i| (i % w < w / 2) as u8 as f32, w, h);
+        let lap = abs_laplacian(&a, w, h);
+        let mean = |x0: usize, x1: usize| {
+            let v: Vec<f32> = (5..35)
+                .flat_map(|y| (x0..x1).map(move |x| y * w + x))
+                .map(|i| lap[i])
+                .collect();
+            v.iter().sum::<f32>() / v.len() as f32
+        };
+        assert!(mean(5, 15) > 20.0, "textured: {}", mean(5, 15));
+        assert_eq!(mean(25, 35), 0.0, "unweighted: untouched");
+        // Colour stays A's: a change of brightness only.
+        assert!((a[(20 * w + 5) * 3] - a[(20 * w + 5) * 3 + 1]).abs() < 1e-3);
+    }
 
     #[test]
     fn grain_is_measured_and_added_to_match_a_noisier_template() {

@@ -36,7 +36,7 @@ use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
 use crate::parse::{FaceParse, Part};
 use crate::report::{FusionReport, MouthState, PoseDifference};
-use detail::{add_grain, grain, match_sharpness, sharpness_ratio};
+use detail::{add_grain, borrow_texture, grain, match_sharpness, sharpness_ratio};
 use light::{
     pixel_gain, skin_distance, skin_weights, HighlightGuard, HighlightRemoval, ShadingGain,
     SkinLight,
@@ -75,6 +75,14 @@ const FEATHER_SIGMA: f32 = 0.07;
 /// Share of the lower face in dark, textured hair from which a beard starts to count, and at which
 /// it counts fully.
 const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
+
+/// How far the eyes' and the mouth's contours are widened about their centres to hold every white
+/// of an eye and every tooth.
+const WHITES_WIDENING: f32 = 1.2;
+
+/// Sharpness ratio of A's face to B's, once sharpened, from which A's skin starts to take B's fine
+/// texture, and at which it takes it whole.
+const STILL_SOFT: (f32, f32) = (0.6, 0.25);
 
 /// A point in an image, in pixels.
 type P2 = (f32, f32);
@@ -403,6 +411,30 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         *a *= 1.0 - (ka * ba).max(kb * bb);
     }
 
+    // Where teeth and the whites of the eyes can be: the eyes' contours, a little widened, and the
+    // mouth's opening.
+    let whites: Vec<bool> = {
+        let widened = |idx: &[usize], k: f32| -> Vec<P2> {
+            let n = idx.len() as f32;
+            let c = (
+                idx.iter().map(|&i| target[i].0).sum::<f32>() / n,
+                idx.iter().map(|&i| target[i].1).sum::<f32>() / n,
+            );
+            idx.iter()
+                .map(|&i| (c.0 + (target[i].0 - c.0) * k, c.1 + (target[i].1 - c.1) * k))
+                .collect()
+        };
+        let mut m = crop.fill_polygon(&widened(&EYE_A, WHITES_WIDENING));
+        for other in [
+            crop.fill_polygon(&widened(&EYE_B, WHITES_WIDENING)),
+            crop.fill_polygon(&widened(&LIPS_INNER, WHITES_WIDENING)),
+        ] {
+            for (a, b) in m.iter_mut().zip(other) {
+                *a |= b;
+            }
+        }
+        m
+    };
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
@@ -414,7 +446,11 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             alpha[i] = low.sample::<1>(&alpha_low, x, y)[0] * a_face[i] * (1.0 - b_keep[i]);
             if alpha[i] > 0.0 {
                 let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
-                let g = pixel_gain(p, low.sample::<3>(&gain, x, y), a_skin[i]);
+                // Only in the eyes and the mouth can a bright, unsaturated pixel be white (teeth,
+                // an eye's white); elsewhere it is skin the parse is unsure of (above a brow, the
+                // parse's soft edge), and left untinted it would be a grey band.
+                let skin = if whites[i] { a_skin[i] } else { 1.0 };
+                let g = pixel_gain(p, low.sample::<3>(&gain, x, y), skin);
                 for c in 0..3 {
                     warped[i * 3 + c] *= g[c];
                 }
@@ -451,6 +487,24 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let lap_a = abs_laplacian(&warped, crop.w, crop.h);
     report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);
     let lap_a = if match_sharpness(&mut warped, crop.w, crop.h, report.sharpness_ratio) {
+        abs_laplacian(&warped, crop.w, crop.h)
+    } else {
+        lap_a
+    };
+    // Still much softer than B (a small or blurred A: sharpening cannot bring back pores that are
+    // not there), A's skin takes B's own fine texture where both are skin, away from the features.
+    let softer = ramp(
+        sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h),
+        STILL_SOFT,
+    );
+    let lap_a = if softer > 0.0 {
+        let weight = |i: usize| {
+            let (x, y) = (i % crop.w, i / crop.w);
+            let feature = (2.0 * low.sample::<1>(&features, x, y)[0]).min(1.0);
+            let b_skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
+            softer * a_skin[i] * b_skin * (1.0 - feature) * (alpha[i] > 0.0) as u8 as f32
+        };
+        borrow_texture(&mut warped, &b_crop, &weight, crop.w, crop.h);
         abs_laplacian(&warped, crop.w, crop.h)
     } else {
         lap_a
