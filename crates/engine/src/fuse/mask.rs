@@ -27,26 +27,7 @@ pub(super) fn template_cover(
     target: &[P2],
     frames: Option<&FrameMask>,
 ) -> Vec<f32> {
-    let widened = |idx: &[usize]| -> Vec<P2> {
-        let n = idx.len() as f32;
-        let c = (
-            idx.iter().map(|&i| target[i].0).sum::<f32>() / n,
-            idx.iter().map(|&i| target[i].1).sum::<f32>() / n,
-        );
-        idx.iter()
-            .map(|&i| {
-                let p = target[i];
-                (
-                    c.0 + (p.0 - c.0) * LENS_WIDENING,
-                    c.1 + (p.1 - c.1) * LENS_WIDENING,
-                )
-            })
-            .collect()
-    };
-    let mut eyes = crop.fill_polygon(&widened(&EYE_A));
-    for (e, o) in eyes.iter_mut().zip(crop.fill_polygon(&widened(&EYE_B))) {
-        *e |= o;
-    }
+    let eyes = inside_any(crop, target, &[&EYE_A, &EYE_B], LENS_WIDENING);
     let mut keep = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
         for x in 0..crop.w {
@@ -73,6 +54,27 @@ pub(super) fn template_cover(
         }
     }
     keep
+}
+
+/// Per crop pixel, whether it lies inside any of the `contours` of the fused shape `target`, each
+/// widened about its centre by `k`.
+pub(super) fn inside_any(crop: &Crop, target: &[P2], contours: &[&[usize]], k: f32) -> Vec<bool> {
+    let mut inside = vec![false; crop.w * crop.h];
+    for idx in contours {
+        let n = idx.len() as f32;
+        let c = (
+            idx.iter().map(|&i| target[i].0).sum::<f32>() / n,
+            idx.iter().map(|&i| target[i].1).sum::<f32>() / n,
+        );
+        let polygon: Vec<P2> = idx
+            .iter()
+            .map(|&i| (c.0 + (target[i].0 - c.0) * k, c.1 + (target[i].1 - c.1) * k))
+            .collect();
+        for (a, b) in inside.iter_mut().zip(crop.fill_polygon(&polygon)) {
+            *a |= b;
+        }
+    }
+    inside
 }
 
 /// Fine detail of a cell, in multiples of the face's own skin's, from which it starts to count as

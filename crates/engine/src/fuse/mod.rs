@@ -413,28 +413,12 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
 
     // Where teeth and the whites of the eyes can be: the eyes' contours, a little widened, and the
     // mouth's opening.
-    let whites: Vec<bool> = {
-        let widened = |idx: &[usize], k: f32| -> Vec<P2> {
-            let n = idx.len() as f32;
-            let c = (
-                idx.iter().map(|&i| target[i].0).sum::<f32>() / n,
-                idx.iter().map(|&i| target[i].1).sum::<f32>() / n,
-            );
-            idx.iter()
-                .map(|&i| (c.0 + (target[i].0 - c.0) * k, c.1 + (target[i].1 - c.1) * k))
-                .collect()
-        };
-        let mut m = crop.fill_polygon(&widened(&EYE_A, WHITES_WIDENING));
-        for other in [
-            crop.fill_polygon(&widened(&EYE_B, WHITES_WIDENING)),
-            crop.fill_polygon(&widened(&LIPS_INNER, WHITES_WIDENING)),
-        ] {
-            for (a, b) in m.iter_mut().zip(other) {
-                *a |= b;
-            }
-        }
-        m
-    };
+    let whites = mask::inside_any(
+        &crop,
+        &target,
+        &[&EYE_A, &EYE_B, &LIPS_INNER],
+        WHITES_WIDENING,
+    );
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
