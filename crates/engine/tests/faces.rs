@@ -265,6 +265,15 @@ fn mean_over(
     points.iter().map(|&i| f(p[i][0], p[i][1])).sum::<f32>() / points.len() as f32
 }
 
+/// The mesh's contour of the eye on the image's left (the engine's landmarks::EYE_A: corners 33 and
+/// 133), and of the other eye.
+const EYE_A: [usize; 16] = [
+    33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
+];
+const EYE_B: [usize; 16] = [
+    263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
+];
+
 /// Mesh points of the middle of the cheeks, beside the nose.
 const INNER_CHEEKS: &[usize] = &[36, 205, 266, 425];
 
@@ -684,14 +693,10 @@ fn a_source_s_eye_near_the_face_s_edge_stays_its_own_and_takes_no_template_iris(
         }
         rgb.map(|v| v / count)
     };
-    // The contour of the eye on the image's left (landmarks::EYE_A: corners 33 and 133).
-    const EYE: [usize; 16] = [
-        33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
-    ];
     let (own, template, result) = (
-        iris_colour(&a, &EYE),
-        iris_colour(&b, &EYE),
-        iris_colour(&swapped.image, &EYE),
+        iris_colour(&a, &EYE_A),
+        iris_colour(&b, &EYE_A),
+        iris_colour(&swapped.image, &EYE_A),
     );
     eprintln!("iris rgb: A {own:?}, B {template:?}, result {result:?}");
     let blueness = |c: [f32; 3]| c[2] / c[0];
@@ -779,12 +784,6 @@ fn a_template_s_clear_glasses_stay_whole_in_front_of_the_source_s_eyes() {
             idx.iter().map(|&i| p(i)[1]).sum::<f32>() / n,
         )
     };
-    const EYE_A: [usize; 16] = [
-        33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
-    ];
-    const EYE_B: [usize; 16] = [
-        263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
-    ];
     let eyes = [centre(&EYE_A), centre(&EYE_B)];
     let iod = (eyes[1].0 - eyes[0].0).hypot(eyes[1].1 - eyes[0].1);
     // B's frame pixels: very dark, in the band of the eyes (from the brows down to under the eyes,

@@ -13,7 +13,7 @@ use image::RgbImage;
 
 use super::lens::{lens_gains, LensCues, LENS_RING};
 use super::morphology::{fill_from_around, square_extreme};
-use super::raster::{box3, luma, ramp, Crop, LowRes};
+use super::raster::{box3, luma, median, ramp, Crop, LowRes};
 use super::P2;
 use crate::landmarks::{BROW_A, BROW_B, EYE_A, EYE_B};
 use crate::mesh::Mesh;
@@ -235,13 +235,7 @@ impl Found {
         let y: Vec<f32> = (0..n)
             .map(|i| luma([small[i * 3], small[i * 3 + 1], small[i * 3 + 2]]))
             .collect();
-        let median = |v: &mut Vec<f32>| -> Option<f32> {
-            if v.len() < 16 {
-                return None;
-            }
-            let mid = v.len() / 2;
-            Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
-        };
+        let median = |v: &mut Vec<f32>| median(v, 16);
         let skin = median(
             &mut (0..n)
                 .filter(|&i| parts[i][Part::Skin as usize] > 0.8)

@@ -3,7 +3,7 @@
 //! stays.
 
 use super::morphology::square_extreme;
-use super::raster::{ramp, LowRes};
+use super::raster::{median, ramp, LowRes};
 use super::P2;
 use crate::parse::Part;
 
@@ -55,13 +55,14 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
             && (cues.within)(i)
             && cues.parts[i][Part::Skin as usize] + glasses[i] > 0.5
     };
-    let median = |cells: &[usize], c: usize| -> Option<f32> {
-        let mut v: Vec<f32> = cells.iter().map(|&i| cues.small[i * 3 + c]).collect();
-        if v.len() < 16 {
-            return None;
-        }
-        let mid = v.len() / 2;
-        Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
+    let median = |cells: &[usize], c: usize| {
+        median(
+            &mut cells
+                .iter()
+                .map(|&i| cues.small[i * 3 + c])
+                .collect::<Vec<_>>(),
+            16,
+        )
     };
     let gains: Vec<[f32; 3]> = (0..2)
         .map(|s| {

@@ -1,7 +1,7 @@
 //! Masks of what must not be replaced: what covers B's face (hair, glasses, hands) and beards.
 
 use super::glasses::FrameMask;
-use super::raster::{luma, ramp, Crop, LowRes};
+use super::raster::{luma, median, ramp, Crop, LowRes};
 use super::P2;
 use crate::landmarks::{EYE_A, EYE_B};
 use crate::parse::{FaceParse, Part};
@@ -153,12 +153,13 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
         |i: usize| luma([colour[i * 3], colour[i * 3 + 1], colour[i * 3 + 2]]) / m_low[i].max(1e-3);
     let texture = |i: usize| detail[i] / m_low[i].max(1e-3);
     let median = |f: &dyn Fn(usize) -> f32| {
-        let mut v: Vec<f32> = (0..m_low.len()).filter(|&i| sample[i]).map(f).collect();
-        if v.len() < 8 {
-            return None;
-        }
-        let mid = v.len() / 2;
-        Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
+        median(
+            &mut (0..m_low.len())
+                .filter(|&i| sample[i])
+                .map(f)
+                .collect::<Vec<_>>(),
+            8,
+        )
     };
     let sigma = (feather * 0.5).max(0.5);
     let (Some(skin), Some(smooth)) = (median(&luma), median(&texture)) else {
@@ -204,7 +205,8 @@ mod tests {
         t
     }
 
-    fn keep_at(parts: [f32; PARTS], x: usize, y: usize) -> f32 {
+    /// What of B stays over a 100×100 crop whose parse is `parts` everywhere, with B's `frames`.
+    fn cover_of(parts: [f32; PARTS], frames: Option<&FrameMask>) -> Vec<f32> {
         let crop = Crop {
             x: 0,
             y: 0,
@@ -212,8 +214,11 @@ mod tests {
             h: 100,
         };
         let parse = FaceParse::uniform(0.0, 0.0, 100.0, parts);
-        let keep = template_cover(&parse, &crop, &vec![true; 100 * 100], &target(), None);
-        keep[y * 100 + x]
+        template_cover(&parse, &crop, &vec![true; 100 * 100], &target(), frames)
+    }
+
+    fn keep_at(parts: [f32; PARTS], x: usize, y: usize) -> f32 {
+        cover_of(parts, None)[y * 100 + x]
     }
 
     #[test]
@@ -222,21 +227,8 @@ mod tests {
         // not to be frame) are seen through, the temples beyond the search stay B's.
         let mut glasses = [0.0; PARTS];
         glasses[Part::Glasses as usize] = 1.0;
-        let crop = Crop {
-            x: 0,
-            y: 0,
-            w: 100,
-            h: 100,
-        };
-        let parse = FaceParse::uniform(0.0, 0.0, 100.0, glasses);
         let frames = FrameMask::none_found([(30.0, 40.0), (70.0, 40.0)]);
-        let keep = template_cover(
-            &parse,
-            &crop,
-            &vec![true; 100 * 100],
-            &target(),
-            Some(&frames),
-        );
+        let keep = cover_of(glasses, Some(&frames));
         assert_eq!(keep[40 * 100 + 30], 0.0, "A's eye through B's lens");
         assert_eq!(keep[52 * 100 + 40], 0.0, "A's cheek through B's lens");
         assert_eq!(keep[40 * 100 + 1], 1.0, "B's temple");

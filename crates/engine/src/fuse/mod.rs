@@ -125,7 +125,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let neighbours = neighbours(&triangles);
     // B's open mouth is kept where A's is closed (A's lips stretched over the opening would
     // smear); when both are open, A's mouth is A's whole, teeth and all.
-    let keep_b_mouth = mouth_opening(&b2) > MOUTH_OPEN && mouth_opening(&a2) <= MOUTH_OPEN;
+    let keep_b_mouth = report.mouths == [MouthState::Closed, MouthState::Open];
     let target = target_shape(ma, mb, &neighbours, degree, keep_b_mouth);
 
     let face_width = report.face_width[1];
@@ -329,12 +329,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // A's own eyes, brows and mouth are unlike skin but no cover: left to B near the rim (an eye
     // close to the oval of a turned head) or as foreign (a dark pupil, an open mouth's inside),
     // B's eye or lips would show through A's.
-    let features: Vec<f32> = [&EYE_A[..], &EYE_B, &BROW_A, &BROW_B, &LIPS_OUTER]
-        .iter()
-        .map(|c| share_of(c))
-        .fold(vec![0f32; low.w * low.h], |acc, s| {
-            acc.iter().zip(&s).map(|(a, s)| a + s).collect()
-        });
+    let shares = [&EYE_A[..], &EYE_B, &BROW_A, &BROW_B].map(share_of);
+    let features: Vec<f32> = (0..low.w * low.h)
+        .map(|i| shares.iter().map(|s| s[i]).sum::<f32>() + lips_low[i])
+        .collect();
     let feature = |i: usize| (2.0 * features[i]).min(1.0);
     let skin: Vec<f32> = distance
         .iter()

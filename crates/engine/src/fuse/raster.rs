@@ -105,6 +105,16 @@ pub(super) fn abs_laplacian(rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
     out
 }
 
+/// The median of `values` (the element of rank half their count), reordering them; `None` for
+/// fewer than `least`, too few to tell.
+pub(super) fn median(values: &mut [f32], least: usize) -> Option<f32> {
+    if values.len() < least.max(1) {
+        return None;
+    }
+    let mid = values.len() / 2;
+    Some(*values.select_nth_unstable_by(mid, f32::total_cmp).1)
+}
+
 /// A 3×3 box blur of an RGB buffer (edge pixels average what lies inside).
 pub(super) fn box3(rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut rows = vec![0f32; rgb.len()];
