@@ -46,8 +46,28 @@ impl Light {
     /// front: the image-plane part of the direction over the brightness of a frontal surface
     /// (0 even; about 0.5 when the face's sides differ by half its brightness).
     pub fn strength(&self) -> f32 {
+        let [x, y] = self.sideways();
+        x.hypot(y)
+    }
+
+    /// The image-plane part of the direction over the brightness of a frontal surface: a vector
+    /// of length [`Light::strength`] towards the lit side.
+    fn sideways(&self) -> [f32; 2] {
         let front = self.shade([0.0, 0.0, -1.0]).max(1.0);
-        self.direction[0].hypot(self.direction[1]) / front
+        [self.direction[0] / front, self.direction[1] / front]
+    }
+
+    /// How much of this light's strength `other` does not share: its strength less the part of
+    /// `other`'s that comes from the same side (a side light into a frontally lit or oppositely
+    /// lit face keeps all of it; into a face lit from the same side, little).
+    pub fn unshared_strength(&self, other: &Light) -> f32 {
+        let (a, b) = (self.sideways(), other.sideways());
+        let strength = a[0].hypot(a[1]);
+        if strength < 1e-6 {
+            return 0.0;
+        }
+        let along = (a[0] * b[0] + a[1] * b[1]) / strength;
+        (strength - along.max(0.0)).max(0.0)
     }
 }
 
@@ -205,5 +225,20 @@ mod tests {
         };
         assert!(light.shade([1.0, 0.0, 0.0]) > light.shade([-1.0, 0.0, 0.0]));
         assert!((light.strength() - 40.0 / 130.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn a_side_light_is_unshared_by_a_frontal_or_opposite_light_and_shared_by_one_from_its_side() {
+        let lit = |x: f32, y: f32| Light {
+            ambient: 100.0,
+            direction: [x, y, 0.0],
+        };
+        let side = lit(50.0, 0.0);
+        assert!((side.unshared_strength(&lit(0.0, 0.0)) - 0.5).abs() < 1e-4);
+        assert!((side.unshared_strength(&lit(-30.0, 0.0)) - 0.5).abs() < 1e-4);
+        assert!((side.unshared_strength(&lit(0.0, 40.0)) - 0.5).abs() < 1e-4);
+        assert!((side.unshared_strength(&lit(40.0, 0.0)) - 0.1).abs() < 1e-4);
+        assert_eq!(side.unshared_strength(&lit(80.0, 0.0)), 0.0);
+        assert_eq!(lit(0.0, 0.0).unshared_strength(&side), 0.0);
     }
 }

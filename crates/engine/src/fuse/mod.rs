@@ -154,6 +154,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let d = (angle(la) - angle(lb)).abs().to_degrees();
         report.light_angle = if d > 180.0 { 360.0 - d } else { d };
     }
+    let side_light = match (&light_a, &light_b) {
+        (Some(la), Some(lb)) => la.unshared_strength(lb),
+        _ => 0.0,
+    };
     let skin_map = SkinMap::new(a, pa, &a2);
     let mut warp = WarpedFace::new(crop.w * crop.h);
     for t in triangles.chunks_exact(3) {
@@ -458,12 +462,20 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         luma: &b_luma,
         skin: &b_skin,
     };
+    let side_shadows = relief::SideShadows::new(
+        &low,
+        (crop.x, crop.y),
+        &target,
+        &triangles,
+        ramp(side_light, relief::SIDE_LIGHT),
+    );
     report.relief = relief::flatten(
         &low,
         &mut warped,
         &alpha,
         &a_skin,
         &template,
+        &side_shadows,
         face_width / block as f32,
     );
     let lap_a = abs_laplacian(&warped, crop.w, crop.h);

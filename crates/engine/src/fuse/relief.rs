@@ -4,6 +4,9 @@
 //! and carried over it reads as a mask lit from elsewhere: it is then flattened towards B's depth.
 
 use super::raster::{luma, ramp, LowRes};
+use super::texture::twice_signed_area;
+use super::P2;
+use crate::landmarks::MIRROR;
 
 /// Blurs, in face widths, that bound the relief band: what is finer is detail (pores, wrinkles,
 /// kept), what is coarser is light (B's, through the shading gain).
@@ -21,6 +24,18 @@ const DEPTH_QUANTILE: f32 = 0.9;
 const LIFT_HUE: (f32, f32) = (0.0, 0.35);
 /// Brightness floor of the log: black pixels must not make a bottomless relief.
 const LUMA_FLOOR: f32 = 8.0;
+/// Share of the gap to its mirror cell by which a shadowed cell is lifted under a side light: all
+/// of it, so the shadowed side takes the lit side's relief (what both sides share, A's own
+/// modelling, stays), never above the light around.
+const SIDE_SHADOW_LIFT: f32 = 1.0;
+/// Strength of A's light that B's does not share ([`crate::lighting::Light::unshared_strength`])
+/// from which A's one-sided shadows start to be lifted, and at which they are fully.
+pub(super) const SIDE_LIGHT: (f32, f32) = (0.2, 0.45);
+/// Blur of the two sides' gap, in face widths: a spot on one side only (a mole, a scar) of a cell
+/// or two counts less, a shadow cast by the nose or a half-lit cheek is wider.
+const ASYMMETRY_BLUR: f32 = 0.012;
+/// No mirror cell.
+const NO_MIRROR: u32 = u32::MAX;
 
 /// Per low-res cell, the relief of a face: log brightness at the fine blur less that at the coarse
 /// blur, both taken over `weights` (its skin: what is not skin, eyes and brows and lips, takes the
@@ -115,6 +130,91 @@ impl Flattening {
     }
 }
 
+/// A side light's shadows: one side of A's face darker than the other (the shadow beside the nose,
+/// a half-lit cheek) is A's light, not its face, which is near enough symmetric.
+pub(super) struct SideShadows {
+    /// Per low-res cell, the cell at the mirror point of the face ([`NO_MIRROR`] for none).
+    mirror: Vec<u32>,
+    /// How much A's one-sided shadows are lifted (0 to 1).
+    strength: f32,
+}
+
+impl SideShadows {
+    /// The mirror cells of the fused shape (`points`, `triangles`, in full-image pixels; `origin`
+    /// the crop's corner) for a lift of `strength`.
+    pub(super) fn new(
+        low: &LowRes,
+        origin: (usize, usize),
+        points: &[P2],
+        triangles: &[usize],
+        strength: f32,
+    ) -> SideShadows {
+        let mut mirror = vec![NO_MIRROR; low.w * low.h];
+        if strength > 0.0 {
+            let b = low.block as f32;
+            let to_cell = |p: P2| ((p.0 - origin.0 as f32) / b, (p.1 - origin.1 as f32) / b);
+            for t in triangles.chunks_exact(3) {
+                let dst = [t[0], t[1], t[2]].map(|i| to_cell(points[i]));
+                let src = [t[0], t[1], t[2]].map(|i| to_cell(points[MIRROR[i] as usize]));
+                mirror_triangle(low, &dst, &src, &mut mirror);
+            }
+        }
+        SideShadows { mirror, strength }
+    }
+
+    /// `relief` with each skin cell (`weights` at least a half) darker than its mirror cell lifted
+    /// by [`SIDE_SHADOW_LIFT`] of the gap, never above the light around. `face_width` in cells.
+    fn lift(&self, low: &LowRes, relief: &[f32], weights: &[f32], face_width: f32) -> Vec<f32> {
+        let gap: Vec<f32> = (0..relief.len())
+            .map(|i| {
+                let j = self.mirror[i];
+                if j == NO_MIRROR || weights[i] < 0.5 || weights[j as usize] < 0.5 {
+                    return 0.0;
+                }
+                (relief[j as usize] - relief[i]).max(0.0)
+            })
+            .collect();
+        let gap = low.blur(&gap, 1, ASYMMETRY_BLUR * face_width);
+        relief
+            .iter()
+            .zip(&gap)
+            .map(|(&r, g)| (r + self.strength * SIDE_SHADOW_LIFT * g).min(r.max(0.0)))
+            .collect()
+    }
+}
+
+/// Marks, for the cells whose centres fall in triangle `dst` (in cell units), the cell at the same
+/// barycentric point of `src`.
+fn mirror_triangle(low: &LowRes, dst: &[P2; 3], src: &[P2; 3], mirror: &mut [u32]) {
+    let det = twice_signed_area(dst);
+    if det.abs() < 1e-6 {
+        return;
+    }
+    let lo = |f: fn(f32, f32) -> f32, v: [f32; 3]| f(f(v[0], v[1]), v[2]);
+    let (xs, ys) = (dst.map(|p| p.0), dst.map(|p| p.1));
+    let x0 = (lo(f32::min, xs) - 0.5).ceil().max(0.0) as usize;
+    let y0 = (lo(f32::min, ys) - 0.5).ceil().max(0.0) as usize;
+    let x1 = ((lo(f32::max, xs) - 0.5).floor().max(-1.0) + 1.0) as usize;
+    let y1 = ((lo(f32::max, ys) - 0.5).floor().max(-1.0) + 1.0) as usize;
+    for cy in y0..y1.min(low.h) {
+        for cx in x0..x1.min(low.w) {
+            let p = (cx as f32 + 0.5, cy as f32 + 0.5);
+            let l1 = twice_signed_area(&[dst[0], p, dst[2]]) / det;
+            let l2 = twice_signed_area(&[dst[0], dst[1], p]) / det;
+            if l1 < -1e-4 || l2 < -1e-4 || l1 + l2 > 1.0 + 1e-4 {
+                continue;
+            }
+            let m = (
+                src[0].0 + l1 * (src[1].0 - src[0].0) + l2 * (src[2].0 - src[0].0),
+                src[0].1 + l1 * (src[1].1 - src[0].1) + l2 * (src[2].1 - src[0].1),
+            );
+            if m.0 >= 0.0 && m.1 >= 0.0 && (m.0 as usize) < low.w && (m.1 as usize) < low.h {
+                mirror[cy * low.w + cx] = (m.1 as usize * low.w + m.0 as usize) as u32;
+            }
+        }
+    }
+}
+
 /// What [`flatten`] measures B's relief on, and where it may change A's face.
 pub(super) struct Template<'a> {
     /// B's mean brightness per low-res cell.
@@ -124,13 +224,15 @@ pub(super) struct Template<'a> {
 }
 
 /// Flattens the relief of A's warped face (`warped`, per pixel; `alpha` its blend weight, `skin`
-/// the parse's probability of skin) towards B's when it is much deeper. Returns both depths.
+/// the parse's probability of skin): its one-sided shadows lifted by `side`, then the whole
+/// brought towards B's when it is much deeper. Returns both depths.
 pub(super) fn flatten(
     low: &LowRes,
     warped: &mut [f32],
     alpha: &[f32],
     skin: &[f32],
     b: &Template,
+    side: &SideShadows,
     face_width: f32,
 ) -> [f32; 2] {
     // A is measured on what is blended in (its pixels there carry B's light already).
@@ -151,11 +253,18 @@ pub(super) fn flatten(
     let relief_a = relief(low, &a_luma, &a_weights, face_width);
     let relief_b = relief(low, b.luma, b.skin, face_width);
     let depths = [depth(&relief_a, &a_weights), depth(&relief_b, b.skin)];
-    if let Some(flat) = Flattening::new(&relief_a, &a_weights, &relief_b, b.skin) {
+    let lifted = if side.strength > 0.0 {
+        side.lift(low, &relief_a, &a_weights, face_width)
+    } else {
+        relief_a.clone()
+    };
+    let flat = Flattening::new(&lifted, &a_weights, &relief_b, b.skin);
+    if flat.is_some() || side.strength > 0.0 {
         // Per cell, the factor of brightness that flattens it.
         let factor: Vec<f32> = relief_a
             .iter()
-            .map(|&r| (flat.apply(r) - r).exp())
+            .zip(&lifted)
+            .map(|(&r, &l)| (flat.as_ref().map_or(l, |f| f.apply(l)) - r).exp())
             .collect();
         let hue = skin_hue(low, warped, &weighted, &a_weights, face_width);
         for (i, &a) in alpha.iter().enumerate() {
@@ -286,6 +395,55 @@ mod tests {
     }
 
     #[test]
+    fn each_cell_of_a_triangle_maps_to_the_same_point_of_its_mirror_triangle() {
+        let low = LowRes::new(10, 10, 1);
+        let mut mirror = vec![NO_MIRROR; 100];
+        let dst = [(0.0, 0.0), (5.0, 0.0), (0.0, 5.0)];
+        mirror_triangle(&low, &dst, &dst.map(|p| (10.0 - p.0, p.1)), &mut mirror);
+        assert_eq!(mirror[10 + 1], 10 + 8);
+        assert_eq!(mirror[3 * 10], 3 * 10 + 9);
+        assert_eq!(mirror[4 * 10 + 4], NO_MIRROR, "outside the triangle");
+    }
+
+    #[test]
+    fn a_shadow_on_one_side_only_is_lifted_and_one_on_both_sides_stays() {
+        // Twenty cells across, mirrored about the middle; a four-cell shadow on the left only, and a
+        // socket on both sides.
+        let (w, h) = (20, 12);
+        let low = LowRes::new(w, h, 1);
+        let side = SideShadows {
+            mirror: (0..w * h)
+                .map(|i| (i / w * w + w - 1 - i % w) as u32)
+                .collect(),
+            strength: 1.0,
+        };
+        let relief: Vec<f32> = (0..w * h)
+            .map(|i| match i % w {
+                3..=6 => -0.3,
+                12..=16 => 0.05,
+                9 | 10 => -0.2,
+                _ => 0.0,
+            })
+            .collect();
+        let lifted = side.lift(&low, &relief, &vec![1.0; w * h], 64.0);
+        let at = |x: usize| lifted[6 * w + x];
+        assert!(at(4) > -0.1 && at(5) > -0.1, "{} {}", at(4), at(5));
+        assert!(at(4) <= 0.0, "not above the light around: {}", at(4));
+        assert!((at(9) + 0.2).abs() < 0.02, "both sides' socket: {}", at(9));
+        assert!(
+            (at(10) + 0.2).abs() < 0.02,
+            "both sides' socket: {}",
+            at(10)
+        );
+        assert_eq!(at(14), 0.05, "the lit side stays");
+        let weak = SideShadows {
+            strength: 0.0,
+            ..side
+        };
+        assert_eq!(weak.lift(&low, &relief, &vec![1.0; w * h], 64.0), relief);
+    }
+
+    #[test]
     fn a_lifted_shadow_takes_the_hue_of_the_skin_around() {
         // Warm skin with a dark socket whose colour is deeper (redder), into an evenly lit B.
         let (w, h) = (64, 64);
@@ -307,7 +465,8 @@ mod tests {
             skin: &ones,
         };
         let before = warped[(22 * w + 22) * 3];
-        flatten(&low, &mut warped, &ones, &ones, &template, 64.0);
+        let no_side = SideShadows::new(&low, (0, 0), &[], &[], 0.0);
+        flatten(&low, &mut warped, &ones, &ones, &template, &no_side, 64.0);
         let p = &warped[(22 * w + 22) * 3..(22 * w + 22) * 3 + 3];
         assert!(p[0] > before, "the shadow is lifted: {p:?}");
         // The skin's red over green is 1.33, the shadow's 2.0: lifted whole it stayed 2.0.
