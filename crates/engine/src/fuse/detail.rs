@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::raster::abs_laplacian;
-use super::raster::{box3, luma};
+use super::raster::{box3, box_pass, luma};
 
 /// Detail ratios of A's face to B's within which A's detail is left as it is.
 const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
@@ -50,6 +50,92 @@ pub(super) fn match_sharpness(rgb: &mut [f32], w: usize, h: usize, ratio: f32) -
         *v = b + gain * (*v - b);
     }
     true
+}
+
+/// Share of the face's pixels whose mid-scale edges are weaker than the edge strength compared
+/// between the faces: the strongest edges are the features' (lids, irises, brows, the lips' line),
+/// which both faces have whatever their skin.
+const EDGE_QUANTILE: f32 = 0.95;
+/// Edge strength ratio of A to B under which A's mid-scale edges are steepened, and the largest
+/// gain.
+const EDGE_SOFT: f32 = 0.8;
+const MAX_EDGE_GAIN: f32 = 2.0;
+/// Mid-scale band magnitudes (levels) under which a pixel's band is left as it is (smooth skin,
+/// JPEG blocks, noise), and from which it takes the whole gain.
+const EDGE_CORING: (f32, f32) = (1.5, 5.0);
+
+/// Per pixel, the brightness's mid-scale band: a 3-box blur less a wider one (about 0.8 and 2
+/// pixels), where a soft face's lids, irises and lip lines lose most against a sharp one's.
+fn mid_band(rgb: &[f32], w: usize, h: usize, scale: f32) -> Vec<f32> {
+    let y: Vec<f32> = rgb
+        .chunks_exact(3)
+        .map(|p| luma([p[0], p[1], p[2]]))
+        .collect();
+    let blur = |width: usize, times: usize| {
+        let (mut cur, mut tmp) = (y.clone(), vec![0f32; y.len()]);
+        for _ in 0..times {
+            box_pass::<1>(&cur, &mut tmp, w, h, width, true);
+            box_pass::<1>(&tmp, &mut cur, w, h, width, false);
+        }
+        cur
+    };
+    let width = |base: f32| ((base * scale).round() as usize).max(1) | 1;
+    let (fine, coarse) = (blur(width(3.0), 1), blur(width(5.0), 2));
+    fine.iter().zip(&coarse).map(|(f, c)| f - c).collect()
+}
+
+/// The mid-scale edge strength of a face where `alpha` is at least a half, away from the crop's
+/// border: what [`EDGE_QUANTILE`] of its band's magnitudes stay under.
+fn edge_strength(band: &[f32], alpha: &[f32], w: usize, h: usize) -> Option<f32> {
+    let mut v: Vec<f32> = (0..w * h)
+        .filter(|&i| {
+            let (x, y) = (i % w, i / w);
+            alpha[i] >= 0.5 && x >= 4 && y >= 4 && x + 4 < w && y + 4 < h
+        })
+        .map(|i| band[i].abs())
+        .collect();
+    if v.len() < 400 {
+        return None;
+    }
+    let k = ((v.len() - 1) as f32 * EDGE_QUANTILE) as usize;
+    Some(*v.select_nth_unstable_by(k, f32::total_cmp).1)
+}
+
+/// Steepens a soft A's mid-scale edges (`rgb`, the warped face) to B's (`b`, the same crop of B):
+/// the fine unsharp mask of [`match_sharpness`] lifts only the finest detail, while a face from a
+/// soft or small photo has lost its lids', irises' and lips' edges a pixel or two wide. Only the
+/// band's clear edges are steepened (coring), so smooth skin and compression blocks are not.
+/// Returns the gain (1 when A's edges are B's already).
+pub(super) fn match_edges(
+    rgb: &mut [f32],
+    b: &[f32],
+    alpha: &[f32],
+    w: usize,
+    h: usize,
+    scale: f32,
+) -> f32 {
+    let band_a = mid_band(rgb, w, h, scale);
+    let (Some(ea), Some(eb)) = (
+        edge_strength(&band_a, alpha, w, h),
+        edge_strength(&mid_band(b, w, h, scale), alpha, w, h),
+    ) else {
+        return 1.0;
+    };
+    if ea >= EDGE_SOFT * eb || ea < 1e-3 {
+        return 1.0;
+    }
+    let gain = (eb / ea).min(MAX_EDGE_GAIN);
+    for (i, &d) in band_a.iter().enumerate() {
+        if alpha[i] <= 0.0 {
+            continue;
+        }
+        let t = ((d.abs() - EDGE_CORING.0) / (EDGE_CORING.1 - EDGE_CORING.0)).clamp(0.0, 1.0);
+        let lift = (gain - 1.0) * t * d;
+        for v in &mut rgb[i * 3..i * 3 + 3] {
+            *v += lift;
+        }
+    }
+    gain
 }
 
 /// Largest relative change of brightness that B's fine texture brings to a pixel.
@@ -161,6 +247,55 @@ mod tests {
         assert_eq!(mean(25, 35), 0.0, "unweighted: untouched");
         // Colour stays A's: a change of brightness only.
         assert!((a[(20 * w + 5) * 3] - a[(20 * w + 5) * 3 + 1]).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_soft_edge_is_steepened_to_the_template_s_and_smooth_skin_is_not() {
+        // Vertical edges every 16 pixels (60 to 180), blurred in A; and a faint ripple of ±1 level
+        // on A's flat parts (compression, noise), which coring leaves alone.
+        let (w, h) = (64, 64);
+        let step = |x: usize| {
+            if (x / 16).is_multiple_of(2) {
+                60.0
+            } else {
+                180.0
+            }
+        };
+        let sharp: Vec<f32> = (0..w * h * 3).map(|j| step(j / 3 % w)).collect();
+        let mut soft = sharp.clone();
+        for _ in 0..3 {
+            let mut tmp = soft.clone();
+            box_pass::<3>(&soft, &mut tmp, w, h, 5, true);
+            soft = tmp;
+        }
+        for (j, v) in soft.iter_mut().enumerate() {
+            let (x, y) = (j / 3 % w, j / 3 / w);
+            if x % 16 > 4 && x % 16 < 12 {
+                *v += if (x + y).is_multiple_of(2) { 1.0 } else { -1.0 };
+            }
+        }
+        let alpha = vec![1f32; w * h];
+        let before = soft.clone();
+        // The edge's gradient energy across it, on one row.
+        let steepness = |rgb: &[f32]| {
+            (8..24)
+                .map(|x| (rgb[(32 * w + x + 1) * 3] - rgb[(32 * w + x) * 3]).powi(2))
+                .sum::<f32>()
+        };
+        let gain = match_edges(&mut soft, &sharp, &alpha, w, h, 1.0);
+        assert!(gain > 1.5, "{gain}");
+        assert!(
+            steepness(&soft) > 1.2 * steepness(&before),
+            "{} against {}",
+            steepness(&soft),
+            steepness(&before)
+        );
+        let flat = (32 * w + 24) * 3;
+        assert_eq!(soft[flat], before[flat], "the ripple is not amplified");
+        // As sharp as B already: nothing changes.
+        let mut same = sharp.clone();
+        assert_eq!(match_edges(&mut same, &sharp, &alpha, w, h, 1.0), 1.0);
+        assert_eq!(same, sharp);
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
 use crate::parse::{FaceParse, Part};
 use crate::report::{FusionReport, MouthState, PoseDifference};
-use detail::{add_grain, borrow_texture, grain, match_sharpness, sharpness_ratio};
+use detail::{add_grain, borrow_texture, grain, match_edges, match_sharpness, sharpness_ratio};
 use light::{
     pixel_gain, skin_distance, skin_weights, HighlightGuard, HighlightRemoval, ShadingGain,
     SkinLight,
@@ -83,6 +83,9 @@ const WHITES_WIDENING: f32 = 1.2;
 /// Sharpness ratio of A's face to B's, once sharpened, from which A's skin starts to take B's fine
 /// texture, and at which it takes it whole.
 const STILL_SOFT: (f32, f32) = (0.6, 0.25);
+
+/// Largest enlargement of A's face that widens the band of edges that are steepened.
+const MAX_EDGE_SCALE: f32 = 4.0;
 
 /// A point in an image, in pixels.
 type P2 = (f32, f32);
@@ -480,6 +483,11 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     );
     let lap_a = abs_laplacian(&warped, crop.w, crop.h);
     report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);
+    // A soft A's lost edges (lids, irises, the lips' line) are a pixel or two wide, wider by as
+    // much as A's face was enlarged.
+    let enlarged =
+        (report.face_width[1] / report.face_width[0].max(1.0)).clamp(1.0, MAX_EDGE_SCALE);
+    match_edges(&mut warped, &b_crop, &alpha, crop.w, crop.h, enlarged);
     let lap_a = if match_sharpness(&mut warped, crop.w, crop.h, report.sharpness_ratio) {
         abs_laplacian(&warped, crop.w, crop.h)
     } else {
