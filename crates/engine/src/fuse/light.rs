@@ -45,6 +45,21 @@ pub(super) fn pixel_gain(p: [f32; 3], g: [f32; 3], skin: f32) -> [f32; 3] {
     g.map(|gc| gc + white * (level - gc))
 }
 
+/// `shaded` (a pixel `p` of A times its gain) with each channel's share of its brightness kept
+/// between `p`'s own and B's skin `tone` there (its colour over its brightness), at the same
+/// brightness. The tint is B's skin colour over A's mean one: a pixel paler than A's mean (a lit
+/// brow ridge in a face of deep-toned shadows) multiplied by it passes B's tone and turns white or
+/// blue; it stops at B's tone instead.
+pub(super) fn toward_tone(p: [f32; 3], shaded: [f32; 3], tone: [f32; 3]) -> [f32; 3] {
+    let (y, ys) = (luma(p).max(1.0), luma(shaded).max(1e-3));
+    let bounded = [0, 1, 2].map(|c| {
+        let (own, to) = (p[c] / y, tone[c]);
+        (shaded[c] / ys).clamp(own.min(to), own.max(to))
+    });
+    let scale = ys / luma(bounded).max(1e-3);
+    bounded.map(|q| q * scale)
+}
+
 /// Keeps A's brightest parts from burning out: when the shading gain lifts A's upper brightness
 /// (its 98th percentile) past [`HIGHLIGHT_CEILING`], the levels above A's median are compressed
 /// so that they end there (a strongly lit A brightened into a pale B would show flat white
@@ -334,11 +349,13 @@ impl SkinLight {
     }
 }
 
-/// The shading transfer's two parts, per low-res cell: `brightness` (one channel) and `tint`
-/// (three channels, B's skin colour over A's at equal brightness).
+/// The shading transfer's parts, per low-res cell: `brightness` (one channel), `tint` (three
+/// channels, B's skin colour over A's at equal brightness) and `tone` (three channels, B's skin
+/// colour over its brightness, which the tint moves A's skin towards).
 pub(super) struct ShadingGain {
     pub(super) brightness: Vec<f32>,
     pub(super) tint: Vec<f32>,
+    pub(super) tone: Vec<f32>,
 }
 
 impl ShadingGain {
@@ -348,6 +365,7 @@ impl ShadingGain {
         let (wb, b_blur) = b.blur(low, sigma);
         let mut brightness = vec![1f32; low.w * low.h];
         let mut tint = vec![1f32; low.w * low.h * 3];
+        let mut tone = vec![1f32; low.w * low.h * 3];
         for i in 0..low.w * low.h {
             if wa[i] < 1e-4 || wb[i] < 1e-4 {
                 continue;
@@ -361,9 +379,14 @@ impl ShadingGain {
             for c in 0..3 {
                 tint[i * 3 + c] = ((lb[c].max(1.0) / yb) / (la[c].max(1.0) / ya))
                     .clamp(TINT_RANGE.0, TINT_RANGE.1);
+                tone[i * 3 + c] = lb[c].max(1.0) / yb;
             }
         }
-        ShadingGain { brightness, tint }
+        ShadingGain {
+            brightness,
+            tint,
+            tone,
+        }
     }
 }
 
@@ -375,7 +398,9 @@ mod tests {
     /// pixels): brightness and colour separately, each within limits. Each side's shading is a blur
     /// weighted by skin, so hair and beards do not count as light.
     fn shading_gain(low: &LowRes, a: &SkinLight, b: &SkinLight, sigma: f32) -> Vec<f32> {
-        let ShadingGain { brightness, tint } = ShadingGain::new(low, a, b, sigma);
+        let ShadingGain {
+            brightness, tint, ..
+        } = ShadingGain::new(low, a, b, sigma);
         tint.iter()
             .enumerate()
             .map(|(j, t)| brightness[j / 3] * t)
@@ -420,6 +445,37 @@ mod tests {
             coarse > 1.12,
             "at the shading's scale the cast stays: {coarse}"
         );
+    }
+
+    #[test]
+    fn the_tint_moves_a_pixel_towards_the_template_s_tone_but_never_past_it() {
+        // A's mean skin is deep orange (blue at 0.6 of its brightness), B's pale (0.9): the tint
+        // lifts blue by 1.5. A lit ridge of A, already paler (0.8), would pass B's tone (1.2).
+        let tone = [1.15, 0.95, 0.9];
+        let ridge = [220.0, 170.0, 140.0];
+        let tinted = ridge.map(|v| v * 1.3);
+        let tinted = [tinted[0] * 0.85, tinted[1], tinted[2] * 1.5];
+        let out = toward_tone(ridge, tinted, tone);
+        let y = luma(out);
+        assert!((y - luma(tinted)).abs() < 0.5, "brightness kept: {y}");
+        assert!(
+            (out[2] / y - 0.9).abs() < 0.02,
+            "blue stops at B's: {out:?}"
+        );
+        assert!(
+            out[0] > out[1] && out[1] > out[2],
+            "still skin-toned: {out:?}"
+        );
+        // A shadow deeper than A's mean moves towards B's tone and stays short of it: untouched.
+        let shadow = [120.0, 70.0, 45.0];
+        let tinted = [120.0 * 0.85, 70.0, 45.0 * 1.5];
+        let out = toward_tone(shadow, tinted, tone);
+        for c in 0..3 {
+            assert!(
+                (out[c] - tinted[c]).abs() < 1e-3,
+                "{out:?} against {tinted:?}"
+            );
+        }
     }
 
     #[test]

@@ -38,8 +38,8 @@ use crate::parse::{FaceParse, Part};
 use crate::report::{FusionReport, MouthState, PoseDifference};
 use detail::{add_grain, borrow_texture, grain, match_edges, match_sharpness, sharpness_ratio};
 use light::{
-    pixel_gain, skin_distance, skin_weights, HighlightGuard, HighlightRemoval, ShadingGain,
-    SkinLight,
+    pixel_gain, skin_distance, skin_weights, toward_tone, HighlightGuard, HighlightRemoval,
+    ShadingGain, SkinLight,
 };
 pub(crate) use raster::luma;
 use raster::{abs_laplacian, mul_mask, ramp, Crop, LowRes};
@@ -211,9 +211,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let b_crop = crop.read(b);
     let m_low = low.average(&region_f, 1);
     let a_face_low = low.average(
-        &mul_mask(&a_face, &region_f)
+        &a_face
             .iter()
-            .map(|v| v.max(0.0))
+            .zip(&region_f)
+            .map(|(f, r)| f.max(0.0) * r)
             .collect::<Vec<_>>(),
         1,
     );
@@ -253,10 +254,35 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let (sample_a, sample_b) = (skin_sample(&a_face_low), skin_sample(&b_face_low));
     let distance = skin_distance(&a_low, &m_low, &sample_a);
     let distance_b = skin_distance(&b_low, &m_low, &sample_b);
+    // The lips' and the mouth opening's share of each low-res cell, in the fused shape.
+    let share_of = |contour: &[usize]| {
+        let polygon: Vec<P2> = contour.iter().map(|&i| target[i]).collect();
+        let inside: Vec<f32> = crop
+            .fill_polygon(&polygon)
+            .iter()
+            .map(|&l| l as u8 as f32)
+            .collect();
+        low.average(&inside, 1)
+    };
+    let (lips_low, mouth_low) = (share_of(&LIPS_OUTER), share_of(&LIPS_INNER));
+    // A's own eyes, brows and mouth are unlike skin but no cover: left to B near the rim (an eye
+    // close to the oval of a turned head) or as foreign (a dark pupil, an open mouth's inside),
+    // B's eye or lips would show through A's.
+    let shares = [&EYE_A[..], &EYE_B, &BROW_A, &BROW_B].map(share_of);
+    let features: Vec<f32> = (0..low.w * low.h)
+        .map(|i| shares.iter().map(|s| s[i]).sum::<f32>() + lips_low[i])
+        .collect();
+    let feature = |i: usize| (2.0 * features[i]).min(1.0);
+    // Eyes, brows and lips are no skin, however close their colour comes (grey brows, pale lips):
+    // counted as light, a brow would darken A's light above the eye and the gain would paint a
+    // pale band over it.
     let only_face = |w: Vec<f32>, face: &[f32]| -> Vec<f32> {
         w.iter()
             .zip(face.iter().zip(&m_low))
-            .map(|(w, (f, m))| w * (f / m.max(1e-3)).clamp(0.05, 1.0))
+            .enumerate()
+            .map(|(i, (w, (f, m)))| {
+                w * (f / m.max(1e-3)).clamp(0.05, 1.0) * (1.0 - feature(i)).max(0.05)
+            })
             .collect()
     };
     let light_a = SkinLight::new(
@@ -293,7 +319,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let shading =
         |sigma: f32| ShadingGain::new(&low, &light_a, &light_b, sigma * face_width / block as f32);
     let (fine, coarse) = (shading(SHADING_SIGMA), shading(INNER_SHADING_SIGMA));
-    let tint = shading(TINT_SIGMA).tint;
+    let ShadingGain { tint, tone, .. } = shading(TINT_SIGMA);
     // The harsher A's light than B's, the more of A's own shading inside the face is B's too: a
     // strong side light's shadows are too sharp for the coarse ratio, and kept they make the
     // face look like a mask lit from elsewhere.
@@ -322,25 +348,6 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // skin there, so B's jaw line and cheeks are not painted over with them.
     // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
     // to B; beards and shadows stay A's.
-    // The lips' and the mouth opening's share of each low-res cell, in the fused shape.
-    let share_of = |contour: &[usize]| {
-        let polygon: Vec<P2> = contour.iter().map(|&i| target[i]).collect();
-        let inside: Vec<f32> = crop
-            .fill_polygon(&polygon)
-            .iter()
-            .map(|&l| l as u8 as f32)
-            .collect();
-        low.average(&inside, 1)
-    };
-    let (lips_low, mouth_low) = (share_of(&LIPS_OUTER), share_of(&LIPS_INNER));
-    // A's own eyes, brows and mouth are unlike skin but no cover: left to B near the rim (an eye
-    // close to the oval of a turned head) or as foreign (a dark pupil, an open mouth's inside),
-    // B's eye or lips would show through A's.
-    let shares = [&EYE_A[..], &EYE_B, &BROW_A, &BROW_B].map(share_of);
-    let features: Vec<f32> = (0..low.w * low.h)
-        .map(|i| shares.iter().map(|s| s[i]).sum::<f32>() + lips_low[i])
-        .collect();
-    let feature = |i: usize| (2.0 * features[i]).min(1.0);
     let skin: Vec<f32> = distance
         .iter()
         .enumerate()
@@ -440,9 +447,12 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
                 // parse's soft edge), and left untinted it would be a grey band.
                 let skin = if whites[i] { a_skin[i] } else { 1.0 };
                 let g = pixel_gain(p, low.sample::<3>(&gain, x, y), skin);
-                for c in 0..3 {
-                    warped[i * 3 + c] *= g[c];
-                }
+                let shaded = toward_tone(
+                    p,
+                    [0, 1, 2].map(|c| p[c] * g[c]),
+                    low.sample::<3>(&tone, x, y),
+                );
+                warped[i * 3..i * 3 + 3].copy_from_slice(&shaded);
             }
         }
     }

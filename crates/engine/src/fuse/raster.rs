@@ -6,7 +6,10 @@ use image::RgbImage;
 use super::morphology::square_extreme;
 use super::P2;
 
+/// An RGB map times a one-channel mask of the same grid.
 pub(super) fn mul_mask(rgb: &[f32], mask: &[f32]) -> Vec<f32> {
+    // A one-channel map passed as `rgb` would be scaled by the mask of a third of its index.
+    assert_eq!(rgb.len(), mask.len() * 3, "an RGB map and its mask");
     rgb.iter()
         .enumerate()
         .map(|(i, &v)| v * mask[i / 3])
@@ -294,6 +297,14 @@ impl LowRes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "an RGB map and its mask")]
+    fn a_one_channel_map_is_refused_as_an_rgb_one() {
+        // A's face weights (one channel) masked this way were scaled by the mask of a third of
+        // their index: rows of the region's top, a striped, wrong weight for A's light.
+        mul_mask(&[1.0; 12], &[1.0; 12]);
+    }
 
     #[test]
     fn box_blur_spreads_an_impulse_like_a_gaussian_and_keeps_its_mass() {
