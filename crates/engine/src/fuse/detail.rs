@@ -87,14 +87,14 @@ fn mid_band(rgb: &[f32], w: usize, h: usize, scale: f32) -> Vec<f32> {
 /// The mid-scale edge strength of a face where `alpha` is at least a half, away from the crop's
 /// border: what [`EDGE_QUANTILE`] of its band's magnitudes stay under.
 fn edge_strength(band: &[f32], alpha: &[f32], w: usize, h: usize) -> Option<f32> {
-    let mut v: Vec<f32> = (0..w * h)
-        .filter(|&i| {
-            let (x, y) = (i % w, i / w);
-            alpha[i] >= 0.5 && x >= 4 && y >= 4 && x + 4 < w && y + 4 < h
-        })
+    // Every other pixel of every other row: the quantile is the same, for a quarter of the cost.
+    let mut v: Vec<f32> = (4..h.saturating_sub(4))
+        .step_by(2)
+        .flat_map(|y| (4..w.saturating_sub(4)).step_by(2).map(move |x| y * w + x))
+        .filter(|&i| alpha[i] >= 0.5)
         .map(|i| band[i].abs())
         .collect();
-    if v.len() < 400 {
+    if v.len() < 100 {
         return None;
     }
     let k = ((v.len() - 1) as f32 * EDGE_QUANTILE) as usize;

@@ -497,7 +497,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // much as A's face was enlarged.
     let enlarged =
         (report.face_width[1] / report.face_width[0].max(1.0)).clamp(1.0, MAX_EDGE_SCALE);
-    match_edges(&mut warped, &b_crop, &alpha, crop.w, crop.h, enlarged);
+    // A face at least as finely detailed as B's is not soft.
+    if report.sharpness_ratio < 1.0 {
+        match_edges(&mut warped, &b_crop, &alpha, crop.w, crop.h, enlarged);
+    }
     let lap_a = if match_sharpness(&mut warped, crop.w, crop.h, report.sharpness_ratio) {
         abs_laplacian(&warped, crop.w, crop.h)
     } else {

@@ -156,6 +156,31 @@ pub(super) fn box_pass<const CH: usize>(
 ) {
     let r = width / 2;
     let inv = 1.0 / width as f32;
+    if !horizontal {
+        // Down the columns, a whole row at a time: the same sums, read in memory order.
+        let row = w * CH;
+        let mut acc = vec![0f32; row];
+        let add = |acc: &mut [f32], y: usize, sign: f32| {
+            for (a, v) in acc.iter_mut().zip(&src[y * row..(y + 1) * row]) {
+                *a += sign * v;
+            }
+        };
+        for y in 0..r.min(h) {
+            add(&mut acc, y, 1.0);
+        }
+        for y in 0..h {
+            if y + r < h {
+                add(&mut acc, y + r, 1.0);
+            }
+            for (d, a) in dst[y * row..(y + 1) * row].iter_mut().zip(&acc) {
+                *d = a * inv;
+            }
+            if y >= r {
+                add(&mut acc, y - r, -1.0);
+            }
+        }
+        return;
+    }
     // A line is `len` cells `step` apart, starting at `start(line)`.
     let (lines, len, step) = if horizontal { (h, w, 1) } else { (w, h, w) };
     for line in 0..lines {
