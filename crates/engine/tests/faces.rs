@@ -255,6 +255,28 @@ fn photo_any_size(name: &str) -> RgbImage {
     decode(&bytes, Role::Image, &PhotoLimits::LOCAL).unwrap()
 }
 
+/// Photo `a` fused into photo `b` with the default options.
+struct Fused {
+    /// The template.
+    b: RgbImage,
+    /// The result and its report.
+    swapped: faceswap_engine::Swapped,
+    /// The template's face that was replaced (its largest).
+    face: faceswap_engine::FoundFace,
+}
+
+fn fuse_into(a: &str, b: &str) -> Fused {
+    let (a, b) = (photo_any_size(a), photo_any_size(b));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let face = engine().detect(&b).unwrap().swap_remove(0);
+    Fused { b, swapped, face }
+}
+
+/// Brightness of a pixel (Rec. 601).
+fn luma(p: &image::Rgb<u8>) -> f32 {
+    0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+}
+
 /// Mean of `f` over points between a mesh point and the point `up` inter-ocular distances above it.
 fn mean_over(
     face: &faceswap_engine::FoundFace,
@@ -386,16 +408,12 @@ fn the_light_fitted_to_a_side_lit_face_points_to_its_lit_side() {
         let face = faces.swap_remove(0);
         let parse = engine().parse(img, &face).unwrap();
         let light = faceswap_engine::face_light(img, &face.mesh, &parse).expect("a light");
-        let luma = |pts: &[usize]| {
-            mean_over(&face, pts, |x, y| {
-                let p = img.get_pixel(x as u32, y as u32);
-                0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
-            })
-        };
+        let brightness =
+            |pts: &[usize]| mean_over(&face, pts, |x, y| luma(img.get_pixel(x as u32, y as u32)));
         // Cheek points on the image's left, then on its right.
         let cheeks = (
-            luma(&[50, 101, 118, 117, 205]),
-            luma(&[280, 330, 347, 346, 425]),
+            brightness(&[50, 101, 118, 117, 205]),
+            brightness(&[280, 330, 347, 346, 425]),
         );
         eprintln!("{light:?}, cheeks {cheeks:?}");
         (light, cheeks)
@@ -482,11 +500,9 @@ fn teeth_and_whites_of_the_eyes_take_the_template_s_light_but_not_its_skin_tint(
 fn a_source_lit_harder_than_the_template_takes_more_of_the_template_s_shading() {
     // hanks_112.png is lit hard from one side, biden_1.jpg softly: the result's shading over the
     // cheeks and forehead should follow B's more than A's.
-    let (a, b) = (photo("hanks_112.png"), photo("biden_1.jpg"));
-    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let Fused { b, swapped, face } = fuse_into("hanks_112.png", "biden_1.jpg");
     let [strength_a, strength_b] = swapped.report.light_strength;
     assert!(strength_a > strength_b + 0.3, "{:?}", swapped.report);
-    let face = engine().detect(&b).unwrap().swap_remove(0);
     // Brightness around each point of cheeks and forehead, less its mean over them: the shading.
     let shading = |img: &RgbImage| -> Vec<f32> {
         let luma = brightness_around(img, &face, SKIN_POINTS);
@@ -509,11 +525,9 @@ fn the_deep_shadows_of_a_hard_light_are_flattened_towards_the_template_s() {
     // kit_3.jpg is lit hard from above and one side (deep eye sockets, shadows beside and under the
     // nose), cruise.jpg softly from the front: carried over whole, those shadows make a dark mask
     // on B's face (4.2 levels deeper than B's own at these points before they were flattened).
-    let (a, b) = (photo("kit_3.jpg"), photo("cruise.jpg"));
-    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let Fused { b, swapped, face } = fuse_into("kit_3.jpg", "cruise.jpg");
     let [relief_a, relief_b] = swapped.report.relief;
     assert!(relief_a > relief_b * 1.3, "{:?}", swapped.report);
-    let face = engine().detect(&b).unwrap().swap_remove(0);
     // How much darker the shadowed places are than cheeks and forehead.
     let depth = |img: &RgbImage| {
         let mean = |v: Vec<f32>| v.iter().sum::<f32>() / v.len() as f32;
@@ -545,7 +559,7 @@ fn brightness_around(
                 for dx in -2..=2 {
                     let p =
                         img.get_pixel((x + dx as f32 * step) as u32, (y + dy as f32 * step) as u32);
-                    sum += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+                    sum += luma(p);
                 }
             }
             sum / 25.0
@@ -610,9 +624,7 @@ fn a_bearded_source_into_a_shaven_template_leaves_no_moustache() {
 /// Fuses bearded `a` into shaven `b`, asserts that A's beard counted (`beard` at least) and that
 /// the band above the result's upper lip is at most [`MOUSTACHE_DARKER`] levels darker than B's.
 fn moustache_left(a: &str, b: &str, beard: f32) {
-    let (a, b) = (photo(a), photo(b));
-    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
-    let face = engine().detect(&b).unwrap().swap_remove(0);
+    let Fused { b, swapped, face } = fuse_into(a, b);
     // The band between the nose's base (mesh point 2) and the top of the upper lip (point 0), as
     // wide as the mouth (corners 61 and 291).
     let p = |i: usize| face.mesh.points[i];
@@ -623,7 +635,7 @@ fn moustache_left(a: &str, b: &str, beard: f32) {
         for y in (top + 0.25 * (bottom - top)) as u32..(top + 0.85 * (bottom - top)) as u32 {
             for x in (left + 0.15 * (right - left)) as u32..(right - 0.15 * (right - left)) as u32 {
                 let q = img.get_pixel(x, y);
-                sum += 0.299 * q[0] as f32 + 0.587 * q[1] as f32 + 0.114 * q[2] as f32;
+                sum += luma(q);
                 n += 1.0;
             }
         }
@@ -774,9 +786,7 @@ fn a_template_s_clear_glasses_stay_whole_in_front_of_the_source_s_eyes() {
     // df_img24.jpg wears dark frames with clear lenses. The parse's glasses, soft and weak over
     // one lens, were kept in part: the frames came out faded, the top rims half gone. Found as
     // frames, they stay B's whole, and A's face shows through the lenses.
-    let (a, b) = (photo("df_img30.jpg"), photo("df_img24.jpg"));
-    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
-    let face = engine().detect(&b).unwrap().swap_remove(0);
+    let Fused { b, swapped, face } = fuse_into("df_img30.jpg", "df_img24.jpg");
     let p = |i: usize| face.mesh.points[i];
     let centre = |idx: &[usize]| {
         let n = idx.len() as f32;
@@ -789,7 +799,6 @@ fn a_template_s_clear_glasses_stay_whole_in_front_of_the_source_s_eyes() {
     let iod = (eyes[1].0 - eyes[0].0).hypot(eyes[1].1 - eyes[0].1);
     // B's frame pixels: very dark, in the band of the eyes (from the brows down to under the eyes,
     // between the face's sides), away from the eyes themselves.
-    let luma = |q: &image::Rgb<u8>| 0.299 * q[0] as f32 + 0.587 * q[1] as f32 + 0.114 * q[2] as f32;
     let (top, bottom) = (
         eyes[0].1.min(eyes[1].1) - 0.3 * iod,
         eyes[0].1.max(eyes[1].1) + 0.35 * iod,
@@ -833,9 +842,7 @@ fn the_skin_above_the_brows_takes_the_template_s_tint_like_the_forehead() {
 /// Least share of B's saturation of the result's strips across the brows, when `a` is fused into
 /// `b`.
 fn least_saturation_about_the_brows(a: &str, b: &str) -> f32 {
-    let (a, b) = (photo_any_size(a), photo_any_size(b));
-    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
-    let face = engine().detect(&b).unwrap().swap_remove(0);
+    let Fused { b, swapped, face } = fuse_into(a, b);
     let p = |i: usize| face.mesh.points[i];
     // Strips across the brows (outer ends 70, 300), from a fifth of the outer eye corners' distance
     // (33, 263) above the brows' upper edge (105, 334) to a tenth below it.
@@ -874,10 +881,8 @@ fn a_side_light_s_one_sided_shadows_are_lifted_to_the_lit_side_s() {
     // poster_m1.jpg is lit from the image's left: beside the nose and on the cheek its right side
     // is in shadow. portrait_m1.jpg is lit from the left too, but softly. Carried over, the shadowed
     // side read as a dark band along the nose: 14.7 levels more apart than the template's sides,
-    // 9.7 with the one-sided shadows lifted.
-    let (a, b) = (photo("poster_m1.jpg"), photo("portrait_m1.jpg"));
-    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
-    let face = engine().detect(&b).unwrap().swap_remove(0);
+    // 9.7 with the one-sided shadows lifted (8.5 once soft edges are steepened too).
+    let Fused { b, swapped, face } = fuse_into("poster_m1.jpg", "portrait_m1.jpg");
     // Mean brightness gap between the mesh's two sides beside the nose and on the cheeks.
     let gap = |img: &RgbImage| {
         let (left, right) = (
@@ -909,15 +914,13 @@ const SIDE_GAP: f32 = 12.0;
 fn a_soft_source_s_eyes_take_edges_as_sharp_as_the_template_s() {
     // df_img12.jpg is a soft photo (its face about B's size, its detail a quarter of B's);
     // df_img44.jpg is sharp. The fine unsharp mask alone left the lids and irises blurred: their
-    // gradients were 0.76 of B's, 0.83 with the mid-scale edges steepened.
-    let (a, b) = (photo("df_img12.jpg"), photo("df_img44.jpg"));
-    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
-    let face = engine().detect(&b).unwrap().swap_remove(0);
+    // gradients were 0.76 of B's, 0.86 with the mid-scale edges steepened.
+    let Fused { b, swapped, face } = fuse_into("df_img12.jpg", "df_img44.jpg");
     // Mean gradient magnitude over both eyes' boxes, widened by half.
     let gradient = |img: &RgbImage| {
         let y = |x: u32, yy: u32| {
             let p = img.get_pixel(x, yy);
-            0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+            luma(p)
         };
         let (mut sum, mut n) = (0.0, 0.0);
         for eye in [&EYE_A, &EYE_B] {

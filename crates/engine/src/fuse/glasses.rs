@@ -103,7 +103,7 @@ impl FrameMask {
             },
             frame: Vec::new(),
             centres,
-            axis: ((r.0 - l.0) / iod, (r.1 - l.1) / iod),
+            axis: eye_axis([l, r], iod),
             iod,
         }
     }
@@ -111,14 +111,10 @@ impl FrameMask {
     /// Whether a point of the photo lies where the frames were searched (the ellipse about each
     /// eye's centre where frames sit): there only what was found is frame.
     pub(super) fn searched(&self, (x, y): P2) -> bool {
-        self.centres.iter().any(|e| {
-            let (dx, dy) = (x - e.0, y - e.1);
-            let (u, v) = (
-                dx * self.axis.0 + dy * self.axis.1,
-                dy * self.axis.0 - dx * self.axis.1,
-            );
-            (u / (FRAME_BOX.0 * self.iod)).powi(2) + (v / (FRAME_BOX.1 * self.iod)).powi(2) < 1.0
-        })
+        let radii = (FRAME_BOX.0 * self.iod, FRAME_BOX.1 * self.iod);
+        self.centres
+            .iter()
+            .any(|&e| ellipse_distance(e, self.axis, radii, (x, y)) < 1.0)
     }
 }
 
@@ -190,7 +186,7 @@ impl Found {
         let iod = (r.0 - l.0).hypot(r.1 - l.1).max(1.0);
         // The glasses lie around the eyes: a box around the frames' ellipses (turned with the eyes'
         // line, `axis`), with a margin.
-        let axis = ((r.0 - l.0) / iod, (r.1 - l.1) / iod);
+        let axis = eye_axis([l, r], iod);
         let (a, b) = (FRAME_BOX.0 * iod, FRAME_BOX.1 * iod);
         let reach = |c: f32, s: f32| (a * c).hypot(b * s) + 0.1 * iod;
         let (reach_x, reach_y) = (reach(axis.0, axis.1), reach(axis.1, axis.0));
@@ -283,12 +279,11 @@ impl Found {
         let brows = [brow(mesh, &BROW_A), brow(mesh, &BROW_B)].map(|b| on_grid(&b));
         // Around each eye's centre, where lids, creases and lashes are dark thin lines too, no frame
         // runs: the rims lie farther out.
-        let eye_core = |(x, y): P2| {
-            [l, r].iter().any(|e| {
-                let (dx, dy) = (x - e.0, y - e.1);
-                let (u, v) = (dx * axis.0 + dy * axis.1, dy * axis.0 - dx * axis.1);
-                (u / (EYE_CORE.0 * iod)).powi(2) + (v / (EYE_CORE.1 * iod)).powi(2) < 1.0
-            })
+        let core = (EYE_CORE.0 * iod, EYE_CORE.1 * iod);
+        let eye_core = |p: P2| {
+            [l, r]
+                .iter()
+                .any(|&e| ellipse_distance(e, axis, core, p) < 1.0)
         };
         let frame: Vec<f32> = (0..n)
             .map(|i| {
@@ -362,7 +357,7 @@ impl Found {
             bx,
             frame,
             centres: self.centres,
-            axis: ((r.0 - l.0) / self.iod, (r.1 - l.1) / self.iod),
+            axis: eye_axis([l, r], self.iod),
             iod: self.iod,
         }
     }
@@ -388,7 +383,7 @@ impl Found {
         } = self;
         let gw = grid.w;
         let giod = iod / k as f32;
-        let axis = ((r.0 - l.0) / iod, (r.1 - l.1) / iod);
+        let axis = mask.axis;
         let at_pixel = |i: usize| cell_centre(&bx, k, gw, i);
         let around_eyes = |p: P2| around_eyes([l, r], axis, iod, p);
         // A pixel's cell says whether it is an eye.
@@ -482,16 +477,26 @@ fn cell_centre(bx: &Crop, k: usize, gw: usize, i: usize) -> P2 {
 
 /// How far inside the ellipses where frames sit around the eyes (`centres`, their line along
 /// `axis`, `iod` apart) a point is: 1 well inside, 0 outside.
-fn around_eyes(centres: [P2; 2], axis: P2, iod: f32, (x, y): P2) -> f32 {
+fn around_eyes(centres: [P2; 2], axis: P2, iod: f32, p: P2) -> f32 {
+    let radii = (FRAME_BOX.0 * iod, FRAME_BOX.1 * iod);
     centres
         .iter()
-        .map(|e| {
-            let (dx, dy) = (x - e.0, y - e.1);
-            let (u, v) = (dx * axis.0 + dy * axis.1, dy * axis.0 - dx * axis.1);
-            let d = (u / (FRAME_BOX.0 * iod)).powi(2) + (v / (FRAME_BOX.1 * iod)).powi(2);
-            ramp(d, (1.2, 0.8))
-        })
+        .map(|&e| ramp(ellipse_distance(e, axis, radii, p), (1.2, 0.8)))
         .fold(0f32, f32::max)
+}
+
+/// The unit vector along the eyes' line, from the first eye's centre to the second's (`iod`
+/// apart).
+fn eye_axis([l, r]: [P2; 2], iod: f32) -> P2 {
+    ((r.0 - l.0) / iod, (r.1 - l.1) / iod)
+}
+
+/// Where `p` lies in the ellipse about `centre` with `radii` along `axis` and across it: under 1
+/// inside, 1 on its edge.
+fn ellipse_distance(centre: P2, axis: P2, radii: (f32, f32), (x, y): P2) -> f32 {
+    let (dx, dy) = (x - centre.0, y - centre.1);
+    let (u, v) = (dx * axis.0 + dy * axis.1, dy * axis.0 - dx * axis.1);
+    (u / radii.0).powi(2) + (v / radii.1).powi(2)
 }
 
 /// A brow's outline from the mesh (upper edge out, lower edge back), grown by a hair's width.

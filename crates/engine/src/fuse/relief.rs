@@ -190,14 +190,16 @@ fn mirror_triangle(low: &LowRes, dst: &[P2; 3], src: &[P2; 3], mirror: &mut [u32
     if det.abs() < 1e-6 {
         return;
     }
-    let lo = |f: fn(f32, f32) -> f32, v: [f32; 3]| f(f(v[0], v[1]), v[2]);
-    let (xs, ys) = (dst.map(|p| p.0), dst.map(|p| p.1));
-    let x0 = (lo(f32::min, xs) - 0.5).ceil().max(0.0) as usize;
-    let y0 = (lo(f32::min, ys) - 0.5).ceil().max(0.0) as usize;
-    let x1 = ((lo(f32::max, xs) - 0.5).floor().max(-1.0) + 1.0) as usize;
-    let y1 = ((lo(f32::max, ys) - 0.5).floor().max(-1.0) + 1.0) as usize;
-    for cy in y0..y1.min(low.h) {
-        for cx in x0..x1.min(low.w) {
+    // The cells whose centres (at half-integers) lie within the triangle's bounding box.
+    let span = |v: [f32; 3], len: usize| {
+        let (lo, hi) = (v[0].min(v[1]).min(v[2]), v[0].max(v[1]).max(v[2]));
+        let first = (lo - 0.5).ceil().max(0.0) as usize;
+        let end = ((hi - 0.5).floor().max(-1.0) + 1.0) as usize;
+        first..end.min(len)
+    };
+    let (rows, cols) = (span(dst.map(|p| p.1), low.h), span(dst.map(|p| p.0), low.w));
+    for cy in rows {
+        for cx in cols.clone() {
             let p = (cx as f32 + 0.5, cy as f32 + 0.5);
             let l1 = twice_signed_area(&[dst[0], p, dst[2]]) / det;
             let l2 = twice_signed_area(&[dst[0], dst[1], p]) / det;
@@ -253,17 +255,14 @@ pub(super) fn flatten(
     let relief_a = relief(low, &a_luma, &a_weights, face_width);
     let relief_b = relief(low, b.luma, b.skin, face_width);
     let depths = [depth(&relief_a, &a_weights), depth(&relief_b, b.skin)];
-    let lifted = if side.strength > 0.0 {
-        side.lift(low, &relief_a, &a_weights, face_width)
-    } else {
-        relief_a.clone()
-    };
-    let flat = Flattening::new(&lifted, &a_weights, &relief_b, b.skin);
+    let lifted = (side.strength > 0.0).then(|| side.lift(low, &relief_a, &a_weights, face_width));
+    let lifted = lifted.as_deref().unwrap_or(&relief_a);
+    let flat = Flattening::new(lifted, &a_weights, &relief_b, b.skin);
     if flat.is_some() || side.strength > 0.0 {
         // Per cell, the factor of brightness that flattens it.
         let factor: Vec<f32> = relief_a
             .iter()
-            .zip(&lifted)
+            .zip(lifted)
             .map(|(&r, &l)| (flat.as_ref().map_or(l, |f| f.apply(l)) - r).exp())
             .collect();
         let hue = skin_hue(low, warped, &weighted, &a_weights, face_width);
