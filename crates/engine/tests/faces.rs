@@ -951,3 +951,38 @@ fn a_soft_source_s_eyes_take_edges_as_sharp_as_the_template_s() {
 
 /// Least share of the template's eye gradients that a soft source's eyes reach.
 const EYE_EDGES: f32 = 0.79;
+
+#[test]
+fn a_pale_flash_lit_source_takes_the_template_s_deeper_shadow_tone() {
+    // df_img13.jpg is pale and lit flat by a flash; df_img41.jpg is tanned under a warm light, its
+    // shadows much redder than its lit skin. With only B's mean tint the fused face stayed one
+    // colour at every brightness, a grey mask: the red gap between its darkest and brightest
+    // thirds was 0.28 of B's over the same pixels; B's colour at each brightness gives 0.59.
+    let Fused { b, swapped, .. } = fuse_into("df_img13.jpg", "df_img41.jpg");
+    let gap = redness_gap(&b, &swapped.image, &b);
+    let fused = redness_gap(&b, &swapped.image, &swapped.image);
+    eprintln!("red gap between dark and bright skin: {fused} (B's {gap})");
+    assert!(
+        fused > 0.45 * gap,
+        "one colour at every brightness: {fused} against {gap}"
+    );
+}
+
+/// Over the pixels where `result` differs from `b` (the fused face), the mean red over brightness
+/// of `img`'s darkest third less that of its brightest third.
+fn redness_gap(b: &RgbImage, result: &RgbImage, img: &RgbImage) -> f32 {
+    let mut pixels: Vec<(f32, f32)> = b
+        .enumerate_pixels()
+        .filter(|&(x, y, p)| p != result.get_pixel(x, y))
+        .map(|(x, y, _)| {
+            let p = img.get_pixel(x, y);
+            let y = luma(p);
+            (y, p[0] as f32 / y.max(1.0))
+        })
+        .filter(|(y, _)| (35.0..240.0).contains(y))
+        .collect();
+    pixels.sort_by(|p, q| p.0.total_cmp(&q.0));
+    let third = pixels.len() / 3;
+    let mean = |s: &[(f32, f32)]| s.iter().map(|p| p.1).sum::<f32>() / s.len().max(1) as f32;
+    mean(&pixels[..third]) - mean(&pixels[pixels.len() - third..])
+}

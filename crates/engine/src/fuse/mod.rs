@@ -26,6 +26,7 @@ mod morphology;
 mod raster;
 mod relief;
 mod shape;
+mod skin_tone;
 mod texture;
 
 use crate::landmarks::{
@@ -491,6 +492,28 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         &side_shadows,
         face_width / block as f32,
     );
+    // B's colour at each brightness: its shadows' deeper tone and its lit skin's paler one, over
+    // the skin of both faces (not the eyes, brows, lips, teeth, hair or B's beard).
+    let feature_at = |i: usize| {
+        let (x, y) = (i % crop.w, i / crop.w);
+        (2.0 * low.sample::<1>(&features, x, y)[0]).min(1.0)
+    };
+    let b_tone = skin_tone::ToneLine::fit(&b_crop, &|i| {
+        let (x, y) = (i % crop.w, i / crop.w);
+        let skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
+        skin * (region[i] && !whites[i]) as u8 as f32 * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
+    });
+    let a_weight = |i: usize| {
+        a_skin[i] * (alpha[i] >= 0.5) as u8 as f32 * !whites[i] as u8 as f32 * (1.0 - feature_at(i))
+    };
+    if let (Some(a_tone), Some(b_tone)) = (skin_tone::ToneLine::fit(&warped, &a_weight), b_tone) {
+        skin_tone::match_tone(&mut warped, &a_tone, &b_tone, &|i| {
+            a_skin[i]
+                * !whites[i] as u8 as f32
+                * (1.0 - feature_at(i))
+                * (alpha[i] > 0.0) as u8 as f32
+        });
+    }
     let lap_a = abs_laplacian(&warped, crop.w, crop.h);
     report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);
     // A soft A's lost edges (lids, irises, the lips' line) are a pixel or two wide, wider by as

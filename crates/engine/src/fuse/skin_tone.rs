@@ -1,0 +1,204 @@
+//! Skin colour by brightness. A face's skin is not one colour made lighter or darker: where it is in
+//! shadow it is deeper and redder (its light went through skin), where it is lit it is paler, and
+//! how much so depends on the skin and on the light (a tan under a warm light changes a lot, a pale
+//! face in a flash hardly). The shading gain gives A's face B's mean colour; this gives it B's
+//! colour at each brightness, so a pale, flat-lit A in a tanned, warm-lit B does not stay a grey
+//! mask with B's mean tint, and a tanned A in a pale B does not keep its red-brown shadows.
+//!
+//! Each face's chromaticity (red and blue over brightness) is fitted as a straight line of its
+//! brightness over its skin; A's skin pixels are then moved by the difference between B's line
+//! and A's at their own brightness (brightness unchanged).
+
+use super::raster::luma;
+
+/// Brightness range of the pixels that are fitted: darker ones are noise and beard roots, brighter
+/// ones may be burnt out in a channel (their colour is the sensor's, not the skin's).
+const FIT_RANGE: (f32, f32) = (35.0, 240.0);
+/// A pixel with a channel at or above this is burnt out and not fitted.
+const BURNT: f32 = 250.0;
+/// Least total weight of pixels for a fit.
+const LEAST_WEIGHT: f32 = 200.0;
+/// Residual, in robust deviations, beyond which a pixel is left out of the second fit (a mole, a
+/// lip's edge the parse calls skin, a spot of B's make-up).
+const OUTLIER: f32 = 2.5;
+/// Largest change of a chromaticity (red or blue over brightness) that the match makes.
+const MAX_SHIFT: f32 = 0.25;
+
+/// A face's skin chromaticity as a line of brightness, with the brightness range it was fitted
+/// over (it is not extrapolated beyond).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct ToneLine {
+    /// Red over brightness: intercept and slope.
+    red: (f32, f32),
+    /// Blue over brightness: intercept and slope.
+    blue: (f32, f32),
+    /// The 5th and 95th percentiles of the fitted pixels' brightness.
+    range: (f32, f32),
+}
+
+/// One pixel of a fit: brightness, red and blue over brightness, weight.
+type Sample = (f32, f32, f32, f32);
+
+impl ToneLine {
+    /// Fits a face's line over the pixels of `rgb` (interleaved) weighted by `weight` (its skin);
+    /// `None` when too little skin is seen.
+    pub(super) fn fit(rgb: &[f32], weight: &dyn Fn(usize) -> f32) -> Option<ToneLine> {
+        let mut samples: Vec<Sample> = (0..rgb.len() / 3)
+            .filter_map(|i| {
+                let w = weight(i);
+                if w <= 0.05 {
+                    return None;
+                }
+                let p = [rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]];
+                let y = luma(p);
+                let burnt = p.iter().any(|&c| c >= BURNT);
+                (!burnt && y >= FIT_RANGE.0 && y <= FIT_RANGE.1).then(|| (y, p[0] / y, p[2] / y, w))
+            })
+            .collect();
+        let first = Self::least_squares(&samples)?;
+        // Once more without the outliers.
+        let residual = |s: &Sample| {
+            let (r, b) = first.at_unclamped(s.0);
+            (s.1 - r).abs().max((s.2 - b).abs())
+        };
+        let mut residuals: Vec<f32> = samples.iter().map(residual).collect();
+        let mid = residuals.len() / 2;
+        let spread = *residuals.select_nth_unstable_by(mid, f32::total_cmp).1 * 1.4826 + 1e-3;
+        samples.retain(|s| residual(s) <= OUTLIER * spread);
+        let mut line = Self::least_squares(&samples)?;
+        let mut levels: Vec<f32> = samples.iter().map(|s| s.0).collect();
+        let last = levels.len() - 1;
+        let mut at = |q: f32| {
+            *levels
+                .select_nth_unstable_by((last as f32 * q) as usize, f32::total_cmp)
+                .1
+        };
+        line.range = (at(0.05), at(0.95));
+        Some(line)
+    }
+
+    /// Weighted least squares of both chromaticities on brightness.
+    fn least_squares(samples: &[Sample]) -> Option<ToneLine> {
+        let w: f32 = samples.iter().map(|s| s.3).sum();
+        if w < LEAST_WEIGHT {
+            return None;
+        }
+        let mean = |f: &dyn Fn(&Sample) -> f32| samples.iter().map(|s| f(s) * s.3).sum::<f32>() / w;
+        let (my, mr, mb) = (mean(&|s| s.0), mean(&|s| s.1), mean(&|s| s.2));
+        let var = mean(&|s| (s.0 - my) * (s.0 - my));
+        if var < 1.0 {
+            return None;
+        }
+        let slope = |m: f32, f: &dyn Fn(&Sample) -> f32| {
+            samples
+                .iter()
+                .map(|s| (s.0 - my) * (f(s) - m) * s.3)
+                .sum::<f32>()
+                / w
+                / var
+        };
+        let (sr, sb) = (slope(mr, &|s| s.1), slope(mb, &|s| s.2));
+        Some(ToneLine {
+            red: (mr - sr * my, sr),
+            blue: (mb - sb * my, sb),
+            range: FIT_RANGE,
+        })
+    }
+
+    fn at_unclamped(&self, y: f32) -> (f32, f32) {
+        (self.red.0 + self.red.1 * y, self.blue.0 + self.blue.1 * y)
+    }
+
+    /// Red and blue over brightness at brightness `y`, within the fitted range.
+    pub(super) fn at(&self, y: f32) -> (f32, f32) {
+        self.at_unclamped(y.clamp(self.range.0, self.range.1))
+    }
+}
+
+/// Moves each pixel of `rgb` by `amount(i)` of the way from `a`'s skin colour at its brightness to
+/// `b`'s (brightness kept).
+pub(super) fn match_tone(
+    rgb: &mut [f32],
+    a: &ToneLine,
+    b: &ToneLine,
+    amount: &dyn Fn(usize) -> f32,
+) {
+    for i in 0..rgb.len() / 3 {
+        let k = amount(i);
+        if k <= 0.0 {
+            continue;
+        }
+        let p = [rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]];
+        let y = luma(p);
+        if y < 1.0 {
+            continue;
+        }
+        let ((ra, ba), (rb, bb)) = (a.at(y), b.at(y));
+        let shift = |d: f32| (k * d).clamp(-MAX_SHIFT, MAX_SHIFT);
+        let red = (p[0] + shift(rb - ra) * y).max(0.0);
+        let blue = (p[2] + shift(bb - ba) * y).max(0.0);
+        // Green takes up what keeps the brightness.
+        let green = ((y - 0.299 * red - 0.114 * blue) / 0.587).max(0.0);
+        rgb[i * 3] = red;
+        rgb[i * 3 + 1] = green;
+        rgb[i * 3 + 2] = blue;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A skin whose red over brightness falls from `deep` at brightness 60 to `pale` at 220, blue
+    /// rising as red falls, over 400 pixels.
+    fn skin(deep: f32, pale: f32) -> Vec<f32> {
+        (0..400)
+            .flat_map(|i| {
+                let y = 60.0 + 160.0 * (i as f32 / 399.0);
+                let r = deep + (pale - deep) * (y - 60.0) / 160.0;
+                let b = 2.0 - r;
+                let (red, blue) = (r * y, b * y);
+                [red, (y - 0.299 * red - 0.114 * blue) / 0.587, blue]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_line_is_fitted_through_a_skin_s_colours() {
+        let line = ToneLine::fit(&skin(1.5, 1.1), &|_| 1.0).unwrap();
+        let (r, b) = line.at(60.0 + 160.0 * 0.25);
+        assert!((r - 1.4).abs() < 0.01 && (b - 0.6).abs() < 0.01, "{r} {b}");
+    }
+
+    #[test]
+    fn a_flat_skin_s_shadows_take_the_template_s_deeper_colour() {
+        // A: the same colour at every brightness (a pale face in a flash); B: a tan, redder in
+        // its shadows.
+        let (a, b) = (skin(1.2, 1.2), skin(1.5, 1.1));
+        let (la, lb) = (
+            ToneLine::fit(&a, &|_| 1.0).unwrap(),
+            ToneLine::fit(&b, &|_| 1.0).unwrap(),
+        );
+        let mut out = a.clone();
+        match_tone(&mut out, &la, &lb, &|_| 1.0);
+        let red =
+            |rgb: &[f32], i: usize| rgb[i * 3] / luma([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]]);
+        // A shadow pixel (brightness ~80) now as red as B's at that brightness, a lit one as pale.
+        let (shadow, lit) = (50, 350);
+        assert!((red(&out, shadow) - red(&b, shadow)).abs() < 0.02);
+        assert!((red(&out, lit) - red(&b, lit)).abs() < 0.02);
+        // Brightness is kept.
+        for i in [shadow, lit] {
+            let (ya, yo) = (
+                luma([a[i * 3], a[i * 3 + 1], a[i * 3 + 2]]),
+                luma([out[i * 3], out[i * 3 + 1], out[i * 3 + 2]]),
+            );
+            assert!((ya - yo).abs() < 0.5);
+        }
+    }
+
+    #[test]
+    fn too_little_skin_gives_no_line() {
+        assert_eq!(ToneLine::fit(&skin(1.5, 1.1)[..30], &|_| 1.0), None);
+    }
+}
