@@ -42,8 +42,8 @@ use light::{
     pixel_gain, skin_distance, skin_weights, toward_tone, HighlightGuard, HighlightRemoval,
     ShadingGain, SkinLight,
 };
-pub(crate) use raster::luma;
-use raster::{abs_laplacian, mul_mask, ramp, Crop, LowRes};
+use raster::{abs_laplacian, mul_mask, Crop, LowRes};
+pub(crate) use raster::{luma, ramp};
 use shape::{
     dist, mirror, mouth_opening, neighbours, roll, target_shape, triangulate, trimmed_oval,
     turned_opposite, yaw, FaceFrame,
