@@ -499,20 +499,23 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         (2.0 * low.sample::<1>(&features, x, y)[0]).min(1.0)
     };
     let b_tone = skin_tone::ToneLine::fit(&b_crop, &|i| {
+        if !region[i] || whites[i] || b_keep[i] >= 1.0 {
+            return 0.0;
+        }
         let (x, y) = (i % crop.w, i / crop.w);
         let skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
-        skin * (region[i] && !whites[i]) as u8 as f32 * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
+        skin * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
     });
-    let a_weight = |i: usize| {
-        a_skin[i] * (alpha[i] >= 0.5) as u8 as f32 * !whites[i] as u8 as f32 * (1.0 - feature_at(i))
+    // A's skin: what is fitted is mostly A's (half blended in at least), what moves is all of it.
+    let a_skin_at = |i: usize, least_alpha: f32| {
+        if alpha[i] < least_alpha || alpha[i] <= 0.0 || whites[i] || a_skin[i] <= 0.0 {
+            return 0.0;
+        }
+        a_skin[i] * (1.0 - feature_at(i))
     };
-    if let (Some(a_tone), Some(b_tone)) = (skin_tone::ToneLine::fit(&warped, &a_weight), b_tone) {
-        skin_tone::match_tone(&mut warped, &a_tone, &b_tone, &|i| {
-            a_skin[i]
-                * !whites[i] as u8 as f32
-                * (1.0 - feature_at(i))
-                * (alpha[i] > 0.0) as u8 as f32
-        });
+    let a_tone = skin_tone::ToneLine::fit(&warped, &|i| a_skin_at(i, 0.5));
+    if let (Some(a_tone), Some(b_tone)) = (a_tone, b_tone) {
+        skin_tone::match_tone(&mut warped, &a_tone, &b_tone, &|i| a_skin_at(i, 0.0));
     }
     let lap_a = abs_laplacian(&warped, crop.w, crop.h);
     report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);
