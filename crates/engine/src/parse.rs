@@ -164,7 +164,18 @@ impl FaceParse {
         // runs at half the size it was trained at), and grown, the worst cell of each
         // neighbourhood left nearly half of the face to the template, whose nose, eyes and brows
         // then showed through the source's. Cover counts where hair is about as likely as not.
-        let no_hair = |j: usize| 1.0 - crate::fuse::ramp(1.0 - self.face[j], UNSURE_COVER);
+        // And hair in front of a face falls from the hair around it: a patch the parser calls hair
+        // inside the face, cut off from the crop's edge by what it calls face (a platinum blonde's
+        // nose, at 0.54 to 0.67), is a misreading, and no cover.
+        let from_outside = self.hair_from_outside();
+        let no_hair = |j: usize| {
+            let hair = if from_outside[j] {
+                1.0 - self.face[j]
+            } else {
+                self.cells[j][Part::Glasses as usize]
+            };
+            1.0 - crate::fuse::ramp(hair, UNSURE_COVER)
+        };
         let face = (0..GRID * GRID)
             .map(|i| least_around(i, 1, &no_hair).min(least_around(i, 2, &no_glasses)))
             .collect();
@@ -172,6 +183,34 @@ impl FaceParse {
             face,
             ..self.clone()
         }
+    }
+
+    /// Per grid cell, whether it is reached from the grid's edge through cells the parser calls hair
+    /// at least as likely as not ([`UNSURE_COVER`]'s lower end), eight neighbours at a time.
+    fn hair_from_outside(&self) -> Vec<bool> {
+        let hairy = |i: usize| self.cells[i][Part::Hair as usize] >= UNSURE_COVER.0;
+        let edge = |i: usize| {
+            let (x, y) = (i % GRID, i / GRID);
+            x == 0 || y == 0 || x == GRID - 1 || y == GRID - 1
+        };
+        let mut reached = vec![false; GRID * GRID];
+        let mut stack: Vec<usize> = (0..GRID * GRID).filter(|&i| edge(i) && hairy(i)).collect();
+        for &i in &stack {
+            reached[i] = true;
+        }
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % GRID, i / GRID);
+            for ny in y.saturating_sub(1)..(y + 2).min(GRID) {
+                for nx in x.saturating_sub(1)..(x + 2).min(GRID) {
+                    let j = ny * GRID + nx;
+                    if !reached[j] && hairy(j) {
+                        reached[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        reached
     }
 
     /// The same parse with glasses seen through (their frames painted out of the photo): what

@@ -881,7 +881,10 @@ fn a_side_light_s_one_sided_shadows_are_lifted_to_the_lit_side_s() {
     // poster_m1.jpg is lit from the image's left: beside the nose and on the cheek its right side
     // is in shadow. portrait_m1.jpg is lit from the left too, but softly. Carried over, the shadowed
     // side read as a dark band along the nose: 14.7 levels more apart than the template's sides,
-    // 9.7 with the one-sided shadows lifted (8.5 once soft edges are steepened too).
+    // 9.7 with the one-sided shadows lifted (8.5 once soft edges are steepened too). Those figures
+    // were flattered: the parser took poster_m1's nose for hair and it was left to the template.
+    // Over A's own nose, the sides are 19.9 levels more apart than B's without the lift, 14.5 with
+    // it.
     let Fused { b, swapped, face } = fuse_into("poster_m1.jpg", "portrait_m1.jpg");
     // Mean brightness gap between the mesh's two sides beside the nose and on the cheeks.
     let gap = |img: &RgbImage| {
@@ -908,7 +911,7 @@ const SIDE_POINTS: [(usize, usize); 8] = [
     (50, 280),
 ];
 /// How much further apart the result's sides may be than the template's, in levels.
-const SIDE_GAP: f32 = 12.0;
+const SIDE_GAP: f32 = 17.0;
 
 #[test]
 fn a_soft_source_s_eyes_take_edges_as_sharp_as_the_template_s() {
@@ -1006,4 +1009,17 @@ fn the_parser_s_doubt_on_a_blond_face_is_no_cover() {
     let missing = swapped.report.source_missing;
     eprintln!("df_img3 into df_img5: {missing} of the face left to the template");
     assert!(missing < 0.36, "left to the template: {missing}");
+}
+
+#[test]
+fn hair_that_does_not_reach_the_face_from_outside_is_no_cover() {
+    // df_img28, a platinum bob: the parser calls the nose hair (0.54 to 0.67 along it), a patch cut
+    // off from the hair around the face. Taken as cover, the nose was the template's (its mirror
+    // point is itself): df_img28 into df_img3 showed df_img3's nose, distance to A 0.51. Only hair
+    // that reaches the face from the crop's edge covers it now: the nose is A's (0.31).
+    let (img, face) = only_face("df_img28.jpg");
+    let grown = engine().parse(&img, &face).unwrap().with_grown_cover();
+    let nose = mean_over(&face, &[197, 195, 5, 4, 1], |x, y| 1.0 - grown.face(x, y));
+    eprintln!("df_img28 grown cover along the nose: {nose}");
+    assert!(nose < 0.2, "the nose taken for hair: {nose}");
 }
