@@ -146,7 +146,8 @@ impl FaceParse {
 
     /// The same parse with every cover grown by one cell, and glasses by two, so that the soft fringe
     /// of a strand or a frame counts as covered too (for the photo whose face is copied: a frame's
-    /// thin outline half copied would stay as a ghost).
+    /// thin outline half copied would stay as a ghost). Hair counts from [`UNSURE_COVER`], and only
+    /// where it reaches the face from the crop's edge.
     pub fn with_grown_cover(&self) -> FaceParse {
         let least_around = |i: usize, reach: usize, value: &dyn Fn(usize) -> f32| {
             let (x, y) = (i % GRID, i / GRID);
