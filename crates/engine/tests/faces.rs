@@ -995,8 +995,8 @@ fn the_parser_s_doubt_on_a_blond_face_is_no_cover() {
     // df_img3: a blond face framed by blond hair. The parser gives a third of hair to the nose
     // (0.36 to 0.40 along it) and to scattered cells of the cheeks; grown, that doubt left 44% of
     // the face to the template (D01: B's nose, brows and eye make-up showed through A's). Doubt is
-    // no cover now: the nose is A's (grown cover 0.48 along it, 0.12 now), the strands over the
-    // brow and outer cheek are still cover, and 31% of the face is left to B (the hair down both
+    // no cover now: the nose is A's (grown cover 0.48 along it, under 0.01 now), the strands over the
+    // brow and outer cheek are still cover, and 28% of the face is left to B (the hair down both
     // of A's cheeks).
     let (img, face) = only_face("df_img3.jpg");
     let grown = engine().parse(&img, &face).unwrap().with_grown_cover();

@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::raster::abs_laplacian;
-use super::raster::{box3, box_pass, luma};
+use super::raster::{box3, box_pass, luma, quantile};
 
 /// Detail ratios of A's face to B's within which A's detail is left as it is.
 const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
@@ -97,8 +97,7 @@ fn edge_strength(band: &[f32], alpha: &[f32], w: usize, h: usize) -> Option<f32>
     if v.len() < 100 {
         return None;
     }
-    let k = ((v.len() - 1) as f32 * EDGE_QUANTILE) as usize;
-    Some(*v.select_nth_unstable_by(k, f32::total_cmp).1)
+    Some(quantile(&mut v, EDGE_QUANTILE))
 }
 
 /// Steepens a soft A's mid-scale edges (`rgb`, the warped face) to B's (`b`, the same crop of B):

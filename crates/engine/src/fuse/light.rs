@@ -1,7 +1,7 @@
 //! Light: each face's skin-weighted low-frequency light, the shading gain from A's to B's, and the
 //! highlight guard.
 
-use super::raster::{luma, ramp, LowRes};
+use super::raster::{luma, quantile, ramp, LowRes};
 
 /// Tolerance of the skin test, in median absolute deviations of the interior.
 pub(super) const SKIN_SPREAD: f32 = 3.0;
@@ -86,14 +86,7 @@ impl HighlightGuard {
         if levels.len() < 100 {
             return none;
         }
-        // Two order statistics, without sorting all the levels.
-        let last = (levels.len() - 1) as f32;
-        let mut at = |q: f32| {
-            *levels
-                .select_nth_unstable_by((last * q) as usize, f32::total_cmp)
-                .1
-        };
-        let (median, top) = (at(0.5), at(0.98));
+        let (median, top) = (quantile(&mut levels, 0.5), quantile(&mut levels, 0.98));
         if top <= HIGHLIGHT_CEILING || median >= HIGHLIGHT_CEILING {
             return none;
         }

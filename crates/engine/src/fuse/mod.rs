@@ -541,9 +541,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let lap_a = if softer > 0.0 {
         let weight = |i: usize| {
             let (x, y) = (i % crop.w, i / crop.w);
-            let feature = (2.0 * low.sample::<1>(&features, x, y)[0]).min(1.0);
             let b_skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
-            softer * a_skin[i] * b_skin * (1.0 - feature) * (alpha[i] > 0.0) as u8 as f32
+            softer * a_skin[i] * b_skin * (1.0 - feature_at(i)) * (alpha[i] > 0.0) as u8 as f32
         };
         borrow_texture(&mut warped, &b_crop, &weight, crop.w, crop.h);
         abs_laplacian(&warped, crop.w, crop.h)

@@ -118,6 +118,13 @@ pub(super) fn median(values: &mut [f32], least: usize) -> Option<f32> {
     Some(*values.select_nth_unstable_by(mid, f32::total_cmp).1)
 }
 
+/// The element of `values` at rank `q` of their count less one (rounded down), reordering them:
+/// an order statistic without sorting them all. `values` must not be empty.
+pub(super) fn quantile(values: &mut [f32], q: f32) -> f32 {
+    let k = ((values.len() - 1) as f32 * q) as usize;
+    *values.select_nth_unstable_by(k, f32::total_cmp).1
+}
+
 /// A 3×3 box blur of an RGB buffer (edge pixels average what lies inside).
 pub(super) fn box3(rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut rows = vec![0f32; rgb.len()];

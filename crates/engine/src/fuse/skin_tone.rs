@@ -9,7 +9,7 @@
 //! brightness over its skin; A's skin pixels are then moved by the difference between B's line
 //! and A's at their own brightness (brightness unchanged).
 
-use super::raster::luma;
+use super::raster::{luma, median, quantile};
 
 /// Brightness range of the pixels that are fitted: darker ones are noise and beard roots, brighter
 /// ones may be burnt out in a channel (their colour is the sensor's, not the skin's).
@@ -65,18 +65,11 @@ impl ToneLine {
             (s.1 - r).abs().max((s.2 - b).abs())
         };
         let mut residuals: Vec<f32> = samples.iter().map(residual).collect();
-        let mid = residuals.len() / 2;
-        let spread = *residuals.select_nth_unstable_by(mid, f32::total_cmp).1 * 1.4826 + 1e-3;
+        let spread = median(&mut residuals, 1)? * 1.4826 + 1e-3;
         samples.retain(|s| residual(s) <= OUTLIER * spread);
         let mut line = Self::least_squares(&samples)?;
         let mut levels: Vec<f32> = samples.iter().map(|s| s.0).collect();
-        let last = levels.len() - 1;
-        let mut at = |q: f32| {
-            *levels
-                .select_nth_unstable_by((last as f32 * q) as usize, f32::total_cmp)
-                .1
-        };
-        line.range = (at(0.05), at(0.95));
+        line.range = (quantile(&mut levels, 0.05), quantile(&mut levels, 0.95));
         Some(line)
     }
 
