@@ -20,7 +20,7 @@ const CROP: usize = 256;
 const GRID: usize = 32;
 /// Cover probability (hair, a hat) under which a cell of the face that is copied counts as
 /// uncovered, and over which it counts as fully covered.
-const UNSURE_COVER: (f32, f32) = (0.45, 0.7);
+const UNSURE_COVER: (f32, f32) = (0.3, 0.6);
 /// The model's 19 classes.
 const CLASSES: usize = 19;
 /// ImageNet's channel means and deviations, the model's input normalisation.

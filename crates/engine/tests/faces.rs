@@ -883,8 +883,8 @@ fn a_side_light_s_one_sided_shadows_are_lifted_to_the_lit_side_s() {
     // side read as a dark band along the nose: 14.7 levels more apart than the template's sides,
     // 9.7 with the one-sided shadows lifted (8.5 once soft edges are steepened too). Those figures
     // were flattered: the parser took poster_m1's nose for hair and it was left to the template.
-    // Over A's own nose, the sides are 19.9 levels more apart than B's without the lift, 14.5 with
-    // it.
+    // Over A's own nose, the sides are about 20 levels more apart than B's without the lift, 16.5
+    // with it.
     let Fused { b, swapped, face } = fuse_into("poster_m1.jpg", "portrait_m1.jpg");
     // Mean brightness gap between the mesh's two sides beside the nose and on the cheeks.
     let gap = |img: &RgbImage| {
@@ -996,7 +996,7 @@ fn the_parser_s_doubt_on_a_blond_face_is_no_cover() {
     // (0.36 to 0.40 along it) and to scattered cells of the cheeks; grown, that doubt left 44% of
     // the face to the template (D01: B's nose, brows and eye make-up showed through A's). Doubt is
     // no cover now: the nose is A's (grown cover 0.48 along it, under 0.01 now), the strands over the
-    // brow and outer cheek are still cover, and 28% of the face is left to B (the hair down both
+    // brow and outer cheek are still cover, and 29% of the face is left to B (the hair down both
     // of A's cheeks).
     let (img, face) = only_face("df_img3.jpg");
     let grown = engine().parse(&img, &face).unwrap().with_grown_cover();
