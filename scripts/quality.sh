@@ -19,22 +19,21 @@ for list in pairs pairs-more; do
   mkdir -p "$out/$list"
   ./target/debug/faceswap bench --pairs "$shared/eval/$list.tsv" --out "$out/$list" --rounds 0 --threads 1 --cache none >/dev/null
   "$shared/eval/score.sh" --pairs "$shared/eval/$list.tsv" --results "faceswap=$out/$list" --out "$out/$list/report.json"
-  # The gate: det 1.00, at_tpl 1.00, contour <= 0.08 and outPSNR >= 70 as issue 9 asks; dAref <= 0.56
-  # (0.585 on pairs.tsv) and same<0.6 >= 0.88, short of its 0.55 and 0.92: what covers a face
-  # (parser) and beards are left to B, and a bearded A is shaved whole, moustache and all, which
-  # costs identity where A's mouth sits in its beard (pairs 06 and 09; README, "Quality"), as do a
-  # template's clear glasses kept whole in front of A's eyes (D02, just over 0.6). pairs.tsv measures
-  # 0.582 today: its pair 09 (a face 34 pixels between the eyes, in profile) went from 0.56 to 0.59
-  # when the parser's doubt stopped counting as cover, and the scorer moves by up to 0.01 when a
-  # mesh moves by a fraction of a pixel, so its gate keeps that much room.
-  case $list in pairs) max_dist=0.585 ;; *) max_dist=0.56 ;; esac
+  # The gate: det 1.00, at_tpl 1.00, same<0.6 >= 0.92, contour <= 0.08 and outPSNR >= 70 as issue 9
+  # asks; dAref <= 0.56, just short of its 0.55 (0.553 and 0.538 measured): a template's clear
+  # glasses kept whole in front of A's eyes (D02) and what the parser cannot see through still cost
+  # identity. A bearded A's beard is now carried down to B's jaw (shaved before, when
+  # pairs.tsv measured 0.582, pairs-more 0.548, same<0.6 0.92 / 0.89). The contour
+  # measures 0.077 on pairs.tsv: its pair 09 (a 34-pixel profile face) takes kit_2's beard along
+  # its jaw, and the scorer's jaw follows the beard's edge (0.08 -> 0.28 there).
+  max_dist=0.56
   python3 - "$out/$list/report.json" "$list" "$max_dist" <<'PY' || failed=1
 import json, sys
 s = json.load(open(sys.argv[1]))["methods"]["faceswap"]["summary"]
 gate = [
     ("det", s["detected_share"], ">=", 1.0),
     ("at_tpl", s["at_template_share"], ">=", 1.0),
-    ("same<0.6", s["same_person_share"], ">=", 0.88),
+    ("same<0.6", s["same_person_share"], ">=", 0.92),
     ("dAref", s["mean_id_dist_to_Aref"], "<=", float(sys.argv[3])),
     ("contour", s["mean_contour_err"], "<=", 0.08),
     ("outPSNR", s["mean_outside_psnr"], ">=", 70.0),

@@ -83,6 +83,9 @@ const BEARD_TEXTURE: (f32, f32) = (2.0, 3.5);
 /// Beard levels of a cell from which it is taken out, and at which fully.
 const BEARD_WHOLE: (f32, f32) = (0.15, 0.45);
 
+/// The carried beard's feather at the oval, as a share of the skin's.
+const JAW_FEATHER: f32 = 0.25;
+
 /// What a face's low-res cells say about a beard: their mean colour and fine detail (block
 /// averages weighted by `m_low`, the region's share of each cell), which cells sample the face's
 /// own skin, and the lips' share of each cell.
@@ -111,29 +114,27 @@ impl Beard {
         low.blur(&self.whole, 1, self.sigma)
     }
 
-    /// What is shaved off A's face (left to B's skin) when A has a beard and B has not: the beard
-    /// grown by its softening blur's width before the blur, so that a moustache (a narrow band
-    /// between nose and lip, often hanging over the upper lip) goes whole too rather than thinned
-    /// by the blur into a faint one. Grown no further than a cell above the lower face (`lower`,
-    /// as for [`beard`]; higher, B's nostrils would show under A's nose), and never over the
-    /// mouth's opening (`mouth`, its share of each cell), whose teeth stay.
-    pub(super) fn shaved(
+    /// A's beard as carried onto a clean-shaven B, by `amount` (how surely A has a beard and B has
+    /// not): grown by a cell so that its thin edges (stubble along the jaw, a moustache's ends)
+    /// come whole, and feathered at the oval (`m_low`, the region's share of each cell) by only
+    /// [`JAW_FEATHER`] of the skin's `feather`, so that it reaches B's jaw line instead of fading
+    /// into B's skin above it.
+    pub(super) fn carried(
         &self,
         low: &LowRes,
-        lower: &dyn Fn(usize) -> f32,
-        mouth: &[f32],
+        m_low: &[f32],
+        feather: f32,
+        amount: f32,
     ) -> Vec<f32> {
-        let below_nose = low.grow(&(0..self.whole.len()).map(lower).collect::<Vec<_>>(), 1);
-        let grown: Vec<f32> = low
-            .grow(&self.whole, self.sigma.ceil() as usize)
+        if amount <= 0.0 {
+            return vec![0.0; self.whole.len()];
+        }
+        let grown = low.blur(&low.grow(&self.whole, 1), 1, (0.5 * self.sigma).max(0.5));
+        let edge = low.blur(m_low, 1, JAW_FEATHER * feather);
+        grown
             .iter()
-            .zip(&below_nose)
-            .map(|(g, l)| g * l)
-            .collect();
-        low.blur(&grown, 1, self.sigma)
-            .iter()
-            .zip(mouth)
-            .map(|(s, m)| s * (1.0 - m).clamp(0.0, 1.0))
+            .zip(&edge)
+            .map(|(b, e)| amount * b.min(1.0) * ((e - 0.5) / 0.45).clamp(0.0, 1.0))
             .collect()
     }
 }
@@ -298,26 +299,28 @@ mod tests {
     }
 
     #[test]
-    fn a_moustache_is_shaved_whole_but_the_mouth_opening_is_kept() {
-        // 40×40 cells of skin at 150 with a moustache of 50 three rows tall (rows 20–22) over
-        // an open mouth (rows 23–26): a band narrow against the softening blur.
+    fn a_carried_moustache_comes_whole_and_a_chin_beard_reaches_the_jaw_line() {
+        // 40×40 cells of skin at 150 inside the oval (rows above 36) with a moustache of 50
+        // three rows tall (rows 20–22), a band narrow against the softening blur, and a chin
+        // beard of 50 from row 30 down to the oval's edge.
         let (w, h) = (40, 40);
         let low = LowRes::new(w, h, 1);
-        let m_low = vec![1f32; w * h];
-        let moustache = |i: usize| (20..23).contains(&(i / w)) && (10..30).contains(&(i % w));
+        let m_low: Vec<f32> = (0..w * h).map(|i| (i / w < 36) as u8 as f32).collect();
+        let hairy = |i: usize| {
+            let (x, y) = (i % w, i / w);
+            (10..30).contains(&x) && ((20..23).contains(&y) || (30..36).contains(&y))
+        };
         let colour: Vec<f32> = (0..w * h)
             .flat_map(|i| {
-                let v = if moustache(i) { 50.0 } else { 150.0 };
+                let v = if hairy(i) { 50.0 } else { 150.0 } * m_low[i];
                 [v, v, v]
             })
             .collect();
         let detail = vec![3.0; w * h];
         let sample: Vec<bool> = (0..w * h).map(|i| i / w < 15).collect();
-        let mouth: Vec<f32> = (0..w * h)
-            .map(|i| ((23..27).contains(&(i / w)) && (12..28).contains(&(i % w))) as u8 as f32)
-            .collect();
         let none = vec![0f32; w * h];
         let lower = |i: usize| (i / w >= 18) as u8 as f32;
+        let feather = 4.5;
         let found = beard(
             &BeardCues {
                 colour: &colour,
@@ -327,19 +330,45 @@ mod tests {
                 lips: &none,
             },
             &lower,
-            4.5,
+            feather,
         );
         let at = |v: &[f32], x: usize, y: usize| v[y * w + x];
-        // Softened alone, the band is thinned into a faint moustache that would stay A's.
-        let (softened, shaved) = (found.softened(&low), found.shaved(&low, &lower, &mouth));
-        let (cells, shave) = (at(&softened, 20, 21), at(&shaved, 20, 21));
-        assert!(cells < 0.7, "softened: {cells}");
-        assert!(shave > 0.93, "shaved: {shave}");
+        let carried = found.carried(&low, &m_low, feather, 1.0);
+        // Softened alone, the band is thinned into a faint moustache; carried, it is whole.
+        let softened = found.softened(&low);
+        assert!(
+            at(&softened, 20, 21) < 0.7,
+            "softened: {}",
+            at(&softened, 20, 21)
+        );
+        assert!(
+            at(&carried, 20, 21) > 0.9,
+            "moustache: {}",
+            at(&carried, 20, 21)
+        );
         for y in [20, 22] {
-            let edge = at(&shaved, 20, y);
-            assert!(edge > 0.85, "row {y}: {edge}");
+            assert!(
+                at(&carried, 20, y) > 0.8,
+                "moustache row {y}: {}",
+                at(&carried, 20, y)
+            );
         }
-        assert_eq!(at(&shaved, 20, 24), 0.0, "the mouth's opening stays");
-        assert!(at(&shaved, 20, 5) < 0.01, "the forehead stays");
+        // Two cells above the oval's edge the beard is three quarters whole; the skin's feather
+        // leaves a quarter there, a band of B's skin under a floating beard.
+        let skin_edge = low.blur(&m_low, 1, feather);
+        let skin = ((at(&skin_edge, 20, 34) - 0.5) / 0.45).clamp(0.0, 1.0);
+        let jaw = at(&carried, 20, 34);
+        eprintln!("two cells above the jaw line: skin's feather {skin}, the beard {jaw}");
+        assert!(
+            jaw > 0.7 && jaw > 2.0 * skin,
+            "at the jaw: {jaw} (skin {skin})"
+        );
+        assert!(at(&carried, 20, 5) < 0.01, "the forehead is no beard");
+        assert!(at(&carried, 20, 38) == 0.0, "nothing outside the oval");
+        // No beard carried when B has one or A has none.
+        assert!(found
+            .carried(&low, &m_low, feather, 0.0)
+            .iter()
+            .all(|&c| c == 0.0));
     }
 }

@@ -130,7 +130,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // B's open mouth is kept where A's is closed (A's lips stretched over the opening would
     // smear); when both are open, A's mouth is A's whole, teeth and all.
     let keep_b_mouth = report.mouths == [MouthState::Closed, MouthState::Open];
-    let target = target_shape(ma, mb, &neighbours, degree, keep_b_mouth);
+    let target = target_shape(ma, mb, &triangles, &neighbours, degree, keep_b_mouth);
 
     let face_width = report.face_width[1];
     let frame = FaceFrame::new(&target);
@@ -286,94 +286,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             })
             .collect()
     };
-    let light_a = SkinLight::new(
-        &m_low,
-        &a_low,
-        &only_face(skin_weights(&distance), &a_face_low),
-    );
-    let light_b = SkinLight::new(
-        &m_low,
-        &b_low,
-        &only_face(skin_weights(&distance_b), &b_face_low),
-    );
-    // A's specular highlights are A's light, not its skin: carried over and tinted by B's light
-    // they turn into pale patches. They take A's local skin colour instead, and A's light is then
-    // measured without them.
-    let a_skin_weights = only_face(skin_weights(&distance), &a_face_low);
-    let highlights = HighlightRemoval {
-        low: &low,
-        region: &region_f,
-        skin: &a_skin,
-        skin_weights: &a_skin_weights,
-        sigma: SHADING_SIGMA * face_width / block as f32,
-    };
-    let light_a = match highlights.remove(&mut warped, &light_a) {
-        Some((cleaned, share)) => {
-            report.source_highlights = share;
-            cleaned
-        }
-        None => light_a,
-    };
-    // Shading at two scales: fine near the rim, so the face's outline keeps B's light and the jaw
-    // line reads as B's; coarse inside, so A's own modelling of eyes, nose and cheeks survives.
-    let shading_rim = low.blur(&m_low, 1, SHADING_RIM_SIGMA * face_width / block as f32);
-    let shading =
-        |sigma: f32| ShadingGain::new(&low, &light_a, &light_b, sigma * face_width / block as f32);
-    let (fine, coarse) = (shading(SHADING_SIGMA), shading(INNER_SHADING_SIGMA));
-    let ShadingGain { tint, tone, .. } = shading(TINT_SIGMA);
-    // The harsher A's light than B's, the more of A's own shading inside the face is B's too: a
-    // strong side light's shadows are too sharp for the coarse ratio, and kept they make the
-    // face look like a mask lit from elsewhere.
-    let harsher = ramp(
-        report.light_strength[0] - report.light_strength[1],
-        HARSHER_LIGHT,
-    );
-    let gain: Vec<f32> = (0..low.w * low.h * 3)
-        .map(|j| {
-            let i = j / 3;
-            let inner = ((shading_rim[i] - 0.5) / 0.45).clamp(0.0, 1.0) * (1.0 - harsher);
-            let (f, c) = (fine.brightness[i], coarse.brightness[i]);
-            (f + inner * (c - f)) * tint[j]
-        })
-        .collect();
-
-    // Blend mask: feathered inward from the edge of the region (the oval, and wherever A's photo
-    // ended), zero outside it.
     let feather = FEATHER_SIGMA * face_width / block as f32;
-    let oval_blur = low.blur(&m_low, 1, feather);
-    let mut alpha_low: Vec<f32> = oval_blur
-        .iter()
-        .map(|&v| ((v - 0.5) / 0.45).clamp(0.0, 1.0))
-        .collect();
-    // Near the edge, A's mesh oval often takes in hair or background: keep only what looks like A's
-    // skin there, so B's jaw line and cheeks are not painted over with them.
-    // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
-    // to B; beards and shadows stay A's.
-    let skin: Vec<f32> = distance
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (2.0 - d).clamp(0.0, 1.0).max(feature(i)))
-        .collect();
-    let not_foreign: Vec<f32> = distance
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (FOREIGN - d).clamp(0.0, 1.0).max(feature(i)))
-        .collect();
-    let skin = low.blur(&skin, 1, feather * 0.5);
-    let not_foreign = low.blur(&not_foreign, 1, feather * 0.5);
-    for (((a, r), k), f) in alpha_low.iter_mut().zip(&rim).zip(&skin).zip(&not_foreign) {
-        let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
-        *a *= (interior * f).max(*k);
-    }
-    if keep_b_mouth {
-        let hole_blur = low.blur(&mouth_low, 1, (feather * 0.5).max(0.5));
-        for (a, h) in alpha_low.iter_mut().zip(&hole_blur) {
-            *a *= 1.0 - (h * 3.0).clamp(0.0, 1.0);
-        }
-    }
-
-    // Beards follow B: B's beard stays in front of A's face, and where A has a beard and B has not,
-    // B's shaven skin is kept (a beard cut at B's jaw line would float).
     // The lower face starts under the nose: a moustache grows right below the nostrils, so the
     // ramp is full a third of the way from the nose's base to the upper lip.
     let (nose_base, lip_top) = (
@@ -416,12 +329,110 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         ramp(report.beard[0], BEARD_SHARE),
         ramp(report.beard[1], BEARD_SHARE),
     );
-    let (shaved, kept) = (
-        beard_a.shaved(&low, &lower, &mouth_low),
-        beard_b.softened(&low),
+    // A's beard is no light either, however close its colour comes to skin: taken for a shadow,
+    // the gain would lift it to a pale ginger on a carried beard. (Only a beard: a side light's
+    // shadow on a shaven face, partly taken for one, is light.)
+    let a_skin_weights: Vec<f32> = only_face(skin_weights(&distance), &a_face_low)
+        .iter()
+        .zip(&beard_a.softened(&low))
+        .map(|(w, b)| w * (1.0 - ka * b.clamp(0.0, 1.0)).max(0.05))
+        .collect();
+    let light_a = SkinLight::new(&m_low, &a_low, &a_skin_weights);
+    let light_b = SkinLight::new(
+        &m_low,
+        &b_low,
+        &only_face(skin_weights(&distance_b), &b_face_low),
     );
-    for ((a, ba), bb) in alpha_low.iter_mut().zip(&shaved).zip(&kept) {
-        *a *= 1.0 - (ka * ba).max(kb * bb);
+    // A's specular highlights are A's light, not its skin: carried over and tinted by B's light
+    // they turn into pale patches. They take A's local skin colour instead, and A's light is then
+    // measured without them.
+    let highlights = HighlightRemoval {
+        low: &low,
+        region: &region_f,
+        skin: &a_skin,
+        skin_weights: &a_skin_weights,
+        sigma: SHADING_SIGMA * face_width / block as f32,
+    };
+    let light_a = match highlights.remove(&mut warped, &light_a) {
+        Some((cleaned, share)) => {
+            report.source_highlights = share;
+            cleaned
+        }
+        None => light_a,
+    };
+    // Shading at two scales: fine near the rim, so the face's outline keeps B's light and the jaw
+    // line reads as B's; coarse inside, so A's own modelling of eyes, nose and cheeks survives.
+    let shading_rim = low.blur(&m_low, 1, SHADING_RIM_SIGMA * face_width / block as f32);
+    let shading =
+        |sigma: f32| ShadingGain::new(&low, &light_a, &light_b, sigma * face_width / block as f32);
+    let (fine, coarse) = (shading(SHADING_SIGMA), shading(INNER_SHADING_SIGMA));
+    let ShadingGain { tint, tone, .. } = shading(TINT_SIGMA);
+    // The harsher A's light than B's, the more of A's own shading inside the face is B's too: a
+    // strong side light's shadows are too sharp for the coarse ratio, and kept they make the
+    // face look like a mask lit from elsewhere.
+    let harsher = ramp(
+        report.light_strength[0] - report.light_strength[1],
+        HARSHER_LIGHT,
+    );
+    let gain: Vec<f32> = (0..low.w * low.h * 3)
+        .map(|j| {
+            let i = j / 3;
+            let inner = ((shading_rim[i] - 0.5) / 0.45).clamp(0.0, 1.0) * (1.0 - harsher);
+            let (f, c) = (fine.brightness[i], coarse.brightness[i]);
+            (f + inner * (c - f)) * tint[j]
+        })
+        .collect();
+
+    // Blend mask: feathered inward from the edge of the region (the oval, and wherever A's photo
+    // ended), zero outside it.
+    let oval_blur = low.blur(&m_low, 1, feather);
+    let mut alpha_low: Vec<f32> = oval_blur
+        .iter()
+        .map(|&v| ((v - 0.5) / 0.45).clamp(0.0, 1.0))
+        .collect();
+    // Near the edge, A's mesh oval often takes in hair or background: keep only what looks like A's
+    // skin there, so B's jaw line and cheeks are not painted over with them.
+    // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
+    // to B; beards and shadows stay A's.
+    let skin: Vec<f32> = distance
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (2.0 - d).clamp(0.0, 1.0).max(feature(i)))
+        .collect();
+    let not_foreign: Vec<f32> = distance
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (FOREIGN - d).clamp(0.0, 1.0).max(feature(i)))
+        .collect();
+    let skin = low.blur(&skin, 1, feather * 0.5);
+    let not_foreign = low.blur(&not_foreign, 1, feather * 0.5);
+    for (((a, r), k), f) in alpha_low.iter_mut().zip(&rim).zip(&skin).zip(&not_foreign) {
+        let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
+        *a *= (interior * f).max(*k);
+    }
+    // B's open mouth where A's is closed: its opening stays B's.
+    let hole: Vec<f32> = if keep_b_mouth {
+        low.blur(&mouth_low, 1, (feather * 0.5).max(0.5))
+            .iter()
+            .map(|h| 1.0 - (h * 3.0).clamp(0.0, 1.0))
+            .collect()
+    } else {
+        vec![1.0; low.w * low.h]
+    };
+    for (a, h) in alpha_low.iter_mut().zip(&hole) {
+        *a *= h;
+    }
+
+    // Beards: B's beard stays in front of A's face. A's beard on a clean-shaven B is carried over
+    // whole, down to B's jaw line: shaved off, A's mouth loses the beard it sits in (and most of
+    // who A is), and faded in from the rim like skin it would float over B's chin.
+    let kept = beard_b.softened(&low);
+    for (a, bb) in alpha_low.iter_mut().zip(&kept) {
+        *a *= 1.0 - kb * bb;
+    }
+    let carried = beard_a.carried(&low, &m_low, feather, ka * (1.0 - kb));
+    for ((a, c), h) in alpha_low.iter_mut().zip(&carried).zip(&hole) {
+        *a = a.max(c * h);
     }
 
     // Where teeth and the whites of the eyes can be: the eyes' contours, a little widened, and the
@@ -432,6 +443,16 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         &[&EYE_A, &EYE_B, &LIPS_INNER],
         WHITES_WIDENING,
     );
+    // A's carried beard per pixel, and A's skin without it: the beard takes B's light but is
+    // neither skin colour nor shadow.
+    let beard_at: Vec<f32> = (0..crop.w * crop.h)
+        .map(|i| low.sample::<1>(&carried, i % crop.w, i / crop.w)[0].clamp(0.0, 1.0))
+        .collect();
+    let bare_skin: Vec<f32> = a_skin
+        .iter()
+        .zip(&beard_at)
+        .map(|(s, b)| s * (1.0 - b))
+        .collect();
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
@@ -487,7 +508,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         &low,
         &mut warped,
         &alpha,
-        &a_skin,
+        &bare_skin,
         &template,
         &side_shadows,
         face_width / block as f32,
@@ -507,15 +528,18 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         skin * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
     });
     // A's skin: what is fitted is mostly A's (half blended in at least), what moves is all of it.
-    let a_skin_at = |i: usize, least_alpha: f32| {
-        if alpha[i] < least_alpha || alpha[i] <= 0.0 || whites[i] || a_skin[i] <= 0.0 {
+    // A carried beard is not fitted (it is no skin) but moves with it, B's colour cast and all.
+    let a_skin_at = |i: usize, least_alpha: f32, skin: &[f32]| {
+        if alpha[i] < least_alpha || alpha[i] <= 0.0 || whites[i] || skin[i] <= 0.0 {
             return 0.0;
         }
-        a_skin[i] * (1.0 - feature_at(i))
+        skin[i] * (1.0 - feature_at(i))
     };
-    let a_tone = skin_tone::ToneLine::fit(&warped, &|i| a_skin_at(i, 0.5));
+    let a_tone = skin_tone::ToneLine::fit(&warped, &|i| a_skin_at(i, 0.5, &bare_skin));
     if let (Some(a_tone), Some(b_tone)) = (a_tone, b_tone) {
-        skin_tone::match_tone(&mut warped, &a_tone, &b_tone, &|i| a_skin_at(i, 0.0));
+        skin_tone::match_tone(&mut warped, &a_tone, &b_tone, &|i| {
+            a_skin_at(i, 0.0, &a_skin)
+        });
     }
     let lap_a = abs_laplacian(&warped, crop.w, crop.h);
     report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);
@@ -542,7 +566,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let weight = |i: usize| {
             let (x, y) = (i % crop.w, i / crop.w);
             let b_skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
-            softer * a_skin[i] * b_skin * (1.0 - feature_at(i)) * (alpha[i] > 0.0) as u8 as f32
+            softer * bare_skin[i] * b_skin * (1.0 - feature_at(i)) * (alpha[i] > 0.0) as u8 as f32
         };
         borrow_texture(&mut warped, &b_crop, &weight, crop.w, crop.h);
         abs_laplacian(&warped, crop.w, crop.h)
