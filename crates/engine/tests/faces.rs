@@ -623,6 +623,43 @@ fn a_bearded_source_s_beard_is_carried_down_to_a_shaven_template_s_jaw() {
     beard_carried("df_img24.jpg", "df_img14.jpg", 0.14, 0.0);
 }
 
+#[test]
+fn a_carried_beard_brings_no_background_from_beside_a_s_jaw() {
+    // df_img24.jpg's beard, against a blue background, into df_img39.jpg: the beard's low-res
+    // cells at the rim reach past A's jaw, and a strip of A's blue background came along down
+    // B's right jaw: 131 more pixels bluer than red by 20 levels than B's, none more now.
+    let Fused { b, swapped, face } = fuse_into("df_img24.jpg", "df_img39.jpg");
+    let xs = face.mesh.points.iter().map(|p| p[0]);
+    let ys = face.mesh.points.iter().map(|p| p[1]);
+    let (x0, x1) = (
+        xs.clone().fold(f32::MAX, f32::min),
+        xs.fold(f32::MIN, f32::max),
+    );
+    let (y0, y1) = (
+        ys.clone().fold(f32::MAX, f32::min),
+        ys.fold(f32::MIN, f32::max),
+    );
+    let blue = |img: &RgbImage| {
+        let mut n = 0;
+        for y in y0 as u32..y1 as u32 {
+            for x in x0 as u32..x1 as u32 {
+                let p = img.get_pixel(x, y);
+                n += (p[2] as f32 > p[0] as f32 + 20.0) as u32;
+            }
+        }
+        n
+    };
+    let (in_b, in_result) = (blue(&b), blue(&swapped.image));
+    eprintln!("blue pixels over the face: {in_result} (template: {in_b})");
+    assert!(
+        in_result <= in_b + BLUE_PIXELS,
+        "{in_result} against {in_b}"
+    );
+}
+
+/// How many more blue pixels than the template's the result's face may have.
+const BLUE_PIXELS: u32 = 40;
+
 /// Fuses bearded `a` into shaven `b` and asserts that A's beard counted (`beard` at least), that
 /// the band above the result's upper lip is more than `moustache` levels darker than B's there,
 /// and the chin just above B's jaw line more than [`CHIN_BEARD_DARKER`] levels darker.

@@ -73,6 +73,9 @@ const HARSHER_LIGHT: (f32, f32) = (0.1, 0.3);
 /// Inward feather of the face oval, in face widths (the ramp reaches 1 at about 1.6 of these).
 const FEATHER_SIGMA: f32 = 0.07;
 
+/// Green or blue over red from which a pixel starts to be too cold for hair or skin, and at which it
+/// is surely neither (a carried beard's cell reaching into A's background).
+const COLD_HUE: (f32, f32) = (1.05, 1.25);
 /// Share of the lower face in dark, textured hair from which a beard starts to count, and at which
 /// it counts fully.
 const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
@@ -430,10 +433,15 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     for (a, bb) in alpha_low.iter_mut().zip(&kept) {
         *a *= 1.0 - kb * bb;
     }
-    let carried = beard_a.carried(&low, &m_low, feather, ka * (1.0 - kb));
-    for ((a, c), h) in alpha_low.iter_mut().zip(&carried).zip(&hole) {
-        *a = a.max(c * h);
-    }
+    // Grown by a cell, the beard may reach past A's jaw into A's background at the rim: only
+    // what is not wildly unlike skin comes (a beard is dark, not blue).
+    let carried: Vec<f32> = beard_a
+        .carried(&low, &m_low, feather, ka * (1.0 - kb))
+        .iter()
+        .zip(&not_foreign)
+        .zip(&hole)
+        .map(|((c, f), h)| c * f * h)
+        .collect();
 
     // Where teeth and the whites of the eyes can be: the eyes' contours, a little widened, and the
     // mouth's opening.
@@ -445,8 +453,18 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     );
     // A's carried beard per pixel, and A's skin without it: the beard takes B's light but is
     // neither skin colour nor shadow.
+    // Per pixel, only what has a hair's or skin's colour (warm or grey, not blue or green: A's
+    // background where the beard's cell reaches past A's jaw).
     let beard_at: Vec<f32> = (0..crop.w * crop.h)
-        .map(|i| low.sample::<1>(&carried, i % crop.w, i / crop.w)[0].clamp(0.0, 1.0))
+        .map(|i| {
+            let c = low.sample::<1>(&carried, i % crop.w, i / crop.w)[0].clamp(0.0, 1.0);
+            if c <= 0.0 {
+                return 0.0;
+            }
+            let p = &warped[i * 3..i * 3 + 3];
+            let cold = p[1].max(p[2]) / p[0].max(1.0);
+            c * (1.0 - ramp(cold, COLD_HUE))
+        })
         .collect();
     let bare_skin: Vec<f32> = a_skin
         .iter()
@@ -461,7 +479,9 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             if !region[i] {
                 continue;
             }
-            alpha[i] = low.sample::<1>(&alpha_low, x, y)[0] * a_face[i] * (1.0 - b_keep[i]);
+            alpha[i] = low.sample::<1>(&alpha_low, x, y)[0].max(beard_at[i])
+                * a_face[i]
+                * (1.0 - b_keep[i]);
             if alpha[i] > 0.0 {
                 let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
                 // Only in the eyes and the mouth can a bright, unsaturated pixel be white (teeth,
