@@ -92,7 +92,7 @@ impl FusionReport {
         }
         if self.beard[0] > 0.15 && self.beard[1] < 0.08 {
             w.push(
-                "the source has a beard and the template does not: the beard is not carried over"
+                "the source has a beard and the template does not: the beard is carried over as far as the template's jaw line"
                     .into(),
             );
         }
