@@ -290,6 +290,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             .collect()
     };
     let feather = FEATHER_SIGMA * face_width / block as f32;
+    // Each face's beard, found before the light: A's beard is no light (below).
     // The lower face starts under the nose: a moustache grows right below the nostrils, so the
     // ramp is full a third of the way from the nose's base to the upper lip.
     let (nose_base, lip_top) = (
@@ -434,7 +435,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         *a *= 1.0 - kb * bb;
     }
     // Grown by a cell, the beard may reach past A's jaw into A's background at the rim: only
-    // what is not wildly unlike skin comes (a beard is dark, not blue).
+    // what is not wildly unlike skin comes (a beard is dark, not blue), per cell here and per
+    // pixel by its hue below.
     let carried: Vec<f32> = beard_a
         .carried(&low, &m_low, feather, ka * (1.0 - kb))
         .iter()
