@@ -570,7 +570,7 @@ fn brightness_around(
 /// Mesh points where a hard light's shadows fall: under the eyes, beside and under the nose.
 const SHADOW_POINTS: &[usize] = &[230, 231, 450, 451, 228, 448, 198, 420, 97, 326, 2, 164];
 /// How much deeper than the template's the result's shadows may be, in levels: 4.2 before the
-/// flattening, 0.9 with it, 3.5 when kit_3's stubble was shaved (B's own shading under the nose
+/// flattening, 0.9 with it, 3.5 when kit_3's stubble was shaved, within the bound with it carried (B's own shading under the nose
 /// then shows at points 2 and 164, and the lower face's stubble no longer counts in A's relief).
 const SHADOW_EXCESS: f32 = 3.8;
 
@@ -682,7 +682,8 @@ fn beard_carried(a: &str, b: &str, beard: f32, moustache_darker: f32) {
     // Above the lip: from the nose's base (point 2) to the top of the upper lip (point 0).
     let (nose, lip) = (p(2)[1], p(0)[1]);
     let moustache = mean(&b, nose, lip, 0.25, 0.85) - mean(&swapped.image, nose, lip, 0.25, 0.85);
-    // The chin's lowest fifth: from the lower lip's bottom (point 17) to the chin (point 152).
+    // Low on the chin: three quarters to nineteen twentieths of the way from the lower lip's
+    // bottom (point 17) to the chin (point 152).
     let (lower_lip, chin) = (p(17)[1], p(152)[1]);
     let at_jaw =
         mean(&b, lower_lip, chin, 0.75, 0.95) - mean(&swapped.image, lower_lip, chin, 0.75, 0.95);

@@ -1,4 +1,5 @@
-//! Masks of what must not be replaced: what covers B's face (hair, glasses, hands) and beards.
+//! Masks of what covers B's face (hair, glasses, hands), which stays in front of the new face, and of
+//! beards: B's stays in front, A's is carried onto a shaven B.
 
 use super::glasses::FrameMask;
 use super::raster::{luma, median, ramp, Crop, LowRes};
@@ -80,7 +81,7 @@ pub(super) fn inside_any(crop: &Crop, target: &[P2], contours: &[&[usize]], k: f
 /// Fine detail of a cell, in multiples of the face's own skin's, from which it starts to count as
 /// hair, and at which fully.
 const BEARD_TEXTURE: (f32, f32) = (2.0, 3.5);
-/// Beard levels of a cell from which it is taken out, and at which fully.
+/// Beard levels of a cell from which it counts as beard whole, and at which fully.
 const BEARD_WHOLE: (f32, f32) = (0.15, 0.45);
 
 /// The carried beard's feather at the oval, as a share of the skin's.
@@ -109,7 +110,8 @@ pub(super) struct Beard {
 }
 
 impl Beard {
-    /// The beard softened: what stays in front of the new face when B has a beard.
+    /// The beard softened: what stays in front of the new face when B has a beard, and what A's
+    /// light leaves out when A has one.
     pub(super) fn softened(&self, low: &LowRes) -> Vec<f32> {
         low.blur(&self.whole, 1, self.sigma)
     }
@@ -183,7 +185,7 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
             (darkness * place, darkness.min(rough) * place)
         })
         .unzip();
-    // Whole: stubble half taken out would leave a blotchy chin.
+    // Whole: stubble half kept in front, or half carried, would leave a blotchy chin.
     let whole: Vec<f32> = beard.iter().map(|b| ramp(*b, BEARD_WHOLE)).collect();
     Beard { whole, hair, sigma }
 }

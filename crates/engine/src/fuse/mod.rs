@@ -73,9 +73,10 @@ const HARSHER_LIGHT: (f32, f32) = (0.1, 0.3);
 /// Inward feather of the face oval, in face widths (the ramp reaches 1 at about 1.6 of these).
 const FEATHER_SIGMA: f32 = 0.07;
 
-/// Green or blue over red from which a pixel starts to be too cold for hair or skin, and at which it
-/// is surely neither (a carried beard's cell reaching into A's background).
-const COLD_HUE: (f32, f32) = (1.05, 1.25);
+/// Levels by which green or blue exceed red from which a pixel starts to be too cold for hair or
+/// skin, and at which it is surely neither (a carried beard's cell reaching into A's background).
+/// In levels, not as a ratio: a black beard's near-black pixels have ratios far from 1 in noise.
+const COLD_HUE: (f32, f32) = (10.0, 35.0);
 /// Share of the lower face in dark, textured hair from which a beard starts to count, and at which
 /// it counts fully.
 const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
@@ -464,8 +465,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
                 return 0.0;
             }
             let p = &warped[i * 3..i * 3 + 3];
-            let cold = p[1].max(p[2]) / p[0].max(1.0);
-            c * (1.0 - ramp(cold, COLD_HUE))
+            c * (1.0 - ramp(p[1].max(p[2]) - p[0], COLD_HUE))
         })
         .collect();
     let bare_skin: Vec<f32> = a_skin
