@@ -272,6 +272,17 @@ fn fuse_into(a: &str, b: &str) -> Fused {
     Fused { b, swapped, face }
 }
 
+/// The box around the mesh points `idx`: left, right, top, bottom.
+fn bounds(points: &[[f32; 3]], idx: impl IntoIterator<Item = usize>) -> [f32; 4] {
+    idx.into_iter().fold(
+        [f32::MAX, f32::MIN, f32::MAX, f32::MIN],
+        |[x0, x1, y0, y1], i| {
+            let [x, y, _] = points[i];
+            [x0.min(x), x1.max(x), y0.min(y), y1.max(y)]
+        },
+    )
+}
+
 /// Brightness of a pixel (Rec. 601).
 fn luma(p: &image::Rgb<u8>) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
@@ -629,16 +640,7 @@ fn a_carried_beard_brings_no_background_from_beside_a_s_jaw() {
     // cells at the rim reach past A's jaw, and a strip of A's blue background came along down
     // B's right jaw: 131 more pixels bluer than red by 20 levels than B's, none more now.
     let Fused { b, swapped, face } = fuse_into("df_img24.jpg", "df_img39.jpg");
-    let xs = face.mesh.points.iter().map(|p| p[0]);
-    let ys = face.mesh.points.iter().map(|p| p[1]);
-    let (x0, x1) = (
-        xs.clone().fold(f32::MAX, f32::min),
-        xs.fold(f32::MIN, f32::max),
-    );
-    let (y0, y1) = (
-        ys.clone().fold(f32::MAX, f32::min),
-        ys.fold(f32::MIN, f32::max),
-    );
+    let [x0, x1, y0, y1] = bounds(&face.mesh.points, 0..face.mesh.points.len());
     let blue = |img: &RgbImage| {
         let mut n = 0;
         for y in y0 as u32..y1 as u32 {
@@ -977,16 +979,7 @@ fn a_soft_source_s_eyes_take_edges_as_sharp_as_the_template_s() {
         };
         let (mut sum, mut n) = (0.0, 0.0);
         for eye in [&EYE_A, &EYE_B] {
-            let xs = eye.iter().map(|&i| face.mesh.points[i][0]);
-            let ys = eye.iter().map(|&i| face.mesh.points[i][1]);
-            let (x0, x1) = (
-                xs.clone().fold(f32::MAX, f32::min),
-                xs.fold(f32::MIN, f32::max),
-            );
-            let (y0, y1) = (
-                ys.clone().fold(f32::MAX, f32::min),
-                ys.fold(f32::MIN, f32::max),
-            );
+            let [x0, x1, y0, y1] = bounds(&face.mesh.points, eye.iter().copied());
             let (mx, my) = (0.25 * (x1 - x0), 0.5 * (y1 - y0));
             for yy in (y0 - my) as u32..(y1 + my) as u32 {
                 for x in (x0 - mx) as u32..(x1 + mx) as u32 {

@@ -454,25 +454,30 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         &[&EYE_A, &EYE_B, &LIPS_INNER],
         WHITES_WIDENING,
     );
-    // A's carried beard per pixel, and A's skin without it: the beard takes B's light but is
-    // neither skin colour nor shadow.
-    // Per pixel, only what has a hair's or skin's colour (warm or grey, not blue or green: A's
-    // background where the beard's cell reaches past A's jaw).
-    let beard_at: Vec<f32> = (0..crop.w * crop.h)
-        .map(|i| {
-            let c = low.sample::<1>(&carried, i % crop.w, i / crop.w)[0].clamp(0.0, 1.0);
-            if c <= 0.0 {
-                return 0.0;
-            }
-            let p = &warped[i * 3..i * 3 + 3];
-            c * (1.0 - ramp(p[1].max(p[2]) - p[0], COLD_HUE))
-        })
-        .collect();
-    let bare_skin: Vec<f32> = a_skin
-        .iter()
-        .zip(&beard_at)
-        .map(|(s, b)| s * (1.0 - b))
-        .collect();
+    // A's carried beard per pixel, only where it has a hair's or skin's colour (warm or grey, not
+    // blue or green: A's background where the beard's cell reaches past A's jaw), and A's skin
+    // without it: the beard takes B's light but is neither skin colour nor shadow. Most pairs
+    // carry none and skip the per-pixel pass.
+    let (beard_at, bare_skin) = if carried.iter().any(|&c| c > 0.0) {
+        let beard_at: Vec<f32> = (0..crop.w * crop.h)
+            .map(|i| {
+                let c = low.sample::<1>(&carried, i % crop.w, i / crop.w)[0].clamp(0.0, 1.0);
+                if c <= 0.0 {
+                    return 0.0;
+                }
+                let p = &warped[i * 3..i * 3 + 3];
+                c * (1.0 - ramp(p[1].max(p[2]) - p[0], COLD_HUE))
+            })
+            .collect();
+        let bare_skin: Vec<f32> = a_skin
+            .iter()
+            .zip(&beard_at)
+            .map(|(s, b)| s * (1.0 - b))
+            .collect();
+        (beard_at, bare_skin)
+    } else {
+        (vec![0.0; crop.w * crop.h], a_skin.clone())
+    };
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
