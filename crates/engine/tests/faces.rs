@@ -659,6 +659,37 @@ fn a_carried_beard_brings_no_background_from_beside_a_s_jaw() {
     );
 }
 
+#[test]
+fn a_carried_beard_takes_the_template_s_light_and_is_not_lifted_to_skin_level() {
+    // df_img61.jpg's full dark beard into df_img14.jpg's flash-lit pale face. A's light inside a
+    // beard used to be read off the beard itself (its weight is small, but so is every weight
+    // around it): the beard's gain came out as skin-level over beard-level and hit its limit, a
+    // khaki beard 2.3 times as bright as A's while A's skin took 1.15 (1.4 now). The beard is lit as the
+    // skin around it is: it takes the skin's gain, B's light over A's.
+    let (a, face_a) = only_face("df_img61.jpg");
+    let Fused { swapped, face, .. } = fuse_into("df_img61.jpg", "df_img14.jpg");
+    let mean = |v: Vec<f32>| v.iter().sum::<f32>() / v.len() as f32;
+    let gain = |points: &[usize]| {
+        mean(brightness_around(&swapped.image, &face, points))
+            / mean(brightness_around(&a, &face_a, points))
+    };
+    let (skin, beard) = (gain(FOREHEAD_AND_UPPER_CHEEKS), gain(CHIN));
+    eprintln!("brightness gain: skin {skin}, carried beard {beard}");
+    assert!(
+        beard < skin * BEARD_GAIN,
+        "beard {beard} against skin {skin}"
+    );
+}
+
+/// Mesh points on the forehead and the upper cheeks, away from any beard.
+const FOREHEAD_AND_UPPER_CHEEKS: &[usize] = &[50, 101, 118, 280, 330, 347, 108, 337, 67, 297, 151];
+/// Mesh points on the chin right below the lower lip (lower, B's chin fades in under the carried
+/// beard).
+const CHIN: &[usize] = &[18, 200, 83, 313, 201, 421];
+/// How much more than the skin's a carried beard's brightness gain may be: 1.2 measured, 2.0
+/// before the beard's light was read from the skin around it.
+const BEARD_GAIN: f32 = 1.5;
+
 /// How many more blue pixels than the template's the result's face may have.
 const BLUE_PIXELS: u32 = 40;
 

@@ -317,7 +317,17 @@ pub(super) fn skin_weights(distance: &[f32]) -> Vec<f32> {
 pub(super) struct SkinLight {
     pub(super) weight: Vec<f32>,
     pub(super) sums: Vec<f32>,
+    /// The weight each cell would have if nothing on it were hidden (a beard over the skin), when
+    /// something is: where most of the skin around a cell is hidden, its light is read from the
+    /// skin further around ([`SkinLight::blur`]).
+    reach: Option<Vec<f32>>,
 }
+
+/// Share of the skin around a cell left unhidden at and under which its light is read wholly from
+/// the skin further out, and from which wholly from near.
+const SEEN: (f32, f32) = (0.2, 0.6);
+/// How much wider the blur is that reads a hidden cell's light from the skin around it.
+const HIDDEN_WIDER: f32 = 3.0;
 
 impl SkinLight {
     /// From the share of each cell inside the region (`mask`), the cells' mean colours times that
@@ -330,15 +340,56 @@ impl SkinLight {
                 .enumerate()
                 .map(|(j, &v)| v * skin[j / 3])
                 .collect(),
+            reach: None,
         }
     }
 
-    /// Blurred weight and blurred colour sums.
+    /// The same light, told that each cell's weight is only the share `kept` of what it would be
+    /// were nothing hidden on it (a beard over A's skin, taken out of A's light).
+    pub(super) fn hiding(mut self, kept: &[f32]) -> SkinLight {
+        if kept.iter().any(|&k| k < 1.0) {
+            self.reach = Some(
+                self.weight
+                    .iter()
+                    .zip(kept)
+                    .map(|(w, k)| w / k.max(1e-3))
+                    .collect(),
+            );
+        }
+        self
+    }
+
+    /// Blurred weight and blurred colour sums. Where most of the skin within the blur is hidden
+    /// (inside a full beard), the weighted mean would be the beard's own colour whatever its
+    /// weight: the light there is read from the skin around it, over a wider blur.
     pub(super) fn blur(&self, low: &LowRes, sigma: f32) -> (Vec<f32>, Vec<f32>) {
-        (
+        let (weight, mut sums) = (
             low.blur(&self.weight, 1, sigma),
             low.blur(&self.sums, 3, sigma),
-        )
+        );
+        let Some(reach) = &self.reach else {
+            return (weight, sums);
+        };
+        let reach = low.blur(reach, 1, sigma);
+        let wide = sigma * HIDDEN_WIDER;
+        let (wide_weight, wide_sums) = (
+            low.blur(&self.weight, 1, wide),
+            low.blur(&self.sums, 3, wide),
+        );
+        for i in 0..weight.len() {
+            let seen = ramp(weight[i] / reach[i].max(1e-6), SEEN);
+            if seen >= 1.0 || weight[i] < 1e-4 || wide_weight[i] < 1e-4 {
+                continue;
+            }
+            for c in 0..3 {
+                let (near, far) = (
+                    sums[i * 3 + c] / weight[i],
+                    wide_sums[i * 3 + c] / wide_weight[i],
+                );
+                sums[i * 3 + c] = weight[i] * (far + seen * (near - far));
+            }
+        }
+        (weight, sums)
     }
 }
 
@@ -398,6 +449,33 @@ mod tests {
             .enumerate()
             .map(|(j, t)| brightness[j / 3] * t)
             .collect()
+    }
+
+    #[test]
+    fn a_hidden_beard_s_light_is_the_skin_s_around_it_not_its_own() {
+        // A 64-cell face, skin at 150 above, a dark beard (40) over its lower third, taken out of
+        // the light to a twentieth of its weight.
+        let (w, h) = (64, 64);
+        let low = LowRes::new(w, h, 1);
+        let mask = vec![1f32; w * h];
+        let beard = |i: usize| i / w >= 44;
+        let colour: Vec<f32> = (0..w * h * 3)
+            .map(|j| if beard(j / 3) { 40.0 } else { 150.0 })
+            .collect();
+        let kept: Vec<f32> = (0..w * h)
+            .map(|i| if beard(i) { 0.05 } else { 1.0 })
+            .collect();
+        let light = |hiding: bool| {
+            let l = SkinLight::new(&mask, &colour, &kept);
+            let l = if hiding { l.hiding(&kept) } else { l };
+            let (weight, sums) = l.blur(&low, 6.0);
+            let i = 56 * w + 32;
+            sums[i * 3] / weight[i]
+        };
+        let (own, around) = (light(false), light(true));
+        eprintln!("light in the beard: {own} read off the beard, {around} from the skin around");
+        assert!(own < 100.0, "{own}");
+        assert!(around > 130.0, "{around}");
     }
 
     #[test]

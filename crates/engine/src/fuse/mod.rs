@@ -336,13 +336,19 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     );
     // A's beard is no light either, however close its colour comes to skin: taken for a shadow,
     // the gain would lift it to a pale ginger on a carried beard. (Only a beard: a side light's
-    // shadow on a shaven face, partly taken for one, is light.)
+    // shadow on a shaven face, partly taken for one, is light.) Inside a full beard, where there
+    // is no skin to read A's light off, it is read off the skin around the beard.
+    let beard_kept: Vec<f32> = beard_a
+        .softened(&low)
+        .iter()
+        .map(|b| (1.0 - ka * b.clamp(0.0, 1.0)).max(0.05))
+        .collect();
     let a_skin_weights: Vec<f32> = only_face(skin_weights(&distance), &a_face_low)
         .iter()
-        .zip(&beard_a.softened(&low))
-        .map(|(w, b)| w * (1.0 - ka * b.clamp(0.0, 1.0)).max(0.05))
+        .zip(&beard_kept)
+        .map(|(w, k)| w * k)
         .collect();
-    let light_a = SkinLight::new(&m_low, &a_low, &a_skin_weights);
+    let light_a = SkinLight::new(&m_low, &a_low, &a_skin_weights).hiding(&beard_kept);
     let light_b = SkinLight::new(
         &m_low,
         &b_low,
@@ -361,7 +367,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let light_a = match highlights.remove(&mut warped, &light_a) {
         Some((cleaned, share)) => {
             report.source_highlights = share;
-            cleaned
+            cleaned.hiding(&beard_kept)
         }
         None => light_a,
     };
