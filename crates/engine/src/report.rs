@@ -88,7 +88,7 @@ impl FusionReport {
             w.push("much of the source face could not be used: the result keeps more of the template's face".into());
         }
         if self.mouths[0] != self.mouths[1] {
-            w.push("one mouth is open and the other closed: the mouth is taken from the template where they differ".into());
+            w.push("one mouth is open and the other closed: the mouth is the source's, so an open template mouth is closed (its chin may look long) and a closed one is opened".into());
         }
         if self.beard[0] > 0.15 && self.beard[1] < 0.08 {
             w.push(

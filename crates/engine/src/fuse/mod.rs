@@ -11,9 +11,9 @@
 //!    reduced scale), so lighting and skin tone become B's while A's detail stays. A's burnt-out
 //!    specular highlights lose their white first (B's light would tint it into a pale patch), and
 //!    highlights that the gain would burn white are compressed.
-//! 4. Blend: a mask that is exactly zero outside B's face oval and ramps up inside it. When B's mouth
-//!    is open and A's closed, B's opening stays B's (A's closed lips stretched over it would smear);
-//!    when both are open, the mouth is A's.
+//! 4. Blend: a mask that is exactly zero outside B's face oval and ramps up inside it. The mouth is
+//!    always A's, open or closed: B's open smile kept around A's closed lips tore them and left a
+//!    blotchy mouth that was neither, and A's mouth is much of who A is.
 
 use image::RgbImage;
 
@@ -131,10 +131,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let a2: Vec<P2> = ma.points.iter().map(|p| (p[0], p[1])).collect();
     let triangles = triangulate(&b2);
     let neighbours = neighbours(&triangles);
-    // B's open mouth is kept where A's is closed (A's lips stretched over the opening would
-    // smear); when both are open, A's mouth is A's whole, teeth and all.
-    let keep_b_mouth = report.mouths == [MouthState::Closed, MouthState::Open];
-    let target = target_shape(ma, mb, &triangles, &neighbours, degree, keep_b_mouth);
+    let target = target_shape(ma, mb, &neighbours, degree);
 
     let face_width = report.face_width[1];
     let frame = FaceFrame::new(&target);
@@ -269,7 +266,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             .collect();
         low.average(&inside, 1)
     };
-    let (lips_low, mouth_low) = (share_of(&LIPS_OUTER), share_of(&LIPS_INNER));
+    let lips_low = share_of(&LIPS_OUTER);
     // A's own eyes, brows and mouth are unlike skin but no cover: left to B near the rim (an eye
     // close to the oval of a turned head) or as foreign (a dark pupil, an open mouth's inside),
     // B's eye or lips would show through A's.
@@ -421,19 +418,6 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
         *a *= (interior * f).max(*k);
     }
-    // B's open mouth where A's is closed: its opening stays B's.
-    let hole: Vec<f32> = if keep_b_mouth {
-        low.blur(&mouth_low, 1, (feather * 0.5).max(0.5))
-            .iter()
-            .map(|h| 1.0 - (h * 3.0).clamp(0.0, 1.0))
-            .collect()
-    } else {
-        vec![1.0; low.w * low.h]
-    };
-    for (a, h) in alpha_low.iter_mut().zip(&hole) {
-        *a *= h;
-    }
-
     // Beards: B's beard stays in front of A's face. A's beard on a clean-shaven B is carried over
     // whole, down to B's jaw line: shaved off, A's mouth loses the beard it sits in (and most of
     // who A is), and faded in from the rim like skin it would float over B's chin.
@@ -448,8 +432,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         .carried(&low, &m_low, feather, ka * (1.0 - kb))
         .iter()
         .zip(&not_foreign)
-        .zip(&hole)
-        .map(|((c, f), h)| c * f * h)
+        .map(|(c, f)| c * f)
         .collect();
 
     // Where teeth and the whites of the eyes can be: the eyes' contours, a little widened, and the

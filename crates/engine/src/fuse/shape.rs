@@ -2,12 +2,11 @@
 
 use image::RgbImage;
 
-use super::texture::twice_signed_area;
 use super::P2;
 use crate::align::fit_similarity;
 use crate::landmarks::{
-    BROWS_UPPER, EYE_A, EYE_B, FACE_OVAL, FACE_SIDES, LIPS_INNER, LOWER_LIP_INNER, MIRROR,
-    MOUTH_CORNERS, NOSE_TIP, UPPER_LIP_INNER,
+    BROWS_UPPER, EYE_A, EYE_B, FACE_OVAL, FACE_SIDES, LOWER_LIP_INNER, MIRROR, MOUTH_CORNERS,
+    NOSE_TIP, UPPER_LIP_INNER,
 };
 use crate::mesh::{Mesh, MESH_POINTS};
 
@@ -80,15 +79,9 @@ impl FaceFrame {
     }
 }
 
-/// The fused face's 2D points in B's image: A's aligned layout inside, B's at the oval.
-pub(super) fn target_shape(
-    ma: &Mesh,
-    mb: &Mesh,
-    triangles: &[usize],
-    neighbours: &[Vec<usize>],
-    degree: u8,
-    keep_mouth: bool,
-) -> Vec<P2> {
+/// The fused face's 2D points in B's image: A's aligned layout inside, B's at the oval. The mouth
+/// is A's too, whatever B's does: pinned to B's open smile, A's closed lips were torn around it.
+pub(super) fn target_shape(ma: &Mesh, mb: &Mesh, neighbours: &[Vec<usize>], degree: u8) -> Vec<P2> {
     let to64 = |m: &Mesh| {
         m.points
             .iter()
@@ -99,94 +92,26 @@ pub(super) fn target_shape(
     let weights = vec![1.0; MESH_POINTS];
     let sim = fit_similarity(&a3, &b3, &weights);
 
-    // Follow weight: 0 on the oval (and the mouth opening when B's stays), 1 inside, smoothed over the
-    // mesh's neighbours so the change of shape ramps in over a few rings of points.
+    // Follow weight: 0 on the oval, 1 inside, smoothed over the mesh's neighbours so the change of
+    // shape ramps in over a few rings of points.
     let mut fixed = vec![false; MESH_POINTS];
     for &i in FACE_OVAL.iter() {
         fixed[i] = true;
     }
-    if keep_mouth {
-        // B's mouth opening, so that A's lips wrap it instead of being torn around it. The outer
-        // edge of the lips is left to the smoothing: held at B's too, it squeezes A's upper lip
-        // and lip corners into jagged slivers.
-        for &i in LIPS_INNER.iter() {
-            fixed[i] = true;
-        }
-    }
     let mut w: Vec<f32> = fixed.iter().map(|&f| if f { 0.0 } else { 1.0 }).collect();
     smooth_over_mesh(&mut w, neighbours, &fixed);
     let d = degree as f32 / 100.0;
-    let aligned: Vec<P2> = a3
-        .iter()
-        .map(|&p| {
-            let q = sim.apply(p);
-            (q[0] as f32, q[1] as f32)
+    (0..MESH_POINTS)
+        .map(|i| {
+            let q = sim.apply(a3[i]);
+            let (p, b) = (
+                (q[0] as f32, q[1] as f32),
+                (mb.points[i][0], mb.points[i][1]),
+            );
+            let k = d * w[i];
+            (b.0 + k * (p.0 - b.0), b.1 + k * (p.1 - b.1))
         })
-        .collect();
-    let b2: Vec<P2> = mb.points.iter().map(|p| (p[0], p[1])).collect();
-    let place = |w: &[f32]| -> Vec<P2> {
-        (0..MESH_POINTS)
-            .map(|i| {
-                let (p, b) = (aligned[i], b2[i]);
-                let k = d * w[i];
-                (b.0 + k * (p.0 - b.0), b.1 + k * (p.1 - b.1))
-            })
-            .collect()
-    };
-    // Where A's layout folds a triangle over (a closed mouth's nostrils pulled below a smiling
-    // B's upper lip, whose opening stays B's), the triangles overlap and the warp tears A's
-    // texture into jagged slivers: the folded triangles' corners follow A less, halving until
-    // none folds.
-    // Only B's kept mouth opening pins points against A's layout; elsewhere A's lips fold over
-    // within themselves harmlessly (a narrow open mouth into a wide smile), and unfolded they
-    // would stretch towards B's. So only with B's mouth kept, and only below the nose's tip: the
-    // eyes' thin lid triangles may fold within themselves and stay A's.
-    let steps = if keep_mouth { UNFOLD_STEPS } else { 0 };
-    let frame = FaceFrame::new(&b2);
-    let nose = frame.height(b2[NOSE_TIP]);
-    let near_mouth: Vec<usize> = triangles
-        .chunks_exact(3)
-        .filter(|t| t.iter().map(|&i| frame.height(b2[i])).sum::<f32>() / 3.0 < nose)
-        .flatten()
-        .copied()
-        .collect();
-    let mut shape = place(&w);
-    for _ in 0..steps {
-        let folded = folded_corners(&shape, &b2, &near_mouth);
-        if folded.is_empty() {
-            break;
-        }
-        for i in folded {
-            w[i] *= 0.5;
-        }
-        shape = place(&w);
-    }
-    shape
-}
-
-/// Halvings of the follow weight at most that [`target_shape`] takes to unfold its triangles.
-const UNFOLD_STEPS: usize = 8;
-/// A triangle counts as folded when its area, signed as B's, is at most this share of B's: turned
-/// over or flat. (Counting thin ones too, at 0.1, pulled A's narrow open mouth towards a wide
-/// smile's layout, stretching its lips.)
-const FOLDED_AREA: f32 = 0.0;
-
-/// The corners of the triangles that `shape` turns over or squeezes flat (their signed area at
-/// most [`FOLDED_AREA`] of the same triangle's in `b`).
-fn folded_corners(shape: &[P2], b: &[P2], triangles: &[usize]) -> Vec<usize> {
-    let mut corners = Vec::new();
-    for t in triangles.chunks_exact(3) {
-        let area = |p: &[P2]| twice_signed_area(&[p[t[0]], p[t[1]], p[t[2]]]);
-        let (ours, theirs) = (area(shape), area(b));
-        if theirs != 0.0 && ours / theirs <= FOLDED_AREA {
-            for &i in t {
-                if !corners.contains(&i) {
-                    corners.push(i);
-                }
-            }
-        }
-    }
-    corners
+        .collect()
 }
 
 /// Head turn: the nose tip's offset from the middle of the face's sides, in half face widths
@@ -285,25 +210,5 @@ pub(super) fn smooth_over_mesh(values: &mut [f32], neighbours: &[Vec<usize>], fi
             let mean = n.iter().map(|&j| prev[j]).sum::<f32>() / n.len() as f32;
             values[i] = 0.5 * prev[i] + 0.5 * mean;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_triangle_turned_over_or_squeezed_flat_is_folded_and_its_neighbour_is_not() {
-        // Two triangles sharing the edge 1-2 in B; in the shape, point 3 is pulled across that
-        // edge (the second triangle turns over), then onto it (flat).
-        let b = [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0), (10.0, 10.0)];
-        let triangles = [0, 1, 2, 1, 3, 2];
-        assert!(folded_corners(&b, &b, &triangles).is_empty());
-        let turned = [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0), (2.0, 2.0)];
-        let mut folded = folded_corners(&turned, &b, &triangles);
-        folded.sort();
-        assert_eq!(folded, vec![1, 2, 3], "only the turned triangle's corners");
-        let flat = [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0), (5.0, 5.0)];
-        assert_eq!(folded_corners(&flat, &b, &triangles).len(), 3);
     }
 }
