@@ -48,7 +48,10 @@ use shape::{
     dist, mirror, mouth_opening, neighbours, roll, target_shape, triangulate, trimmed_oval,
     turned_opposite, yaw, FaceFrame,
 };
-use texture::{own_side_weights, warp_triangle, SkinMap, Source, WarpedFace};
+use texture::{
+    own_side_weights, smoothed_sources, warp_triangle, SkinMap, Source, WarpedFace,
+    SOURCE_SMOOTHING,
+};
 
 /// Mouth opening (inner-lip gap over mouth width) above which B's mouth counts as open.
 const MOUTH_OPEN: f32 = 0.08;
@@ -164,6 +167,13 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         _ => 0.0,
     };
     let skin_map = SkinMap::new(a, pa, &a2);
+    let sources = smoothed_sources(
+        &triangles,
+        &target,
+        &a2,
+        &crop,
+        SOURCE_SMOOTHING * face_width,
+    );
     let mut warp = WarpedFace::new(crop.w * crop.h);
     for t in triangles.chunks_exact(3) {
         let dst = [target[t[0]], target[t[1]], target[t[2]]];
@@ -173,6 +183,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             own: [a2[t[0]], a2[t[1]], a2[t[2]]],
             mirrored: [t[0], t[1], t[2]].map(|i| a2[MIRROR[i] as usize]),
             weight: [own[t[0]], own[t[1]], own[t[2]]],
+            smoothed: &sources,
         };
         warp_triangle(a, &src, &dst, &crop, &mut warp);
     }

@@ -4,7 +4,7 @@
 use image::RgbImage;
 
 use super::morphology::fill_from_around;
-use super::raster::{box3, ramp, Crop};
+use super::raster::{box3, ramp, Crop, LowRes};
 use super::shape::smooth_over_mesh;
 use super::P2;
 use crate::geometry::bilinear;
@@ -117,6 +117,94 @@ pub(super) struct Source<'a> {
     pub(super) own: [P2; 3],
     pub(super) mirrored: [P2; 3],
     pub(super) weight: [f32; 3],
+    /// A's own source point per crop pixel, smoothed ([`smoothed_sources`]).
+    pub(super) smoothed: &'a [f32],
+}
+
+/// Blur of the warp's source points, in face widths. The warp is affine per triangle, so where A's
+/// layout is stretched very differently from one small triangle to the next (a turned head's
+/// nostrils spread onto a frontal nose) a dark line of A's that crosses them is bent at every
+/// edge into a sawtooth, with shards between. Smoothed, the mapping bends gently; over a
+/// triangle's affine inside it is unchanged.
+pub(super) const SOURCE_SMOOTHING: f32 = 0.01;
+
+/// Calls `f` with the crop index and the barycentric coordinates (of corners 1 and 2) of each
+/// crop pixel whose centre lies in triangle `dst` (pixels on shared edges go to both).
+fn for_each_pixel(dst: &[P2; 3], crop: &Crop, mut f: impl FnMut(usize, f32, f32)) {
+    let (d0, d1, d2) = (dst[0], dst[1], dst[2]);
+    let det = twice_signed_area(dst);
+    if det.abs() < 1e-6 {
+        return;
+    }
+    let min_x = d0.0.min(d1.0).min(d2.0).floor().max(crop.x as f32) as usize;
+    let max_x = (d0.0.max(d1.0).max(d2.0).ceil() as usize).min(crop.x + crop.w);
+    let min_y = d0.1.min(d1.1).min(d2.1).floor().max(crop.y as f32) as usize;
+    let max_y = (d0.1.max(d1.1).max(d2.1).ceil() as usize).min(crop.y + crop.h);
+    // Barycentric coordinates are affine in the pixel position: their coefficients once per
+    // triangle.
+    let inv = 1.0 / det;
+    let (a1, b1) = ((d2.1 - d0.1) * inv, -(d2.0 - d0.0) * inv);
+    let c1 = -(d0.0 * a1 + d0.1 * b1);
+    let (a2, b2) = (-(d1.1 - d0.1) * inv, (d1.0 - d0.0) * inv);
+    let c2 = -(d0.0 * a2 + d0.1 * b2);
+    // Small tolerance so that pixels on shared edges are never missed.
+    let eps = -1e-4;
+    for y in min_y..max_y {
+        let py = y as f32 + 0.5;
+        let row = (y - crop.y) * crop.w;
+        for x in min_x..max_x {
+            let px = x as f32 + 0.5;
+            let l1 = a1 * px + b1 * py + c1;
+            let l2 = a2 * px + b2 * py + c2;
+            if l1 < eps || l2 < eps || 1.0 - l1 - l2 < eps {
+                continue;
+            }
+            f(row + (x - crop.x), l1, l2);
+        }
+    }
+}
+
+/// A point of a triangle from its corners, at barycentric coordinates (of corners 1 and 2).
+fn point_at(s: &[P2; 3], l1: f32, l2: f32) -> P2 {
+    (
+        s[0].0 + l1 * (s[1].0 - s[0].0) + l2 * (s[2].0 - s[0].0),
+        s[0].1 + l1 * (s[1].1 - s[0].1) + l2 * (s[2].1 - s[0].1),
+    )
+}
+
+/// A's own source point for each crop pixel covered by the `triangles` (corners indexing `dst`
+/// in B's image and `src` in A's), blurred over `sigma` pixels among the covered pixels: per
+/// pixel x, y and 1 where covered (0 and NaN-free elsewhere).
+pub(super) fn smoothed_sources(
+    triangles: &[usize],
+    dst: &[P2],
+    src: &[P2],
+    crop: &Crop,
+    sigma: f32,
+) -> Vec<f32> {
+    let mut map = vec![0f32; crop.w * crop.h * 3];
+    for t in triangles.chunks_exact(3) {
+        let d = [dst[t[0]], dst[t[1]], dst[t[2]]];
+        let s = [src[t[0]], src[t[1]], src[t[2]]];
+        for_each_pixel(&d, crop, |i, l1, l2| {
+            let p = point_at(&s, l1, l2);
+            map[i * 3..i * 3 + 3].copy_from_slice(&[p.0, p.1, 1.0]);
+        });
+    }
+    let blurred = LowRes::new(crop.w, crop.h, 1).blur(&map, 3, sigma);
+    map.iter()
+        .enumerate()
+        .map(|(j, &v)| {
+            let (i, c) = (j / 3, j % 3);
+            let w = blurred[i * 3 + 2];
+            match c {
+                // Only where the pixel itself is covered.
+                2 => (v > 0.0 && w > 1e-3) as u8 as f32,
+                _ if v > 0.0 || map[i * 3 + 2] > 0.0 => blurred[j] / w.max(1e-6),
+                _ => 0.0,
+            }
+        })
+        .collect()
 }
 
 /// Per mesh point, how much of A's texture comes from the point itself rather than from its mirror
@@ -200,99 +288,63 @@ pub(super) fn warp_triangle(
     crop: &Crop,
     out: &mut WarpedFace,
 ) {
-    let (d0, d1, d2) = (dst[0], dst[1], dst[2]);
-    let det = twice_signed_area(dst);
-    if det.abs() < 1e-6 {
-        return;
-    }
-    let min_x = d0.0.min(d1.0).min(d2.0).floor().max(crop.x as f32) as usize;
-    let max_x = (d0.0.max(d1.0).max(d2.0).ceil() as usize).min(crop.x + crop.w);
-    let min_y = d0.1.min(d1.1).min(d2.1).floor().max(crop.y as f32) as usize;
-    let max_y = (d0.1.max(d1.1).max(d2.1).ceil() as usize).min(crop.y + crop.h);
-    // Barycentric coordinates and the source point are affine in the pixel position: precompute
-    // their coefficients once per triangle.
-    let inv = 1.0 / det;
-    let (a1, b1) = ((d2.1 - d0.1) * inv, -(d2.0 - d0.0) * inv);
-    let c1 = -(d0.0 * a1 + d0.1 * b1);
-    let (a2, b2) = (-(d1.1 - d0.1) * inv, (d1.0 - d0.0) * inv);
-    let c2 = -(d0.0 * a2 + d0.1 * b2);
-    // Source point at barycentric (l1, l2): s0 + l1·(s1 − s0) + l2·(s2 − s0).
-    let edges = |s: &[P2; 3]| {
-        let (s0, s1, s2) = (s[0], s[1], s[2]);
-        (s0, (s1.0 - s0.0, s1.1 - s0.1), (s2.0 - s0.0, s2.1 - s0.1))
-    };
-    let (own, mirrored) = (edges(&src.own), edges(&src.mirrored));
-    let at = |e: &(P2, P2, P2), l1: f32, l2: f32| {
-        (
-            e.0 .0 + l1 * e.1 .0 + l2 * e.2 .0,
-            e.0 .1 + l1 * e.1 .1 + l2 * e.2 .1,
-        )
-    };
     let [w0, w1, w2] = src.weight;
     let own_only = src.weight.iter().all(|&w| w >= 1.0);
     let (aw, ah) = (a.width() as f32, a.height() as f32);
     let outside = |(sx, sy): P2| sx < 0.0 || sy < 0.0 || sx > aw || sy > ah;
-    // Small tolerance so that pixels on shared edges are never missed.
-    let eps = -1e-4;
-    for y in min_y..max_y {
-        let py = y as f32 + 0.5;
-        let row = (y - crop.y) * crop.w;
-        for x in min_x..max_x {
-            let px = x as f32 + 0.5;
-            let l1 = a1 * px + b1 * py + c1;
-            let l2 = a2 * px + b2 * py + c2;
-            if l1 < eps || l2 < eps || 1.0 - l1 - l2 < eps {
-                continue;
-            }
-            let s = at(&own, l1, l2);
-            // Where A's photo ends (a tight crop), there is nothing to take: leave it to B.
-            if outside(s) {
-                continue;
-            }
-            let mut p = bilinear(a, s.0 - 0.5, s.1 - 0.5);
-            let own_face = face_weight(src.parse.face(s.0, s.1));
-            let w = if own_only {
-                1.0
-            } else {
-                w0 + l1 * (w1 - w0) + l2 * (w2 - w0)
-            };
-            // The mirror point is face (`mirror_face`) or not; the own side gives way to it by
-            // its obliqueness (`w`) and by being covered, and takes its share when it is not face.
-            let m = at(&mirrored, l1, l2);
-            let mirror_face = if (w < 1.0 || own_face < 1.0) && !outside(m) {
-                face_weight(src.parse.face(m.0, m.1))
-            } else {
-                0.0
-            };
-            let own_weight = own_face * (w + (1.0 - w) * (1.0 - mirror_face));
-            let mirror_weight = mirror_face * (1.0 - own_weight);
-            // Where the mirror side gives some of the texture, its share.
-            let mut own_share = 1.0;
-            if mirror_weight > 1e-3 {
-                let q = bilinear(a, m.0 - 0.5, m.1 - 0.5);
-                let g = src.light.gain(m, s);
-                let q = [0, 1, 2].map(|c| q[c] * g[c]);
-                own_share = own_weight / (own_weight + mirror_weight);
-                for c in 0..3 {
-                    p[c] = q[c] + own_share * (p[c] - q[c]);
-                }
-            }
-            // Skin is not features, hair or glasses (the parser calls some bright or shaded skin
-            // background, which is skin here).
-            let skin = if own_share < 1.0 {
-                let mirror = src.parse.skin(m.0, m.1);
-                mirror + own_share * (src.parse.skin(s.0, s.1) - mirror)
-            } else {
-                src.parse.skin(s.0, s.1)
-            };
-            let taken = own_weight + mirror_weight;
-            let i = row + (x - crop.x);
-            out.colour[i * 3..i * 3 + 3].copy_from_slice(&p);
-            out.face[i] = taken.min(1.0);
-            out.cover[i] = 1.0 - own_face;
-            out.skin[i] = skin;
+    for_each_pixel(dst, crop, |i, l1, l2| {
+        let map = src.smoothed;
+        let s = if map[i * 3 + 2] > 0.0 {
+            (map[i * 3], map[i * 3 + 1])
+        } else {
+            point_at(&src.own, l1, l2)
+        };
+        // Where A's photo ends (a tight crop), there is nothing to take: leave it to B.
+        if outside(s) {
+            return;
         }
-    }
+        let mut p = bilinear(a, s.0 - 0.5, s.1 - 0.5);
+        let own_face = face_weight(src.parse.face(s.0, s.1));
+        let w = if own_only {
+            1.0
+        } else {
+            w0 + l1 * (w1 - w0) + l2 * (w2 - w0)
+        };
+        // The mirror point is face (`mirror_face`) or not; the own side gives way to it by
+        // its obliqueness (`w`) and by being covered, and takes its share when it is not face.
+        let m = point_at(&src.mirrored, l1, l2);
+        let mirror_face = if (w < 1.0 || own_face < 1.0) && !outside(m) {
+            face_weight(src.parse.face(m.0, m.1))
+        } else {
+            0.0
+        };
+        let own_weight = own_face * (w + (1.0 - w) * (1.0 - mirror_face));
+        let mirror_weight = mirror_face * (1.0 - own_weight);
+        // Where the mirror side gives some of the texture, its share.
+        let mut own_share = 1.0;
+        if mirror_weight > 1e-3 {
+            let q = bilinear(a, m.0 - 0.5, m.1 - 0.5);
+            let g = src.light.gain(m, s);
+            let q = [0, 1, 2].map(|c| q[c] * g[c]);
+            own_share = own_weight / (own_weight + mirror_weight);
+            for c in 0..3 {
+                p[c] = q[c] + own_share * (p[c] - q[c]);
+            }
+        }
+        // Skin is not features, hair or glasses (the parser calls some bright or shaded skin
+        // background, which is skin here).
+        let skin = if own_share < 1.0 {
+            let mirror = src.parse.skin(m.0, m.1);
+            mirror + own_share * (src.parse.skin(s.0, s.1) - mirror)
+        } else {
+            src.parse.skin(s.0, s.1)
+        };
+        let taken = own_weight + mirror_weight;
+        out.colour[i * 3..i * 3 + 3].copy_from_slice(&p);
+        out.face[i] = taken.min(1.0);
+        out.cover[i] = 1.0 - own_face;
+        out.skin[i] = skin;
+    });
 }
 
 #[cfg(test)]
@@ -319,6 +371,51 @@ mod tests {
             g.iter().all(|&c| (c - expected).abs() < 0.05),
             "{g:?}, expected {expected}"
         );
+    }
+
+    #[test]
+    fn the_smoothed_mapping_keeps_an_affine_inside_and_rounds_a_kink() {
+        // A 100-pixel square of two triangles sharing the diagonal from (100, 0) to (0, 100).
+        let crop = Crop {
+            x: 0,
+            y: 0,
+            w: 100,
+            h: 100,
+        };
+        let dst = [(0.0, 0.0), (100.0, 0.0), (0.0, 100.0), (100.0, 100.0)];
+        let triangles = [0, 1, 2, 1, 3, 2];
+        let at = |map: &[f32], x: usize, y: usize| {
+            let i = y * 100 + x;
+            (map[i * 3], map[i * 3 + 1])
+        };
+        // One affine map over both: unchanged away from the square's edge.
+        let affine: Vec<P2> = dst
+            .iter()
+            .map(|&(x, y)| (10.0 + 0.5 * x, 20.0 + 0.5 * y))
+            .collect();
+        let map = smoothed_sources(&triangles, &dst, &affine, &crop, 4.0);
+        for (x, y) in [(50, 50), (30, 60), (70, 40)] {
+            let (sx, sy) = at(&map, x, y);
+            let (ex, ey) = (10.0 + 0.5 * (x as f32 + 0.5), 20.0 + 0.5 * (y as f32 + 0.5));
+            assert!(
+                (sx - ex).abs() < 0.01 && (sy - ey).abs() < 0.01,
+                "({sx}, {sy}) at ({x}, {y})"
+            );
+        }
+        // The far corner squeezed: the map bends at the diagonal. Along the anti-diagonal's
+        // normal, the raw map's slope jumps there; smoothed, the jump is spread out.
+        let mut kinked = affine.clone();
+        kinked[3] = (35.0, 45.0);
+        let raw = smoothed_sources(&triangles, &dst, &kinked, &crop, 0.0);
+        let smooth = smoothed_sources(&triangles, &dst, &kinked, &crop, 4.0);
+        // Second difference of x along the line y = x, across the diagonal at (50, 50).
+        let bend = |map: &[f32]| {
+            let x = |k: usize| at(map, k, k).0;
+            (x(53) - 2.0 * x(50) + x(47)).abs()
+        };
+        let (before, after) = (bend(&raw), bend(&smooth));
+        assert!(before > 1.0, "the raw map bends: {before}");
+        assert!(after < 0.5 * before, "smoothed {after} against {before}");
     }
 
     /// A face-like cloud of mesh points, mirror-symmetric under [`MIRROR`], with the side of the
