@@ -164,8 +164,9 @@ pub(super) struct HighlightRemoval<'a> {
 
 impl HighlightRemoval<'_> {
     /// Replaces highlights in `warped` by the local skin colour; returns A's light measured again
-    /// without them and the share of the region they took, or `None` when A showed none. Two passes: the local skin colour is measured
-    /// again without the first pass's highlights, which would otherwise lighten it.
+    /// without them (hiding what `light` hides) and the share of the region they took, or `None`
+    /// when A showed none. Two passes: the local skin colour is measured again without the first
+    /// pass's highlights, which would otherwise lighten it.
     pub(super) fn remove(&self, warped: &mut [f32], light: &SkinLight) -> Option<(SkinLight, f32)> {
         let found = self.find(warped, light);
         if found.iter().all(|&k| k == 0.0) {
@@ -201,7 +202,7 @@ impl HighlightRemoval<'_> {
             }
         }
         let share = found.iter().sum::<f32>() / self.region.iter().sum::<f32>().max(1.0);
-        Some((self.light_over(warped, self.region), share))
+        Some((self.light_over(warped, self.region).hiding_as(light), share))
     }
 
     /// A's skin light without the pixels in `highlights` (by how much each is one).
@@ -317,10 +318,10 @@ pub(super) fn skin_weights(distance: &[f32]) -> Vec<f32> {
 pub(super) struct SkinLight {
     pub(super) weight: Vec<f32>,
     pub(super) sums: Vec<f32>,
-    /// The weight each cell would have if nothing on it were hidden (a beard over the skin), when
-    /// something is: where most of the skin around a cell is hidden, its light is read from the
-    /// skin further around ([`SkinLight::blur`]).
-    reach: Option<Vec<f32>>,
+    /// The share of each cell's weight left by what hides skin on it (a beard), when something
+    /// does: where most of the skin around a cell is hidden, its light is read from the skin
+    /// further around ([`SkinLight::blur`]).
+    kept: Option<Vec<f32>>,
 }
 
 /// Share of the skin around a cell left unhidden at and under which its light is read wholly from
@@ -340,7 +341,7 @@ impl SkinLight {
                 .enumerate()
                 .map(|(j, &v)| v * skin[j / 3])
                 .collect(),
-            reach: None,
+            kept: None,
         }
     }
 
@@ -348,14 +349,14 @@ impl SkinLight {
     /// were nothing hidden on it (a beard over A's skin, taken out of A's light).
     pub(super) fn hiding(mut self, kept: &[f32]) -> SkinLight {
         if kept.iter().any(|&k| k < 1.0) {
-            self.reach = Some(
-                self.weight
-                    .iter()
-                    .zip(kept)
-                    .map(|(w, k)| w / k.max(1e-3))
-                    .collect(),
-            );
+            self.kept = Some(kept.to_vec());
         }
+        self
+    }
+
+    /// The same light, with what `other` hides hidden too.
+    pub(super) fn hiding_as(mut self, other: &SkinLight) -> SkinLight {
+        self.kept = other.kept.clone();
         self
     }
 
@@ -367,10 +368,17 @@ impl SkinLight {
             low.blur(&self.weight, 1, sigma),
             low.blur(&self.sums, 3, sigma),
         );
-        let Some(reach) = &self.reach else {
+        let Some(kept) = &self.kept else {
             return (weight, sums);
         };
-        let reach = low.blur(reach, 1, sigma);
+        // The weight each cell would have if nothing on it were hidden.
+        let reach: Vec<f32> = self
+            .weight
+            .iter()
+            .zip(kept)
+            .map(|(w, k)| w / k.max(1e-3))
+            .collect();
+        let reach = low.blur(&reach, 1, sigma);
         let wide = sigma * HIDDEN_WIDER;
         let (wide_weight, wide_sums) = (
             low.blur(&self.weight, 1, wide),

@@ -180,10 +180,9 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let src = Source {
             parse: pa,
             light: &skin_map,
-            own: [a2[t[0]], a2[t[1]], a2[t[2]]],
+            own: &sources,
             mirrored: [t[0], t[1], t[2]].map(|i| a2[MIRROR[i] as usize]),
             weight: [own[t[0]], own[t[1]], own[t[2]]],
-            smoothed: &sources,
         };
         warp_triangle(a, &src, &dst, &crop, &mut warp);
     }
@@ -375,7 +374,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let light_a = match highlights.remove(&mut warped, &light_a) {
         Some((cleaned, share)) => {
             report.source_highlights = share;
-            cleaned.hiding(&beard_kept)
+            cleaned
         }
         None => light_a,
     };

@@ -114,11 +114,10 @@ pub(super) struct Source<'a> {
     pub(super) parse: &'a FaceParse,
     /// A's skin light, for the mirrored texture.
     pub(super) light: &'a SkinMap,
-    pub(super) own: [P2; 3],
+    /// A's own source point of each crop pixel, smoothed ([`smoothed_sources`]).
+    pub(super) own: &'a [P2],
     pub(super) mirrored: [P2; 3],
     pub(super) weight: [f32; 3],
-    /// A's own source point per crop pixel, smoothed ([`smoothed_sources`]).
-    pub(super) smoothed: &'a [f32],
 }
 
 /// Blur of the warp's source points, in face widths. The warp is affine per triangle, so where A's
@@ -173,15 +172,15 @@ fn point_at(s: &[P2; 3], l1: f32, l2: f32) -> P2 {
 }
 
 /// A's own source point for each crop pixel covered by the `triangles` (corners indexing `dst`
-/// in B's image and `src` in A's), blurred over `sigma` pixels among the covered pixels: per
-/// pixel x, y and 1 where covered (0 and NaN-free elsewhere).
+/// in B's image and `src` in A's), blurred over `sigma` pixels among the covered pixels; (0, 0)
+/// where none covers it.
 pub(super) fn smoothed_sources(
     triangles: &[usize],
     dst: &[P2],
     src: &[P2],
     crop: &Crop,
     sigma: f32,
-) -> Vec<f32> {
+) -> Vec<P2> {
     let mut map = vec![0f32; crop.w * crop.h * 3];
     for t in triangles.chunks_exact(3) {
         let d = [dst[t[0]], dst[t[1]], dst[t[2]]];
@@ -191,17 +190,15 @@ pub(super) fn smoothed_sources(
             map[i * 3..i * 3 + 3].copy_from_slice(&[p.0, p.1, 1.0]);
         });
     }
+    // Each point with the weight 1 beside it: the blurred weight normalises the blurred points.
     let blurred = LowRes::new(crop.w, crop.h, 1).blur(&map, 3, sigma);
-    map.iter()
-        .enumerate()
-        .map(|(j, &v)| {
-            let (i, c) = (j / 3, j % 3);
-            let w = blurred[i * 3 + 2];
-            match c {
-                // Only where the pixel itself is covered.
-                2 => (v > 0.0 && w > 1e-3) as u8 as f32,
-                _ if v > 0.0 || map[i * 3 + 2] > 0.0 => blurred[j] / w.max(1e-6),
-                _ => 0.0,
+    (0..crop.w * crop.h)
+        .map(|i| {
+            let w = blurred[i * 3 + 2].max(1e-6);
+            if map[i * 3 + 2] > 0.0 {
+                (blurred[i * 3] / w, blurred[i * 3 + 1] / w)
+            } else {
+                (0.0, 0.0)
             }
         })
         .collect()
@@ -293,12 +290,8 @@ pub(super) fn warp_triangle(
     let (aw, ah) = (a.width() as f32, a.height() as f32);
     let outside = |(sx, sy): P2| sx < 0.0 || sy < 0.0 || sx > aw || sy > ah;
     for_each_pixel(dst, crop, |i, l1, l2| {
-        let map = src.smoothed;
-        let s = if map[i * 3 + 2] > 0.0 {
-            (map[i * 3], map[i * 3 + 1])
-        } else {
-            point_at(&src.own, l1, l2)
-        };
+        // Every pixel of the triangle is one the smoothed map covers.
+        let s = src.own[i];
         // Where A's photo ends (a tight crop), there is nothing to take: leave it to B.
         if outside(s) {
             return;
@@ -384,10 +377,7 @@ mod tests {
         };
         let dst = [(0.0, 0.0), (100.0, 0.0), (0.0, 100.0), (100.0, 100.0)];
         let triangles = [0, 1, 2, 1, 3, 2];
-        let at = |map: &[f32], x: usize, y: usize| {
-            let i = y * 100 + x;
-            (map[i * 3], map[i * 3 + 1])
-        };
+        let at = |map: &[P2], x: usize, y: usize| map[y * 100 + x];
         // One affine map over both: unchanged away from the square's edge.
         let affine: Vec<P2> = dst
             .iter()
@@ -409,7 +399,7 @@ mod tests {
         let raw = smoothed_sources(&triangles, &dst, &kinked, &crop, 0.0);
         let smooth = smoothed_sources(&triangles, &dst, &kinked, &crop, 4.0);
         // Second difference of x along the line y = x, across the diagonal at (50, 50).
-        let bend = |map: &[f32]| {
+        let bend = |map: &[P2]| {
             let x = |k: usize| at(map, k, k).0;
             (x(53) - 2.0 * x(50) + x(47)).abs()
         };
