@@ -17,6 +17,9 @@ const RELIEF_COARSE: f32 = 0.1;
 const RELIEF_TOLERANCE: f32 = 1.2;
 /// How far A's relief is moved towards B's distribution (the rest stays A's).
 const RELIEF_STRENGTH: f32 = 0.75;
+/// How far A's relief is moved towards B's relief at the same place, where that is shallower (a
+/// hard light's eye sockets on a flash-lit face); never towards a deeper one.
+const LOCAL_STRENGTH: f32 = 0.8;
 /// The share of a face's skin whose relief is deeper than its depth.
 const DEPTH_QUANTILE: f32 = 0.9;
 /// Lift (log of the flattening's brightness factor) from which a lifted pixel starts to take the
@@ -118,15 +121,20 @@ impl Flattening {
         (deepest_tenth(&a) > deepest_tenth(&b) * RELIEF_TOLERANCE).then_some(Flattening { a, b })
     }
 
-    /// The flattened relief of `r`.
-    pub(super) fn apply(&self, r: f32) -> f32 {
+    /// The flattened relief of `r`, in a cell where B's relief is `here` (when B's skin is seen
+    /// there): the lift to B's depth at the same rank, or to B's own shading of the same place,
+    /// whichever is more. The ranks alone lift A's deepest shadows to B's deepest (its nostrils,
+    /// under its lip) and leave A's dark eye sockets dark on B's flash-lit face.
+    pub(super) fn apply(&self, r: f32, here: Option<f32>) -> f32 {
         if r >= 0.0 {
             return r;
         }
         let m = r.abs();
         let rank = self.a.partition_point(|&v| v < m) as f32 / self.a.len() as f32;
         let target = self.b[((self.b.len() - 1) as f32 * rank.min(1.0)) as usize];
-        r.signum() * m.min(m + RELIEF_STRENGTH * (target - m))
+        let ranked = r.signum() * m.min(m + RELIEF_STRENGTH * (target - m));
+        let local = here.map_or(r, |b| r + LOCAL_STRENGTH * (b.min(0.0) - r).max(0.0));
+        ranked.max(local)
     }
 }
 
@@ -254,16 +262,28 @@ pub(super) fn flatten(
     let a_weights = low.average(&weighted, 1);
     let relief_a = relief(low, &a_luma, &a_weights, face_width);
     let relief_b = relief(low, b.luma, b.skin, face_width);
-    let depths = [depth(&relief_a, &a_weights), depth(&relief_b, b.skin)];
+    // B's depth over the same skin as A's: B's skin beyond A's blended face (at its hairline,
+    // beside its ears) has shadows that A's is not measured on.
+    let b_shared: Vec<f32> = b
+        .skin
+        .iter()
+        .zip(&a_weights)
+        .map(|(s, a)| if *a >= 0.5 { *s } else { 0.0 })
+        .collect();
+    let depths = [depth(&relief_a, &a_weights), depth(&relief_b, &b_shared)];
     let lifted = (side.strength > 0.0).then(|| side.lift(low, &relief_a, &a_weights, face_width));
     let lifted = lifted.as_deref().unwrap_or(&relief_a);
-    let flat = Flattening::new(lifted, &a_weights, &relief_b, b.skin);
+    let flat = Flattening::new(lifted, &a_weights, &relief_b, &b_shared);
     if flat.is_some() || side.strength > 0.0 {
         // Per cell, the factor of brightness that flattens it.
         let factor: Vec<f32> = relief_a
             .iter()
             .zip(lifted)
-            .map(|(&r, &l)| (flat.as_ref().map_or(l, |f| f.apply(l)) - r).exp())
+            .enumerate()
+            .map(|(i, (&r, &l))| {
+                let here = (b_shared[i] >= 0.5).then_some(relief_b[i]);
+                (flat.as_ref().map_or(l, |f| f.apply(l, here)) - r).exp()
+            })
             .collect();
         let hue = skin_hue(low, warped, &weighted, &a_weights, face_width);
         for (i, &a) in alpha.iter().enumerate() {
@@ -377,20 +397,29 @@ mod tests {
         );
         let flat = Flattening::new(&hard, &skin, &soft, &skin).unwrap();
         // A's deepest shadow, -0.59, is brought most of the way to B's deepest, -0.2.
-        let deepest = flat.apply(-0.594);
+        let deepest = flat.apply(-0.594, None);
         assert!(
             (deepest + 0.594 - 0.75 * (0.594 - 0.198)).abs() < 0.01,
             "{deepest}"
         );
-        let shadow = flat.apply(-0.3);
+        let shadow = flat.apply(-0.3, None);
         assert!(
             shadow < 0.0 && shadow > -0.3,
             "a shadow stays a shadow: {shadow}"
         );
         // Bright relief (a lit cheekbone, A's modelling) and the shallowest shadows stay.
-        assert_eq!(flat.apply(0.3), 0.3);
-        assert_eq!(flat.apply(0.0), 0.0);
-        assert!(flat.apply(-0.002) >= -0.002, "never deepened");
+        assert_eq!(flat.apply(0.3, None), 0.3);
+        assert_eq!(flat.apply(0.0, None), 0.0);
+        assert!(flat.apply(-0.002, None) >= -0.002, "never deepened");
+        // Where B's own shading of the same place is shallower than the rank gives (a flash-lit
+        // eye socket), A's is lifted most of the way to it; never deepened towards a deeper one.
+        let socket = flat.apply(-0.594, Some(-0.05));
+        assert!(
+            (socket + 0.594 - 0.8 * (0.594 - 0.05)).abs() < 0.01,
+            "{socket}"
+        );
+        assert_eq!(flat.apply(-0.594, Some(-0.9)), deepest);
+        assert_eq!(flat.apply(0.3, Some(-0.2)), 0.3);
     }
 
     #[test]

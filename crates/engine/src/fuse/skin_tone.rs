@@ -129,7 +129,10 @@ pub(super) fn match_tone(
         if y < 1.0 {
             continue;
         }
-        let ((ra, ba), (rb, bb)) = (a.at(y), b.at(y));
+        // Beyond B's fitted range both lines are read at its end: B's is not extrapolated, and A's
+        // shadows deeper than any of B's skin keep their own deepening from there.
+        let at = y.clamp(b.range.0, b.range.1);
+        let ((ra, ba), (rb, bb)) = (a.at(at), b.at(at));
         let shift = |d: f32| (k * d).clamp(-MAX_SHIFT, MAX_SHIFT);
         let red = (p[0] + shift(rb - ra) * y).max(0.0);
         let blue = (p[2] + shift(bb - ba) * y).max(0.0);
@@ -191,6 +194,25 @@ mod tests {
             );
             assert!((ya - yo).abs() < 0.5);
         }
+    }
+
+    #[test]
+    fn a_shadow_deeper_than_any_of_the_template_s_skin_keeps_its_own_deepening() {
+        // A spans brightness 60 to 220; B, flash-lit, only its brighter half.
+        let (a, b) = (skin(1.5, 1.1), skin(1.3, 1.1));
+        let la = ToneLine::fit(&a, &|_| 1.0).unwrap();
+        let lb = ToneLine::fit(&b[b.len() / 2..], &|_| 1.0).unwrap();
+        let mut out = a.clone();
+        match_tone(&mut out, &la, &lb, &|_| 1.0);
+        let red =
+            |rgb: &[f32], i: usize| rgb[i * 3] / luma([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]]);
+        // A's deepest pixel is moved by the lines' gap at B's darkest fitted brightness, so it
+        // stays redder than A's skin there moved by the same gap (not made as pale as B's).
+        let edge = (lb.range.0 - 60.0) / 160.0 * 399.0;
+        let (deep, at_edge) = (0, edge as usize);
+        let gap = red(&out, at_edge) - red(&a, at_edge);
+        assert!((red(&out, deep) - (red(&a, deep) + gap)).abs() < 0.02);
+        assert!(red(&out, deep) > red(&out, at_edge) + 0.05);
     }
 
     #[test]
