@@ -2,6 +2,33 @@
 
 use image::RgbImage;
 
+/// A point in pixels: x, y.
+pub type P2 = (f32, f32);
+
+/// The contour `idx` of the points `at` widened about its centre by `k` (shrunk below 1).
+pub fn widened(idx: &[usize], k: f32, at: &dyn Fn(usize) -> P2) -> Vec<P2> {
+    let n = idx.len() as f32;
+    let c = (
+        idx.iter().map(|&i| at(i).0).sum::<f32>() / n,
+        idx.iter().map(|&i| at(i).1).sum::<f32>() / n,
+    );
+    idx.iter()
+        .map(|&i| (c.0 + (at(i).0 - c.0) * k, c.1 + (at(i).1 - c.1) * k))
+        .collect()
+}
+
+/// Whether point `p` lies inside polygon `poly` (even-odd rule).
+pub fn inside(poly: &[P2], p: P2) -> bool {
+    let mut inside = false;
+    for k in 0..poly.len() {
+        let (a, b) = (poly[k], poly[(k + 1) % poly.len()]);
+        if (a.1 <= p.1) != (b.1 <= p.1) && p.0 < a.0 + (p.1 - a.1) / (b.1 - a.1) * (b.0 - a.0) {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
 /// An axis-aligned rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Rect {

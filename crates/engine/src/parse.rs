@@ -7,8 +7,8 @@
 
 use faceswap_models::{Model, ModelError};
 
-use crate::geometry::{Affine, Pyramid};
-use crate::landmarks::{EYE_A, EYE_B, MOUTH_CORNERS};
+use crate::geometry::{inside, widened, Affine, Pyramid};
+use crate::landmarks::{EYE_A, EYE_B, FACE_OVAL, MOUTH_CORNERS};
 use crate::mesh::Mesh;
 
 /// The parser's file (converted by `scripts/bisenet_to_onnx.py`).
@@ -23,6 +23,9 @@ const GRID: usize = 32;
 const UNSURE_COVER: (f32, f32) = (0.3, 0.6);
 /// The model's 19 classes.
 const CLASSES: usize = 19;
+/// The share of a face's oval (about its centre) inside which nothing is taken for the photo's
+/// surroundings: the rest is the rim, where a turned face's oval takes in an ear or background.
+const INNER_FACE: f32 = 0.8;
 /// ImageNet's channel means and deviations, the model's input normalisation.
 const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const STD: [f32; 3] = [0.229, 0.224, 0.225];
@@ -81,12 +84,16 @@ pub struct FaceParse {
     cells: Vec<[f32; PARTS]>,
     /// Per cell, the probability that no hair, hat or glasses are there.
     face: Vec<f32>,
+    /// Per cell, 1 where the photo's surroundings (background, an ear, the neck) reach in from
+    /// the crop's edge at the face's rim ([`FaceParse::with_grown_cover`]), else 0.
+    around: Vec<f32>,
 }
 
 impl FaceParse {
     /// About how many bytes it holds on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.cells.len() * std::mem::size_of::<[f32; PARTS]>() + self.face.len() * 4
+        self.cells.len() * std::mem::size_of::<[f32; PARTS]>()
+            + (self.face.len() + self.around.len()) * 4
     }
 
     /// The parts' probabilities at an image point (bilinear between cells; outside the grid,
@@ -124,6 +131,13 @@ impl FaceParse {
             .map_or(1.0, |spot| spot.mix(|i| self.face[i]))
     }
 
+    /// How much the point is the photo's surroundings reaching in at the face's rim (see
+    /// [`FaceParse::with_grown_cover`]); 0 outside the grid.
+    pub fn surroundings(&self, x: f32, y: f32) -> f32 {
+        self.locate(x, y)
+            .map_or(0.0, |spot| spot.mix(|i| self.around[i]))
+    }
+
     /// The grid cells around an image point and its place between them; `None` outside the grid.
     fn locate(&self, x: f32, y: f32) -> Option<Spot> {
         let (gx, gy) = self.to_grid.apply(x, y);
@@ -148,7 +162,11 @@ impl FaceParse {
     /// of a strand or a frame counts as covered too (for the photo whose face is copied: a frame's
     /// thin outline half copied would stay as a ghost). Hair counts from [`UNSURE_COVER`], and only
     /// where it reaches the face from the crop's edge.
-    pub fn with_grown_cover(&self) -> FaceParse {
+    ///
+    /// It also marks what surrounds the face (background, an ear, the neck: [`Part::Other`]) where
+    /// it reaches in from the crop's edge outside the inner face of `mesh` (where the parser's
+    /// "other" is shaded or grey skin, never the surroundings).
+    pub fn with_grown_cover(&self, mesh: &Mesh) -> FaceParse {
         let least_around = |i: usize, reach: usize, value: &dyn Fn(usize) -> f32| {
             let (x, y) = (i % GRID, i / GRID);
             let mut least = value(i);
@@ -168,7 +186,7 @@ impl FaceParse {
         // And hair in front of a face falls from the hair around it: a patch the parser calls hair
         // inside the face, cut off from the crop's edge by what it calls face (a platinum blonde's
         // nose, at 0.54 to 0.67), is a misreading, and no cover.
-        let from_outside = self.hair_from_outside();
+        let from_outside = self.reached_from_edge(Part::Hair, UNSURE_COVER.0, &|_| true);
         let no_hair = |j: usize| {
             let hair = if from_outside[j] {
                 1.0 - self.face[j]
@@ -177,25 +195,41 @@ impl FaceParse {
             };
             1.0 - crate::fuse::ramp(hair, UNSURE_COVER)
         };
+        // What surrounds the face (background, an ear, the neck), where it reaches in from the
+        // crop's edge: on a turned face the mesh's far cheek takes in the ear and a sliver of
+        // background along the cheek's outline, which warped onto a frontal face made a pale band.
+        // Not grown: the outline itself stays. The inner face is never reached: there the
+        // parser's "other" is shaded skin, or a black-and-white photo's grey skin.
+        let inner = widened(&FACE_OVAL, INNER_FACE, &|i| {
+            (mesh.points[i][0], mesh.points[i][1])
+        });
+        let to_img = self.to_grid.inverse();
+        let outer: Vec<bool> = (0..GRID * GRID)
+            .map(|i| !inside(&inner, to_img.apply((i % GRID) as f32, (i / GRID) as f32)))
+            .collect();
+        let around = self.reached_from_edge(Part::Other, UNSURE_COVER.1, &|i| outer[i]);
         let face = (0..GRID * GRID)
             .map(|i| least_around(i, 1, &no_hair).min(least_around(i, 2, &no_glasses)))
             .collect();
         FaceParse {
             face,
+            around: around.iter().map(|&a| a as u8 as f32).collect(),
             ..self.clone()
         }
     }
 
-    /// Per grid cell, whether it is reached from the grid's edge through cells the parser calls hair
-    /// at least as likely as not ([`UNSURE_COVER`]'s lower end), eight neighbours at a time.
-    fn hair_from_outside(&self) -> Vec<bool> {
-        let hairy = |i: usize| self.cells[i][Part::Hair as usize] >= UNSURE_COVER.0;
+    /// Per grid cell, whether it is reached from the grid's edge through cells the parser gives
+    /// `part` at least `least` and that are `open`, eight neighbours at a time.
+    fn reached_from_edge(&self, part: Part, least: f32, open: &dyn Fn(usize) -> bool) -> Vec<bool> {
+        let reaching = |i: usize| open(i) && self.cells[i][part as usize] >= least;
         let edge = |i: usize| {
             let (x, y) = (i % GRID, i / GRID);
             x == 0 || y == 0 || x == GRID - 1 || y == GRID - 1
         };
         let mut reached = vec![false; GRID * GRID];
-        let mut stack: Vec<usize> = (0..GRID * GRID).filter(|&i| edge(i) && hairy(i)).collect();
+        let mut stack: Vec<usize> = (0..GRID * GRID)
+            .filter(|&i| edge(i) && reaching(i))
+            .collect();
         for &i in &stack {
             reached[i] = true;
         }
@@ -204,7 +238,7 @@ impl FaceParse {
             for ny in y.saturating_sub(1)..(y + 2).min(GRID) {
                 for nx in x.saturating_sub(1)..(x + 2).min(GRID) {
                     let j = ny * GRID + nx;
-                    if !reached[j] && hairy(j) {
+                    if !reached[j] && reaching(j) {
                         reached[j] = true;
                         stack.push(j);
                     }
@@ -241,6 +275,7 @@ impl FaceParse {
             to_grid: self.to_grid,
             cells,
             face,
+            around: self.around.clone(),
         }
     }
 
@@ -265,6 +300,7 @@ impl FaceParse {
                 1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
                 GRID * GRID
             ],
+            around: vec![0.0; GRID * GRID],
         }
     }
 }
@@ -347,6 +383,7 @@ impl Parser {
             to_grid,
             cells,
             face,
+            around: vec![0.0; GRID * GRID],
         })
     }
 }

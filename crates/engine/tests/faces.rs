@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use faceswap_engine::{decode, Engine, EngineConfig, EngineError, PhotoLimits, Role, SwapOptions};
+use faceswap_engine::{
+    decode, Engine, EngineConfig, EngineError, FaceParse, PhotoLimits, Role, SwapOptions,
+};
 use faceswap_models::ModelDir;
 use image::RgbImage;
 
@@ -1174,7 +1176,10 @@ fn the_parser_s_doubt_on_a_blond_face_is_no_cover() {
     // brow and outer cheek are still cover, and 29% of the face is left to B (the hair down both
     // of A's cheeks).
     let (img, face) = only_face("df_img3.jpg");
-    let grown = engine().parse(&img, &face).unwrap().with_grown_cover();
+    let grown = engine()
+        .parse(&img, &face)
+        .unwrap()
+        .with_grown_cover(&face.mesh);
     let cover = |pts: &[usize]| mean_over(&face, pts, |x, y| 1.0 - grown.face(x, y));
     let (nose, strands) = (cover(&[197, 195, 5, 4, 1]), cover(&[105, 111, 50]));
     eprintln!("df_img3 grown cover: nose {nose}, strands {strands}");
@@ -1187,13 +1192,71 @@ fn the_parser_s_doubt_on_a_blond_face_is_no_cover() {
 }
 
 #[test]
+fn the_ear_and_background_beside_a_face_s_outline_are_its_surroundings_and_its_skin_is_not() {
+    // df_img13, turned a little, against a white background: its mesh's oval on the image's left
+    // takes in the ear and a sliver of background along the cheek's outline, which warped onto
+    // df_img41's frontal face made a pale band down its cheek. The parser's "other" reaching in
+    // from the crop's edge at the rim is the surroundings; the inner face never is (hanks_112, a
+    // black-and-white photo whose shaded cheek the parser calls background up to the mouth).
+    let beyond_outline = |face: &faceswap_engine::FoundFace, parse: &FaceParse, pts: &[usize]| {
+        let p = &face.mesh.points;
+        let c = mean_point(face, &[1, 4, 5]);
+        pts.iter()
+            .map(|&i| {
+                let (x, y) = (
+                    p[i][0] + 0.1 * (p[i][0] - c.0),
+                    p[i][1] + 0.1 * (p[i][1] - c.1),
+                );
+                parse.surroundings(x, y)
+            })
+            .sum::<f32>()
+            / pts.len() as f32
+    };
+    let (img, face) = only_face("df_img13.jpg");
+    let grown = engine()
+        .parse(&img, &face)
+        .unwrap()
+        .with_grown_cover(&face.mesh);
+    let (ear, cheeks) = (
+        beyond_outline(&face, &grown, &[234, 93, 132]),
+        mean_over(&face, INNER_CHEEKS, |x, y| grown.surroundings(x, y)),
+    );
+    eprintln!("df_img13 surroundings: beside the outline by the ear {ear}, inner cheeks {cheeks}");
+    assert!(ear > 0.5, "the ear: {ear}");
+    assert_eq!(cheeks, 0.0);
+    let (img, face) = only_face("hanks_112.png");
+    let grown = engine()
+        .parse(&img, &face)
+        .unwrap()
+        .with_grown_cover(&face.mesh);
+    let mouth = mean_over(&face, &[13, 14, 82, 87, 178, 179], |x, y| {
+        grown.surroundings(x, y)
+    });
+    eprintln!("hanks_112 surroundings over the mouth {mouth}");
+    assert!(mouth < 0.05, "the mouth: {mouth}");
+}
+
+/// The mean image point of the mesh points `pts`.
+fn mean_point(face: &faceswap_engine::FoundFace, pts: &[usize]) -> (f32, f32) {
+    let n = pts.len() as f32;
+    let p = &face.mesh.points;
+    (
+        pts.iter().map(|&i| p[i][0]).sum::<f32>() / n,
+        pts.iter().map(|&i| p[i][1]).sum::<f32>() / n,
+    )
+}
+
+#[test]
 fn hair_that_does_not_reach_the_face_from_outside_is_no_cover() {
     // df_img28, a platinum bob: the parser calls the nose hair (0.54 to 0.67 along it), a patch cut
     // off from the hair around the face. Taken as cover, the nose was the template's (its mirror
     // point is itself): df_img28 into df_img3 showed df_img3's nose, distance to A 0.51. Only hair
     // that reaches the face from the crop's edge covers it now: the nose is A's (0.31).
     let (img, face) = only_face("df_img28.jpg");
-    let grown = engine().parse(&img, &face).unwrap().with_grown_cover();
+    let grown = engine()
+        .parse(&img, &face)
+        .unwrap()
+        .with_grown_cover(&face.mesh);
     let nose = mean_over(&face, &[197, 195, 5, 4, 1], |x, y| 1.0 - grown.face(x, y));
     eprintln!("df_img28 grown cover along the nose: {nose}");
     assert!(nose < 0.2, "the nose taken for hair: {nose}");

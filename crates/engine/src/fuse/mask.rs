@@ -62,15 +62,7 @@ pub(super) fn template_cover(
 pub(super) fn inside_any(crop: &Crop, target: &[P2], contours: &[&[usize]], k: f32) -> Vec<bool> {
     let mut inside = vec![false; crop.w * crop.h];
     for idx in contours {
-        let n = idx.len() as f32;
-        let c = (
-            idx.iter().map(|&i| target[i].0).sum::<f32>() / n,
-            idx.iter().map(|&i| target[i].1).sum::<f32>() / n,
-        );
-        let polygon: Vec<P2> = idx
-            .iter()
-            .map(|&i| (c.0 + (target[i].0 - c.0) * k, c.1 + (target[i].1 - c.1) * k))
-            .collect();
+        let polygon = crate::geometry::widened(idx, k, &|i| target[i]);
         for (a, b) in inside.iter_mut().zip(crop.fill_polygon(&polygon)) {
             *a |= b;
         }

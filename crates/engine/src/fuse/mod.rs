@@ -29,6 +29,7 @@ mod shape;
 mod skin_tone;
 mod texture;
 
+use crate::geometry::P2;
 use crate::landmarks::{
     BROW_A, BROW_B, EYE_A, EYE_B, FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_BASE, NOSE_TIP,
     UPPER_LIP_TOP,
@@ -49,7 +50,7 @@ use shape::{
     turned_opposite, yaw, FaceFrame,
 };
 use texture::{
-    own_side_weights, smoothed_sources, warp_triangle, SkinMap, Source, WarpedFace,
+    own_side_weights, smoothed_sources, turned_away, warp_triangle, SkinMap, Source, WarpedFace,
     SOURCE_SMOOTHING,
 };
 
@@ -95,9 +96,6 @@ const STILL_SOFT: (f32, f32) = (0.6, 0.25);
 /// Largest enlargement of A's face that widens the band of edges that are steepened.
 const MAX_EDGE_SCALE: f32 = 4.0;
 
-/// A point in an image, in pixels.
-type P2 = (f32, f32);
-
 /// One face of a fusion: its photo, its mesh and its parse.
 pub struct Side<'a> {
     /// The photo.
@@ -116,7 +114,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let (a_img, a_parse) = seen
         .as_ref()
         .map_or((a_side.img, a_side.parse), |s| (&s.img, &s.parse));
-    let grown = a_parse.with_grown_cover();
+    let grown = a_parse.with_grown_cover(a_side.mesh);
     // When the heads turn opposite ways, B's wide cheek would be painted from A's foreshortened one
     // (hair and background smear in): take A's mirror image instead.
     let mirrored;
@@ -147,6 +145,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // A warped onto the target shape, in crop coordinates. Where A's own side of the face is seen
     // much more obliquely than the other side, the other side's texture (mirrored) is taken.
     let own = own_side_weights(&a2, &triangles, &neighbours);
+    let away = turned_away(&a2, &triangles, &neighbours);
     // Each face's light, for the report.
     let (normals_a, normals_b) = (
         vertex_normals(ma, &triangles),
@@ -183,6 +182,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             own: &sources,
             mirrored: [t[0], t[1], t[2]].map(|i| a2[MIRROR[i] as usize]),
             weight: [own[t[0]], own[t[1]], own[t[2]]],
+            turned_away: [away[t[0]], away[t[1]], away[t[2]]],
         };
         warp_triangle(a, &src, &dst, &crop, &mut warp);
     }

@@ -15,6 +15,9 @@ use crate::parse::FaceParse;
 /// Ratio of the area around a mesh point in A's photo to that around its mirror point at which the
 /// mirror point's texture takes over fully, and at which the point's own texture is kept fully.
 pub(super) const OBLIQUE: (f32, f32) = (0.35, 0.6);
+/// Area ratio to the mirror side (see [`turned_away`]) from which a point starts to count as
+/// turned away, and at which fully.
+const TURNED_AWAY: (f32, f32) = (0.95, 0.75);
 
 /// Cells across A's face of its [`SkinMap`].
 const SKIN_CELLS: f32 = 24.0;
@@ -118,6 +121,9 @@ pub(super) struct Source<'a> {
     pub(super) own: &'a [P2],
     pub(super) mirrored: [P2; 3],
     pub(super) weight: [f32; 3],
+    /// How much each corner is turned away ([`turned_away`]): there the photo's surroundings at
+    /// the rim are not A's face.
+    pub(super) turned_away: [f32; 3],
 }
 
 /// Blur of the warp's source points, in face widths. The warp is affine per triangle, so where A's
@@ -161,6 +167,11 @@ fn for_each_pixel(dst: &[P2; 3], crop: &Crop, mut f: impl FnMut(usize, f32, f32)
             f(row + (x - crop.x), l1, l2);
         }
     }
+}
+
+/// The value at barycentric point (`l1`, `l2`) of a triangle with values `v` at its corners.
+fn point_at_values(v: [f32; 3], l1: f32, l2: f32) -> f32 {
+    v[0] + l1 * (v[1] - v[0]) + l2 * (v[2] - v[0])
 }
 
 /// A point of a triangle from its corners, at barycentric coordinates (of corners 1 and 2).
@@ -213,18 +224,9 @@ pub(super) fn own_side_weights(
     triangles: &[usize],
     neighbours: &[Vec<usize>],
 ) -> Vec<f32> {
-    let mut area = vec![0f32; MESH_POINTS];
-    for t in triangles.chunks_exact(3) {
-        let twice = twice_signed_area(&[a2[t[0]], a2[t[1]], a2[t[2]]]).abs();
-        for &i in t {
-            area[i] += twice;
-        }
-    }
-    let mut weight: Vec<f32> = (0..MESH_POINTS)
-        .map(|i| {
-            let ratio = area[i] / area[MIRROR[i] as usize].max(1e-3);
-            ramp(ratio, OBLIQUE)
-        })
+    let mut weight: Vec<f32> = area_ratios(a2, triangles)
+        .iter()
+        .map(|&ratio| ramp(ratio, OBLIQUE))
         .collect();
     // The outline stays A's own: across the face, the other side's outline shows ear, hair or
     // background behind it.
@@ -234,6 +236,32 @@ pub(super) fn own_side_weights(
     // Smoothed over the mesh, so that the change from one side's texture to the other is gradual.
     smooth_over_mesh(&mut weight, neighbours, &[false; MESH_POINTS]);
     weight
+}
+
+/// Per mesh point, how much the point is on the side of A's face turned away from the camera
+/// (its surroundings look smaller in A's photo than its mirror point's), smoothed over the mesh.
+/// There the oval takes in what is behind the face's outline: an ear, the background.
+pub(super) fn turned_away(a2: &[P2], triangles: &[usize], neighbours: &[Vec<usize>]) -> Vec<f32> {
+    let mut away: Vec<f32> = area_ratios(a2, triangles)
+        .iter()
+        .map(|&ratio| ramp(ratio, TURNED_AWAY))
+        .collect();
+    smooth_over_mesh(&mut away, neighbours, &[false; MESH_POINTS]);
+    away
+}
+
+/// Per mesh point, the area of A's triangles around it over that around its mirror point.
+fn area_ratios(a2: &[P2], triangles: &[usize]) -> Vec<f32> {
+    let mut area = vec![0f32; MESH_POINTS];
+    for t in triangles.chunks_exact(3) {
+        let twice = twice_signed_area(&[a2[t[0]], a2[t[1]], a2[t[2]]]).abs();
+        for &i in t {
+            area[i] += twice;
+        }
+    }
+    (0..MESH_POINTS)
+        .map(|i| area[i] / area[MIRROR[i] as usize].max(1e-3))
+        .collect()
 }
 
 /// Twice the signed area of a triangle.
@@ -285,7 +313,6 @@ pub(super) fn warp_triangle(
     crop: &Crop,
     out: &mut WarpedFace,
 ) {
-    let [w0, w1, w2] = src.weight;
     let own_only = src.weight.iter().all(|&w| w >= 1.0);
     let (aw, ah) = (a.width() as f32, a.height() as f32);
     let outside = |(sx, sy): P2| sx < 0.0 || sy < 0.0 || sx > aw || sy > ah;
@@ -297,11 +324,17 @@ pub(super) fn warp_triangle(
             return;
         }
         let mut p = bilinear(a, s.0 - 0.5, s.1 - 0.5);
-        let own_face = face_weight(src.parse.face(s.0, s.1));
+        // The photo's surroundings at the rim are not A's face on the side turned away (an ear, a
+        // sliver of background), whose mirror point is well inside the other cheek. On the side
+        // facing the camera they are most often shaded skin, and the mirror would bring the far
+        // side's foreshortened texture, stretched into streaks.
+        let uncovered = face_weight(src.parse.face(s.0, s.1));
+        let away = point_at_values(src.turned_away, l1, l2);
+        let own_face = uncovered * (1.0 - away * src.parse.surroundings(s.0, s.1));
         let w = if own_only {
             1.0
         } else {
-            w0 + l1 * (w1 - w0) + l2 * (w2 - w0)
+            point_at_values(src.weight, l1, l2)
         };
         // The mirror point is face (`mirror_face`) or not; the own side gives way to it by
         // its obliqueness (`w`) and by being covered, and takes its share when it is not face.
@@ -335,7 +368,7 @@ pub(super) fn warp_triangle(
         let taken = own_weight + mirror_weight;
         out.colour[i * 3..i * 3 + 3].copy_from_slice(&p);
         out.face[i] = taken.min(1.0);
-        out.cover[i] = 1.0 - own_face;
+        out.cover[i] = 1.0 - uncovered;
         out.skin[i] = skin;
     });
 }
