@@ -14,11 +14,13 @@
 //! 4. Blend: a mask that is exactly zero outside B's face oval and ramps up inside it. The mouth is
 //!    always A's, open or closed: B's open smile kept around A's closed lips tore them and left a
 //!    blotchy mouth that was neither, and A's mouth is much of who A is.
+//! 5. A beard carried onto a shaven B goes on past the oval to B's visible chin (`jaw`).
 
 use image::RgbImage;
 
 mod detail;
 mod glasses;
+mod jaw;
 mod lens;
 mod light;
 mod mask;
@@ -606,7 +608,18 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     add_grain(&mut warped, &alpha, report.grain[0], report.grain[1]);
     let highlights = HighlightGuard::fit(&warped, &alpha);
 
-    let out = composite(b, &b_crop, &crop, &warped, &alpha, &highlights);
+    let mut out = composite(b, &b_crop, &crop, &warped, &alpha, &highlights);
+    if beard_at.iter().any(|&c| c > 0.0) {
+        jaw::Jaw {
+            oval: &oval,
+            down: (-frame.up.0, -frame.up.1),
+            face_width,
+            crop: &crop,
+            carried: &beard_at,
+            parse: pb,
+        }
+        .continue_beard(&mut out);
+    }
     (out, report.with_warnings())
 }
 

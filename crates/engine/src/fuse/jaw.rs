@@ -1,0 +1,135 @@
+//! A carried beard continued past the fused face's oval down to B's visible chin. The mesh's jaw
+//! line often sits above the chin's edge that a photo shows (a chin seen from a little above, a
+//! head tilted down), and a beard carried only as far as the oval ended across B's bare chin, a
+//! floating beard. Below the oval, where B's parse sees skin, the beard's texture is continued by
+//! reflecting the result across the oval, fading out within a band of the face's width.
+
+use image::RgbImage;
+
+use super::raster::{ramp, Crop};
+use super::P2;
+use crate::parse::{FaceParse, Part};
+
+/// Depth of the band below the oval that a carried beard may reach, in face widths.
+const BELOW: f32 = 0.12;
+/// B's parse's probability of skin below the oval from which the beard starts to reach there, and
+/// at which fully (the parse's soft edge would spill it onto a bright background beside the jaw).
+const SKIN: (f32, f32) = (0.5, 0.8);
+/// How far from straight down (in the face's own frame) the band reaches round the jaw, as the
+/// cosine of the angle: the chin and the jaw's lower half, not the cheeks beside the ears.
+const LOWEST: f32 = 0.5;
+
+/// What the continuation needs: the fused face's oval (image pixels), its down direction, the face's
+/// width, the carried beard per crop pixel and B's parse.
+pub(super) struct Jaw<'a> {
+    pub(super) oval: &'a [P2],
+    pub(super) down: P2,
+    pub(super) face_width: f32,
+    pub(super) crop: &'a Crop,
+    pub(super) carried: &'a [f32],
+    pub(super) parse: &'a FaceParse,
+}
+
+impl Jaw<'_> {
+    /// Continues the carried beard of `out` (the fused result) below the oval.
+    pub(super) fn continue_beard(&self, out: &mut RgbImage) {
+        let n = self.oval.len() as f32;
+        let c = (
+            self.oval.iter().map(|p| p.0).sum::<f32>() / n,
+            self.oval.iter().map(|p| p.1).sum::<f32>() / n,
+        );
+        let depth = BELOW * self.face_width;
+        let radii: Vec<f32> = self
+            .oval
+            .iter()
+            .map(|p| ((p.0 - c.0).powi(2) + (p.1 - c.1).powi(2)).sqrt())
+            .collect();
+        // Well inside the oval nothing changes: only the ring around its edge is searched.
+        let inside = 0.9 * radii.iter().fold(f32::MAX, |m, &r| m.min(r));
+        let reach = radii.iter().fold(0f32, |m, &r| m.max(r)) + depth;
+        let (w, h) = (out.width() as i64, out.height() as i64);
+        let (x0, x1) = ((c.0 - reach).floor() as i64, (c.0 + reach).ceil() as i64);
+        let (y0, y1) = ((c.1 - reach).floor() as i64, (c.1 + reach).ceil() as i64);
+        for y in y0.max(0)..y1.min(h) {
+            for x in x0.max(0)..x1.min(w) {
+                let p = (x as f32 + 0.5, y as f32 + 0.5);
+                let d = (p.0 - c.0, p.1 - c.1);
+                let r = (d.0 * d.0 + d.1 * d.1).sqrt();
+                if r < inside || r > reach || (d.0 * self.down.0 + d.1 * self.down.1) < LOWEST * r {
+                    continue;
+                }
+                let u = (d.0 / r, d.1 / r);
+                let Some(edge) = boundary(self.oval, c, u) else {
+                    continue;
+                };
+                let past = r - edge;
+                if past <= 0.0 || past >= depth {
+                    continue;
+                }
+                // The point as far inside the oval as this one is outside.
+                let q = (c.0 + u.0 * (edge - past), c.1 + u.1 * (edge - past));
+                let Some(beard) = self.carried_at(q) else {
+                    continue;
+                };
+                let skin = ramp(self.parse.at(p.0, p.1)[Part::Skin as usize], SKIN);
+                let k = beard * skin * ramp(past, (depth, 0.75 * depth));
+                if k <= 0.0 {
+                    continue;
+                }
+                // Inside the oval: never a pixel this pass changes.
+                let from = *out.get_pixel(q.0 as u32, q.1 as u32);
+                let px = out.get_pixel_mut(x as u32, y as u32);
+                for ch in 0..3 {
+                    let (b, a) = (px[ch] as f32, from[ch] as f32);
+                    px[ch] = (b + k * (a - b) + 0.5).clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+    }
+
+    /// The carried beard at image point `q`; `None` outside the crop.
+    fn carried_at(&self, q: P2) -> Option<f32> {
+        let (x, y) = (q.0 - self.crop.x as f32, q.1 - self.crop.y as f32);
+        if x < 0.0 || y < 0.0 || x >= self.crop.w as f32 || y >= self.crop.h as f32 {
+            return None;
+        }
+        Some(self.carried[y as usize * self.crop.w + x as usize])
+    }
+}
+
+/// Distance from `c` along the unit direction `u` to where it leaves the polygon `poly` (its
+/// farthest crossing); `None` when it crosses no edge.
+fn boundary(poly: &[P2], c: P2, u: P2) -> Option<f32> {
+    let mut far: Option<f32> = None;
+    for k in 0..poly.len() {
+        let (a, b) = (poly[k], poly[(k + 1) % poly.len()]);
+        let e = (b.0 - a.0, b.1 - a.1);
+        let det = u.0 * (-e.1) - u.1 * (-e.0);
+        if det.abs() < 1e-9 {
+            continue;
+        }
+        let ac = (a.0 - c.0, a.1 - c.1);
+        // c + t·u = a + s·e
+        let t = (ac.0 * (-e.1) - ac.1 * (-e.0)) / det;
+        let s = (u.0 * ac.1 - u.1 * ac.0) / det;
+        if (0.0..=1.0).contains(&s) && t > 0.0 {
+            far = Some(far.map_or(t, |f: f32| f.max(t)));
+        }
+    }
+    far
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ray_from_inside_a_square_leaves_it_at_its_edge() {
+        let square = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)];
+        let t = boundary(&square, (5.0, 5.0), (0.0, 1.0)).unwrap();
+        assert!((t - 5.0).abs() < 1e-4, "{t}");
+        let d = std::f32::consts::FRAC_1_SQRT_2;
+        let t = boundary(&square, (5.0, 5.0), (d, d)).unwrap();
+        assert!((t - 5.0 * 2f32.sqrt()).abs() < 1e-3, "{t}");
+    }
+}
