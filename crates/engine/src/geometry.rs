@@ -7,14 +7,26 @@ pub type P2 = (f32, f32);
 
 /// The contour `idx` of the points `at` widened about its centre by `k` (shrunk below 1).
 pub fn widened(idx: &[usize], k: f32, at: &dyn Fn(usize) -> P2) -> Vec<P2> {
-    let n = idx.len() as f32;
-    let c = (
-        idx.iter().map(|&i| at(i).0).sum::<f32>() / n,
-        idx.iter().map(|&i| at(i).1).sum::<f32>() / n,
-    );
-    idx.iter()
-        .map(|&i| (c.0 + (at(i).0 - c.0) * k, c.1 + (at(i).1 - c.1) * k))
+    let points: Vec<P2> = idx.iter().map(|&i| at(i)).collect();
+    scaled(&points, k)
+}
+
+/// `points` scaled about their centroid by `k`.
+pub fn scaled(points: &[P2], k: f32) -> Vec<P2> {
+    let c = centroid(points);
+    points
+        .iter()
+        .map(|p| (c.0 + (p.0 - c.0) * k, c.1 + (p.1 - c.1) * k))
         .collect()
+}
+
+/// The mean of a set of points.
+pub fn centroid(points: &[P2]) -> P2 {
+    let n = points.len() as f32;
+    (
+        points.iter().map(|p| p.0).sum::<f32>() / n,
+        points.iter().map(|p| p.1).sum::<f32>() / n,
+    )
 }
 
 /// Whether point `p` lies inside polygon `poly` (even-odd rule).

@@ -15,6 +15,7 @@ use super::lens::{lens_gains, LensCues, LENS_RING};
 use super::morphology::{fill_from_around, square_extreme};
 use super::raster::{box3, luma, median, ramp, Crop, LowRes};
 use super::P2;
+use crate::geometry::{centroid, inside, widened};
 use crate::landmarks::{BROW_A, BROW_B, EYE_A, EYE_B};
 use crate::mesh::Mesh;
 use crate::parse::{FaceParse, Part};
@@ -458,7 +459,7 @@ impl Found {
                 px[c] = (v.clamp(0.0, 255.0) + 0.5) as u8;
             }
         }
-        let in_eyes = |x: f32, y: f32| inside(&eyes[0], x, y) || inside(&eyes[1], x, y);
+        let in_eyes = |x: f32, y: f32| inside(&eyes[0], (x, y)) || inside(&eyes[1], (x, y));
         SeenThrough {
             img: out,
             parse: parse.seen_through_glasses(&in_eyes),
@@ -501,33 +502,7 @@ fn ellipse_distance(centre: P2, axis: P2, radii: (f32, f32), (x, y): P2) -> f32 
 
 /// A brow's outline from the mesh (upper edge out, lower edge back), grown by a hair's width.
 fn brow(mesh: &Mesh, outline: &[usize]) -> Vec<P2> {
-    let pts: Vec<P2> = outline
-        .iter()
-        .map(|&i| (mesh.points[i][0], mesh.points[i][1]))
-        .collect();
-    let m = centroid(&pts);
-    pts.iter()
-        .map(|&(x, y)| (m.0 + (x - m.0) * BROW_GROWTH, m.1 + (y - m.1) * BROW_GROWTH))
-        .collect()
-}
-
-/// The mean of a set of points.
-fn centroid(points: &[P2]) -> P2 {
-    let n = points.len() as f32;
-    (
-        points.iter().map(|p| p.0).sum::<f32>() / n,
-        points.iter().map(|p| p.1).sum::<f32>() / n,
-    )
-}
-
-/// Whether a point lies inside a polygon (even-odd rule).
-fn inside(poly: &[P2], x: f32, y: f32) -> bool {
-    let mut odd = false;
-    for k in 0..poly.len() {
-        let (a, b) = (poly[k], poly[(k + 1) % poly.len()]);
-        if (a.1 <= y) != (b.1 <= y) && x < a.0 + (y - a.1) / (b.1 - a.1) * (b.0 - a.0) {
-            odd = !odd;
-        }
-    }
-    odd
+    widened(outline, BROW_GROWTH, &|i| {
+        (mesh.points[i][0], mesh.points[i][1])
+    })
 }

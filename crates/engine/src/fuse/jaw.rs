@@ -8,6 +8,7 @@ use image::RgbImage;
 
 use super::raster::{ramp, Crop};
 use super::P2;
+use crate::geometry::centroid;
 use crate::parse::{FaceParse, Part};
 
 /// Depth of the band below the oval that a carried beard may reach, in face widths.
@@ -33,11 +34,7 @@ pub(super) struct Jaw<'a> {
 impl Jaw<'_> {
     /// Continues the carried beard of `out` (the fused result) below the oval.
     pub(super) fn continue_beard(&self, out: &mut RgbImage) {
-        let n = self.oval.len() as f32;
-        let c = (
-            self.oval.iter().map(|p| p.0).sum::<f32>() / n,
-            self.oval.iter().map(|p| p.1).sum::<f32>() / n,
-        );
+        let c = centroid(self.oval);
         let depth = BELOW * self.face_width;
         let radii: Vec<f32> = self
             .oval
