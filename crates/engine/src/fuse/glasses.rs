@@ -50,6 +50,10 @@ const GLASSES_REACH: f32 = 0.12;
 const FRAME_DARKER: (f32, f32) = (0.75, 0.55);
 /// Growth of the frame mask, in inter-ocular distances: a frame's soft edge and its thin shadow.
 const FRAME_EDGE: f32 = 0.025;
+/// Further growth of the frame mask where A's frames are painted out, in inter-ocular distances: a
+/// lens's bevelled rim inside the frame, grey not dark, stayed as a thin ghost of the lenses' outline
+/// (B's frames in front of A's face are not grown by it: more of B would hide A's eyes).
+const LENS_RIM: f32 = 0.02;
 /// Growth of the eyes' contours kept out of the frame mask, in inter-ocular distances: lashes and lids.
 const EYE_MARGIN: f32 = 0.04;
 /// Distance, in inter-ocular distances, at which a frame's fill takes the skin's grain: past the
@@ -126,7 +130,7 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
 
 /// Where the frames of a face's clear glasses are; `None` when it wears none, or tinted ones.
 pub(super) fn frames(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Option<FrameMask> {
-    Found::new(img, mesh, parse).map(|found| found.mask())
+    Found::new(img, mesh, parse).map(|found| found.mask(&found.frame))
 }
 
 /// A face's clear glasses, found on the analysis grid over the box around them.
@@ -143,6 +147,8 @@ struct Found {
     parts: Vec<[f32; crate::parse::PARTS]>,
     /// How much each cell is frame.
     frame: Vec<f32>,
+    /// How much each cell is painted out of A's photo: the frame and its lens's rim.
+    painted: Vec<f32>,
     /// Whether a cell is an eye (its contour, grown) or a brow.
     eye_cells: [Vec<bool>; 2],
     brow_cells: [Vec<bool>; 2],
@@ -299,11 +305,15 @@ impl Found {
             })
             .collect();
         let edge = ((FRAME_EDGE * giod).round() as usize).max(1);
-        let frame: Vec<f32> = square_extreme(&frame, gw, gh, edge, true)
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| if eye_core(at_pixel(i)) { 0.0 } else { f })
-            .collect();
+        let grown = |frame: &[f32], by: usize| -> Vec<f32> {
+            square_extreme(frame, gw, gh, by, true)
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| if eye_core(at_pixel(i)) { 0.0 } else { f })
+                .collect()
+        };
+        let frame = grown(&frame, edge);
+        let painted = grown(&frame, (LENS_RIM * giod).round() as usize);
 
         // Through clear lenses the skin shows about as bright as around them.
         let mut lens: Vec<f32> = (0..n)
@@ -334,6 +344,7 @@ impl Found {
             small,
             parts,
             frame,
+            painted,
             eye_cells: [eye_a, eye_b],
             brow_cells: brows,
             eyes,
@@ -343,14 +354,14 @@ impl Found {
         })
     }
 
-    /// The frames at the photo's scale: the grid's, bilinear.
-    fn mask(&self) -> FrameMask {
+    /// A mask of the grid (`frame` or `painted`) at the photo's scale, bilinear.
+    fn mask(&self, cells: &[f32]) -> FrameMask {
         let bx = self.bx;
         let frame = if self.k == 1 {
-            self.frame.clone()
+            cells.to_vec()
         } else {
             (0..bx.w * bx.h)
-                .map(|i| self.grid.sample::<1>(&self.frame, i % bx.w, i / bx.w)[0])
+                .map(|i| self.grid.sample::<1>(cells, i % bx.w, i / bx.w)[0])
                 .collect()
         };
         let [l, r] = self.centres;
@@ -366,7 +377,7 @@ impl Found {
     /// The photo with the frames painted out and the lenses' skin evened, and the parse with the
     /// glasses seen through.
     fn paint_out(self, img: &RgbImage, parse: &FaceParse) -> SeenThrough {
-        let mask = self.mask();
+        let mask = self.mask(&self.painted);
         let Found {
             bx,
             rgb,
@@ -381,6 +392,7 @@ impl Found {
             centres: [l, r],
             iod,
             frames,
+            ..
         } = self;
         let gw = grid.w;
         let giod = iod / k as f32;
