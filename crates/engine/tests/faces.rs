@@ -739,7 +739,32 @@ fn a_carried_beard_reaches_the_template_s_visible_chin_below_its_mesh_jaw() {
         in_result > in_b * BELOW_CHIN_ROUGHER,
         "{in_result} against {in_b}"
     );
+    // df_img61's full beard into df_img14's pale, flash-lit face: the carried beard fades out at
+    // the oval, and continued from there it left a pale band along the mesh's jaw line under a
+    // goatee. Across the jaw line the beard is about as dark as on the chin above it.
+    let Fused { swapped, face, .. } = fuse_into("df_img61.jpg", "df_img14.jpg");
+    let p = |i: usize| face.mesh.points[i];
+    let (lower_lip, chin) = (p(17)[1], p(152)[1]);
+    let (x0, x1) = (p(61)[0].min(p(291)[0]), p(61)[0].max(p(291)[0]));
+    let band = |from: f32, to: f32| {
+        let (mut sum, mut n) = (0.0, 0.0);
+        let at = |k: f32| (lower_lip + k * (chin - lower_lip)) as u32;
+        for y in at(from)..at(to) {
+            for x in (x0 + 0.3 * (x1 - x0)) as u32..(x1 - 0.3 * (x1 - x0)) as u32 {
+                sum += luma(swapped.image.get_pixel(x, y));
+                n += 1.0;
+            }
+        }
+        sum / n
+    };
+    let paler = band(0.9, 1.1) - band(0.4, 0.6);
+    eprintln!("df_img61 into df_img14: the jaw line {paler} levels paler than the chin's beard");
+    assert!(paler < JAW_LINE_PALER, "{paler}");
 }
+
+/// How much paler than the beard on the chin a carried beard may be across the mesh's jaw line, in
+/// levels: 104 when the beard was continued from the oval itself, 13 from just inside it.
+const JAW_LINE_PALER: f32 = 40.0;
 
 /// How much rougher than the shaven template's chin a carried beard is just below the mesh's chin,
 /// at least: 1.40 measured, 1.0 when the beard stopped at the mesh.

@@ -2,7 +2,8 @@
 //! line often sits above the chin's edge that a photo shows (a chin seen from a little above, a
 //! head tilted down), and a beard carried only as far as the oval ended across B's bare chin, a
 //! floating beard. Below the oval, where B's parse sees skin, the beard's texture is continued by
-//! reflecting the result across the oval, fading out within a band of the face's width.
+//! mirroring the result about a line just inside the oval, fading out within a band of the face's
+//! width.
 
 use image::RgbImage;
 
@@ -14,8 +15,15 @@ use crate::parse::{FaceParse, Part};
 /// Depth of the band below the oval that a carried beard may reach, in face widths.
 const BELOW: f32 = 0.12;
 /// B's parse's probability of skin below the oval from which the beard starts to reach there, and
-/// at which fully (the parse's soft edge would spill it onto a bright background beside the jaw).
-const SKIN: (f32, f32) = (0.5, 0.8);
+/// at which fully.
+const SKIN: (f32, f32) = (0.3, 0.6);
+/// Saturation of B's pixel below the oval, as a share of B's skin's at the mirror point, from which
+/// the beard starts to reach there, and at which fully: the parse's soft edge takes in a white or
+/// grey background beside the jaw.
+const TINTED: (f32, f32) = (0.3, 0.6);
+/// How far inside the oval the beard is mirrored about, in face widths: past the carried beard's
+/// fade at the oval.
+const INSET: f32 = 0.03;
 /// How far from straight down (in the face's own frame) the band reaches round the jaw, as the
 /// cosine of the angle: the chin and the jaw's lower half, not the cheeks beside the ears.
 const LOWEST: f32 = 0.5;
@@ -29,20 +37,22 @@ pub(super) struct Jaw<'a> {
     pub(super) crop: &'a Crop,
     pub(super) carried: &'a [f32],
     pub(super) parse: &'a FaceParse,
+    /// B's photo.
+    pub(super) template: &'a RgbImage,
 }
 
 impl Jaw<'_> {
     /// Continues the carried beard of `out` (the fused result) below the oval.
     pub(super) fn continue_beard(&self, out: &mut RgbImage) {
         let c = centroid(self.oval);
-        let depth = BELOW * self.face_width;
+        let (depth, inset) = (BELOW * self.face_width, INSET * self.face_width);
         let radii: Vec<f32> = self
             .oval
             .iter()
             .map(|p| ((p.0 - c.0).powi(2) + (p.1 - c.1).powi(2)).sqrt())
             .collect();
         // Well inside the oval nothing changes: only the ring around its edge is searched.
-        let inside = 0.9 * radii.iter().fold(f32::MAX, |m, &r| m.min(r));
+        let inside = 0.9 * radii.iter().fold(f32::MAX, |m, &r| m.min(r)) - inset;
         let reach = radii.iter().fold(0f32, |m, &r| m.max(r)) + depth;
         let (w, h) = (out.width() as i64, out.height() as i64);
         let (x0, x1) = ((c.0 - reach).floor() as i64, (c.0 + reach).ceil() as i64);
@@ -59,21 +69,34 @@ impl Jaw<'_> {
                 let Some(edge) = boundary(self.oval, c, u) else {
                     continue;
                 };
+                // Mirrored about a line a little inside the oval: the carried beard fades out at
+                // the oval itself, and mirrored there the fade would come back as a pale band.
+                let line = edge - inset;
                 let past = r - edge;
-                if past <= 0.0 || past >= depth {
+                if r <= line || past >= depth {
                     continue;
                 }
-                // The point as far inside the oval as this one is outside.
-                let q = (c.0 + u.0 * (edge - past), c.1 + u.1 * (edge - past));
+                let q = (c.0 + u.0 * (2.0 * line - r), c.1 + u.1 * (2.0 * line - r));
                 let Some(beard) = self.carried_at(q) else {
                     continue;
                 };
-                let skin = ramp(self.parse.at(p.0, p.1)[Part::Skin as usize], SKIN);
-                let k = beard * skin * ramp(past, (depth, 0.75 * depth));
+                let k = if past <= 0.0 {
+                    beard
+                } else {
+                    // Past the oval only onto B's skin: the parse says so, and the pixel has a
+                    // skin's colour, not a white or grey background's beside the jaw.
+                    let skin = ramp(self.parse.at(p.0, p.1)[Part::Skin as usize], SKIN);
+                    let tinted = ramp(
+                        saturation(self.template.get_pixel(x as u32, y as u32))
+                            / saturation(self.template.get_pixel(q.0 as u32, q.1 as u32)).max(0.02),
+                        TINTED,
+                    );
+                    beard * skin * tinted * ramp(past, (depth, 0.75 * depth))
+                };
                 if k <= 0.0 {
                     continue;
                 }
-                // Inside the oval: never a pixel this pass changes.
+                // Nearer the centre than the mirror line: never a pixel this pass changes.
                 let from = *out.get_pixel(q.0 as u32, q.1 as u32);
                 let px = out.get_pixel_mut(x as u32, y as u32);
                 for ch in 0..3 {
@@ -92,6 +115,12 @@ impl Jaw<'_> {
         }
         Some(self.carried[y as usize * self.crop.w + x as usize])
     }
+}
+
+/// A pixel's saturation: its channels' spread over its brightest.
+fn saturation(p: &image::Rgb<u8>) -> f32 {
+    let (hi, lo) = (p.0.iter().max().unwrap(), p.0.iter().min().unwrap());
+    (hi - lo) as f32 / (*hi as f32).max(1.0)
 }
 
 /// Distance from `c` along the unit direction `u` to where it leaves the polygon `poly` (its

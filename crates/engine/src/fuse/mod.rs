@@ -617,6 +617,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             crop: &crop,
             carried: &beard_at,
             parse: pb,
+            template: b,
         }
         .continue_beard(&mut out);
     }
