@@ -324,13 +324,13 @@ pub(super) fn warp_triangle(
             return;
         }
         let mut p = bilinear(a, s.0 - 0.5, s.1 - 0.5);
-        // The photo's surroundings at the rim are not A's face on the side turned away (an ear, a
-        // sliver of background), whose mirror point is well inside the other cheek. On the side
-        // facing the camera they are most often shaded skin, and the mirror would bring the far
-        // side's foreshortened texture, stretched into streaks.
+        // The photo's surroundings at the rim (an ear, a sliver of background) are not A's face.
+        // On the side turned away the mirror point, well inside the other cheek, takes their
+        // place; on the side facing the camera the mirror would bring the far side's
+        // foreshortened texture, stretched into streaks, and they are left to B.
         let uncovered = face_weight(src.parse.face(s.0, s.1));
-        let away = point_at_values(src.turned_away, l1, l2);
-        let own_face = uncovered * (1.0 - away * src.parse.surroundings(s.0, s.1));
+        let around = src.parse.surroundings(s.0, s.1);
+        let own_face = uncovered * (1.0 - around);
         let w = if own_only {
             1.0
         } else {
@@ -339,8 +339,14 @@ pub(super) fn warp_triangle(
         // The mirror point is face (`mirror_face`) or not; the own side gives way to it by
         // its obliqueness (`w`) and by being covered, and takes its share when it is not face.
         let m = point_at(&src.mirrored, l1, l2);
-        let mirror_face = if (w < 1.0 || own_face < 1.0) && !outside(m) {
-            face_weight(src.parse.face(m.0, m.1))
+        let covered_or_oblique = w < 1.0 || uncovered < 1.0;
+        let mirror_face = if (covered_or_oblique || around > 0.0) && !outside(m) {
+            let allowed = if covered_or_oblique {
+                1.0
+            } else {
+                point_at_values(src.turned_away, l1, l2)
+            };
+            allowed * face_weight(src.parse.face(m.0, m.1))
         } else {
             0.0
         };
