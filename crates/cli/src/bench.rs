@@ -88,15 +88,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)?;
     }
-    println!(
+    outln!(
         "{} pairs, {} timed rounds each, output {}",
         pairs.len(),
         args.rounds,
         format.extension()
     );
-    println!(
+    outln!(
         "{:<8} {:<9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>10}",
-        "threads", "cached", "decode", "detect", "parse", "fuse", "encode", "total", "pairs/s"
+        "threads",
+        "cached",
+        "decode",
+        "detect",
+        "parse",
+        "fuse",
+        "encode",
+        "total",
+        "pairs/s"
     );
     let mut first = true;
     for &threads in &args.threads {
@@ -138,7 +146,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 ) * 1000.0
             };
             let throughput = parallel_throughput(&config, &pairs, threads, caching, format)?;
-            println!(
+            outln!(
                 "{:<8} {:<9} {:>6.1}ms {:>6.1}ms {:>6.1}ms {:>7.1}ms {:>6.1}ms {:>6.1}ms {:>10.1}",
                 threads,
                 caching.name(),
@@ -167,10 +175,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let moderation = moderation_median(&models, &pairs, args.rounds.max(1))?;
-    println!("content filter: {moderation:.1} ms per photo (median over both photos of every pair, 1 thread; a request checks two)");
-    println!("cached: which photos the photo cache held (decoded, faces, meshes, parses); decode then includes hashing both photos");
-    println!("decode: both photos; detect: both detectors and the mesh on both photos; parse: the face parser on both chosen faces; total: decode to encode (medians over pairs of per-pair medians)");
-    println!("pairs/s: N workers in parallel, each with its own engine of 1 intra-op thread");
+    outln!("content filter: {moderation:.1} ms per photo (median over both photos of every pair, 1 thread; a request checks two)");
+    outln!("cached: which photos the photo cache held (decoded, faces, meshes, parses); decode then includes hashing both photos");
+    outln!("decode: both photos; detect: both detectors and the mesh on both photos; parse: the face parser on both chosen faces; total: decode to encode (medians over pairs of per-pair medians)");
+    outln!("pairs/s: N workers in parallel, each with its own engine of 1 intra-op thread");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -79,15 +79,16 @@ fn rate_text(rate: Option<f64>) -> String {
     }
 }
 
-fn print_keys(keys: &[KeyRecord]) {
-    println!("id\tname\tcredits\treserved\tspent\trate\trevoked\tcreated");
+fn print_keys(keys: &[KeyRecord]) -> std::io::Result<()> {
+    outln!("id\tname\tcredits\treserved\tspent\trate\trevoked\tcreated");
     for k in keys {
-        print_key(k);
+        print_key(k)?;
     }
+    Ok(())
 }
 
-fn print_key(k: &KeyRecord) {
-    println!(
+fn print_key(k: &KeyRecord) -> std::io::Result<()> {
+    outln!(
         "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
         k.id,
         k.name,
@@ -98,6 +99,7 @@ fn print_key(k: &KeyRecord) {
         k.revoked,
         rfc3339(k.created_at)
     );
+    Ok(())
 }
 
 /// Runs `faceswap keys ...`.
@@ -153,11 +155,11 @@ async fn run_on(args: Args) -> anyhow::Result<ExitCode> {
                 record.credits,
                 rate_text(record.rate)
             );
-            println!("{key}");
+            outln!("{key}");
         }
-        KeysCommand::List => print_keys(&store.keys().await?),
+        KeysCommand::List => print_keys(&store.keys().await?)?,
         KeysCommand::AddCredits { key, credits } => {
-            print_keys(&[store.credit(key, credits).await?])
+            print_keys(&[store.credit(key, credits).await?])?
         }
         KeysCommand::SetRate { key, rate } => {
             let rate = match rate.as_str() {
@@ -171,9 +173,9 @@ async fn run_on(args: Args) -> anyhow::Result<ExitCode> {
                         )?,
                 ),
             };
-            print_keys(&[store.set_key_rate(key, rate).await?])
+            print_keys(&[store.set_key_rate(key, rate).await?])?
         }
-        KeysCommand::Revoke { key } => print_keys(&[store.revoke_key(key).await?]),
+        KeysCommand::Revoke { key } => print_keys(&[store.revoke_key(key).await?])?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,14 @@
 //! `faceswap`: one binary for the service and its tools.
 
+/// `println!` that returns the write's error instead of panicking: a command's output piped into
+/// `head` is cut short, and the command ends quietly (see `main`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?;
+    }};
+}
+
 mod bench;
 mod keys;
 mod moderate;
@@ -46,6 +55,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`faceswap swap ... | head`): nothing more to say to it.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>().map(std::io::Error::kind)
+                == Some(std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

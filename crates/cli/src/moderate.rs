@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let img = decode(&bytes, Role::Image, &PhotoLimits::TEMPLATE)?;
     let moderator = Moderator::load(&config)?;
     let detections = moderator.detect(&img)?;
-    println!(
+    outln!(
         "{}: {}×{} px, {} detection(s)",
         args.photo.display(),
         img.width(),
@@ -62,9 +62,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(&at) => format!("  below {at:.2}"),
             None => String::new(),
         };
-        println!(
+        outln!(
             "  {:<24} {:.3}  x {x:.0} y {y:.0} w {w:.0} h {h:.0}{mark}",
-            d.label, d.score
+            d.label,
+            d.score
         );
     }
     let checked = if config.sensitive.is_empty() {
@@ -79,11 +80,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     match moderator.verdict(&detections) {
         Verdict::Clean => {
-            println!("verdict: clean (checked {checked})");
+            outln!("verdict: clean (checked {checked})");
             Ok(ExitCode::SUCCESS)
         }
         Verdict::Sensitive { label, score } => {
-            println!("verdict: sensitive: {label} {score:.3} (checked {checked})");
+            outln!("verdict: sensitive: {label} {score:.3} (checked {checked})");
             Ok(ExitCode::from(3))
         }
     }

@@ -74,18 +74,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(EngineError::Model(e)) => return Err(e.into()),
         Err(e) => {
-            println!("{}: {e}", faceswap_server::api::engine_error("", &e).code());
+            outln!("{}: {e}", faceswap_server::api::engine_error("", &e).code());
             return Ok(ExitCode::from(2));
         }
     };
     std::fs::write(&args.out, encode(&swapped.image, format)?)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     if args.report {
-        println!("{}", serde_json::to_string_pretty(&swapped.report)?);
+        outln!("{}", serde_json::to_string_pretty(&swapped.report)?);
         return Ok(ExitCode::SUCCESS);
     }
     let (s, t) = (swapped.source_face.rect, swapped.template_face.rect);
-    println!(
+    outln!(
         "source face: {:.0}×{:.0} px at ({:.0}, {:.0}); template face {} (largest first): {:.0}×{:.0} px at ({:.0}, {:.0}); wrote {}",
         s.w, s.h, s.x, s.y, swapped.template_face_index, t.w, t.h, t.x, t.y,
         args.out.display()
