@@ -541,12 +541,7 @@ fn the_deep_shadows_of_a_hard_light_are_flattened_towards_the_template_s() {
     let Fused { b, swapped, face } = fuse_into("kit_3.jpg", "cruise.jpg");
     let [relief_a, relief_b] = swapped.report.relief;
     assert!(relief_a > relief_b * 1.3, "{:?}", swapped.report);
-    // How much darker the shadowed places are than cheeks and forehead.
-    let depth = |img: &RgbImage| {
-        let mean = |v: Vec<f32>| v.iter().sum::<f32>() / v.len() as f32;
-        mean(brightness_around(img, &face, SKIN_POINTS))
-            - mean(brightness_around(img, &face, SHADOW_POINTS))
-    };
+    let depth = |img: &RgbImage| darker_than_the_skin(img, &face, SHADOW_POINTS);
     let (in_b, in_result) = (depth(&b), depth(&swapped.image));
     eprintln!("shadows {in_result} levels under the skin around (template: {in_b})");
     assert!(
@@ -561,11 +556,7 @@ fn a_hard_lit_source_s_dark_eye_sockets_take_a_flash_lit_template_s_shallow_ones
     // a flash (~0.9): B's deepest shadows lie elsewhere (nostrils, under the lip), so matching
     // depths by rank alone kept A's sockets whole, a bruise under each eye of B's face.
     let Fused { b, swapped, face } = fuse_into("df_img41.jpg", "df_img13.jpg");
-    let mean = |v: Vec<f32>| v.iter().sum::<f32>() / v.len() as f32;
-    let depth = |img: &RgbImage| {
-        mean(brightness_around(img, &face, SKIN_POINTS))
-            - mean(brightness_around(img, &face, SOCKET_POINTS))
-    };
+    let depth = |img: &RgbImage| darker_than_the_skin(img, &face, SOCKET_POINTS);
     let (in_b, in_result) = (depth(&b), depth(&swapped.image));
     eprintln!("sockets {in_result} levels under the skin around (template: {in_b})");
     assert!(
@@ -580,6 +571,17 @@ const SOCKET_POINTS: &[usize] = &[230, 231, 232, 450, 451, 452, 229, 449];
 /// depths matched by rank alone, 38.2 with B's shading of the same place (what stays is finer
 /// than the relief: A's lids and lines).
 const SOCKET_EXCESS: f32 = 45.0;
+
+/// How much darker `img` is around the mesh points `points` than on the cheeks and forehead
+/// ([`SKIN_POINTS`]), in levels.
+fn darker_than_the_skin(
+    img: &RgbImage,
+    face: &faceswap_engine::FoundFace,
+    points: &[usize],
+) -> f32 {
+    let mean = |v: Vec<f32>| v.iter().sum::<f32>() / v.len() as f32;
+    mean(brightness_around(img, face, SKIN_POINTS)) - mean(brightness_around(img, face, points))
+}
 
 /// Mean brightness of `img` around each of `points` of the mesh of `face` (5×5 samples a fortieth
 /// of the face's width apart).
