@@ -55,8 +55,23 @@ impl Jaw<'_> {
         let inside = 0.9 * radii.iter().fold(f32::MAX, |m, &r| m.min(r)) - inset;
         let reach = radii.iter().fold(0f32, |m, &r| m.max(r)) + depth;
         let (w, h) = (out.width() as i64, out.height() as i64);
-        let (x0, x1) = ((c.0 - reach).floor() as i64, (c.0 + reach).ceil() as i64);
-        let (y0, y1) = ((c.1 - reach).floor() as i64, (c.1 + reach).ceil() as i64);
+        // Only the sector round `down` is searched: its box, from its centre and points along its
+        // arc (a little widened for the arc's bulge between them).
+        let half = LOWEST.acos();
+        let (mut x0, mut x1, mut y0, mut y1) = (c.0, c.0, c.1, c.1);
+        for k in 0..=12 {
+            let a = -half + 2.0 * half * k as f32 / 12.0;
+            let (sin, cos) = a.sin_cos();
+            let u = (
+                self.down.0 * cos - self.down.1 * sin,
+                self.down.0 * sin + self.down.1 * cos,
+            );
+            let (x, y) = (c.0 + reach * u.0, c.1 + reach * u.1);
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+        let margin = 0.02 * reach + 1.0;
+        let (x0, x1) = ((x0 - margin).floor() as i64, (x1 + margin).ceil() as i64);
+        let (y0, y1) = ((y0 - margin).floor() as i64, (y1 + margin).ceil() as i64);
         for y in y0.max(0)..y1.min(h) {
             for x in x0.max(0)..x1.min(w) {
                 let p = (x as f32 + 0.5, y as f32 + 0.5);
