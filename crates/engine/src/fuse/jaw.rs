@@ -29,7 +29,7 @@ const INSET: f32 = 0.03;
 const LOWEST: f32 = 0.5;
 
 /// What the continuation needs: the fused face's oval (image pixels), its down direction, the face's
-/// width, the carried beard per crop pixel and B's parse.
+/// width, the carried beard per crop pixel, B's parse and B's photo.
 pub(super) struct Jaw<'a> {
     pub(super) oval: &'a [P2],
     pub(super) down: P2,
