@@ -510,6 +510,28 @@ fn teeth_and_whites_of_the_eyes_take_the_template_s_light_but_not_its_skin_tint(
 }
 
 #[test]
+fn a_black_and_white_template_takes_a_colour_source_s_lips_and_eyes_in_grey() {
+    // df_img28's make-up (red lips, brown brows, blue irises) into the black-and-white hanks_112:
+    // 496 of the face's pixels kept a visible colour before (up to 52 levels between channels),
+    // tinted lips and brows in a grey photo.
+    let fused = fuse_into("df_img28.jpg", "hanks_112.png");
+    let (mut coloured, mut face) = (0, 0);
+    for (out, tpl) in fused.swapped.image.pixels().zip(fused.b.pixels()) {
+        if !(0..3).any(|c| (out[c] as i32 - tpl[c] as i32).abs() > 20) {
+            continue;
+        }
+        face += 1;
+        let (hi, lo) = (out.0.iter().max().unwrap(), out.0.iter().min().unwrap());
+        if hi - lo > 12 {
+            coloured += 1;
+        }
+    }
+    eprintln!("coloured pixels on the face: {coloured} of {face}");
+    assert!(face > 1000, "the face was fused: {face}");
+    assert!(coloured < 20, "coloured pixels on the face: {coloured}");
+}
+
+#[test]
 fn a_source_lit_harder_than_the_template_takes_more_of_the_template_s_shading() {
     // hanks_112.png is lit hard from one side, biden_1.jpg softly: the result's shading over the
     // cheeks and forehead should follow B's more than A's.

@@ -479,6 +479,15 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     } else {
         (vec![0.0; crop.w * crop.h], a_skin.clone())
     };
+    // How colourful A's photo is, from its skin before B's light tints it.
+    let a_colour = skin_tone::ToneLine::fit(&warped, &|i| {
+        if region[i] && !whites[i] {
+            bare_skin[i]
+        } else {
+            0.0
+        }
+    })
+    .map_or(1.0, |line| line.colourfulness());
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
@@ -568,6 +577,14 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         skin_tone::match_tone(&mut warped, &a_tone, &b_tone, &|i| {
             a_skin_at(i, 0.0, &a_skin)
         });
+    }
+    // A black-and-white or grey-graded B takes A's colours away from its skin (lips, irises,
+    // brows) only as colourful as B's photo is against A's.
+    if let Some(b_tone) = b_tone {
+        let scale = (b_tone.colourfulness() / a_colour.max(1e-3)).min(1.0);
+        if scale < 1.0 {
+            skin_tone::scale_colour(&mut warped, &b_tone, scale, &|i| alpha[i] > 0.0);
+        }
     }
     let lap_a = abs_laplacian(&warped, crop.w, crop.h);
     report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);

@@ -8,6 +8,11 @@
 //! Each face's chromaticity (red and blue over brightness) is fitted as a straight line of its
 //! brightness over its skin; A's skin pixels are then moved by the difference between B's line
 //! and A's at their own brightness (brightness unchanged).
+//!
+//! The same line tells how colourful a photo is. Skin in a colour photo is never near grey, so a
+//! template whose skin is (a black-and-white photo, a film still graded towards grey) takes A's
+//! lips, irises, brows and make-up only as colourful as its own photo is: red lips in a grey still
+//! are a colour patch.
 
 use super::raster::{luma, median, quantile};
 
@@ -25,6 +30,10 @@ const FIT_STEP: usize = 3;
 const OUTLIER: f32 = 2.5;
 /// Largest change of a chromaticity (red or blue over brightness) that the match makes.
 const MAX_SHIFT: f32 = 0.25;
+/// Distance of skin's chromaticity from grey ((red, blue) over brightness from (1, 1)) at and
+/// above which a photo is taken for a full colour one: the palest skins in flash light measure
+/// about 0.16–0.18, warm-lit and dark ones 0.3–0.6, graded film stills 0.07–0.13, black and white 0.
+const COLOUR_PHOTO_SKIN: f32 = 0.16;
 
 /// A face's skin chromaticity as a line of brightness, with the brightness range it was fitted
 /// over (it is not extrapolated beyond).
@@ -109,6 +118,48 @@ impl ToneLine {
     pub(super) fn at(&self, y: f32) -> (f32, f32) {
         self.at_unclamped(y.clamp(self.range.0, self.range.1))
     }
+
+    /// How colourful the photo of this skin is, as the share of its colours' saturation left: 1 for
+    /// a colour photo, less as its skin nears grey, 0 for black and white. The skin's distance from
+    /// grey (at the middle of its brightness range) against a colour photo's palest skin, squared:
+    /// a graded photo's skin was seldom the palest, so the grading took more than that ratio (half
+    /// the palest skin's colour left is more likely a quarter of a typical skin's).
+    pub(super) fn colourfulness(&self) -> f32 {
+        let (r, b) = self.at((self.range.0 + self.range.1) / 2.0);
+        ((r - 1.0).hypot(b - 1.0) / COLOUR_PHOTO_SKIN).min(1.0).powi(2)
+    }
+}
+
+/// Scales each pixel's colour difference from `b`'s skin colour at its brightness by `scale`
+/// (brightness kept), where `inside(i)`: skin already of B's colour stays, what differs from it
+/// (lips, irises, brows, make-up) keeps `scale` of its difference.
+pub(super) fn scale_colour(
+    rgb: &mut [f32],
+    b: &ToneLine,
+    scale: f32,
+    inside: &dyn Fn(usize) -> bool,
+) {
+    for i in 0..rgb.len() / 3 {
+        if !inside(i) {
+            continue;
+        }
+        let p = [rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]];
+        let y = luma(p);
+        if y < 1.0 {
+            continue;
+        }
+        let (rb, bb) = b.at(y);
+        let red = (y * (rb + scale * (p[0] / y - rb))).max(0.0);
+        let blue = (y * (bb + scale * (p[2] / y - bb))).max(0.0);
+        set_keeping_brightness(&mut rgb[i * 3..i * 3 + 3], y, red, blue);
+    }
+}
+
+/// Writes `red` and `blue` into the pixel, green taking up what keeps its brightness `y`.
+fn set_keeping_brightness(p: &mut [f32], y: f32, red: f32, blue: f32) {
+    p[0] = red;
+    p[1] = ((y - 0.299 * red - 0.114 * blue) / 0.587).max(0.0);
+    p[2] = blue;
 }
 
 /// Moves each pixel of `rgb` by `amount(i)` of the way from `a`'s skin colour at its brightness to
@@ -136,11 +187,7 @@ pub(super) fn match_tone(
         let shift = |d: f32| (k * d).clamp(-MAX_SHIFT, MAX_SHIFT);
         let red = (p[0] + shift(rb - ra) * y).max(0.0);
         let blue = (p[2] + shift(bb - ba) * y).max(0.0);
-        // Green takes up what keeps the brightness.
-        let green = ((y - 0.299 * red - 0.114 * blue) / 0.587).max(0.0);
-        rgb[i * 3] = red;
-        rgb[i * 3 + 1] = green;
-        rgb[i * 3 + 2] = blue;
+        set_keeping_brightness(&mut rgb[i * 3..i * 3 + 3], y, red, blue);
     }
 }
 
@@ -213,6 +260,26 @@ mod tests {
         let gap = red(&out, at_edge) - red(&a, at_edge);
         assert!((red(&out, deep) - (red(&a, deep) + gap)).abs() < 0.02);
         assert!(red(&out, deep) > red(&out, at_edge) + 0.05);
+    }
+
+    #[test]
+    fn a_grey_photo_s_skin_makes_red_lips_grey_and_a_colour_photo_s_leaves_them() {
+        let colour = ToneLine::fit(&skin(1.5, 1.1), &|_| 1.0).unwrap();
+        let grey = ToneLine::fit(&skin(1.0, 1.0), &|_| 1.0).unwrap();
+        assert_eq!(colour.colourfulness(), 1.0);
+        assert!(grey.colourfulness() < 0.01, "{}", grey.colourfulness());
+        // A red lip, brightness 100.
+        let lip = [180.0, 62.0, 70.0];
+        let y = luma(lip);
+        let mut out = lip.to_vec();
+        scale_colour(&mut out, &grey, grey.colourfulness(), &|_| true);
+        assert!(out.iter().all(|&c| (c - y).abs() < 1.0), "{out:?}");
+        let mut out = lip.to_vec();
+        scale_colour(&mut out, &colour, colour.colourfulness(), &|_| true);
+        assert!(
+            out.iter().zip(lip).all(|(o, l)| (o - l).abs() < 0.01),
+            "{out:?}"
+        );
     }
 
     #[test]
