@@ -532,6 +532,28 @@ fn a_black_and_white_template_takes_a_colour_source_s_lips_and_eyes_in_grey() {
 }
 
 #[test]
+fn a_covered_sideburn_takes_no_mirrored_ear_from_the_far_side() {
+    // df_img61's sideburn covers its near cheek by the ear, so that part is taken from the mirror
+    // side, whose rim on this turned face is its ear and the wall: into group_t1's strongly turned
+    // face it came as a red and pale streak by the ear, 52 pixels more than 35 levels redder (red
+    // minus green) than the template there.
+    let fused = fuse_into("df_img61.jpg", "group_t1.jpg");
+    let redness = |p: &image::Rgb<u8>| p[0] as f32 - p[1] as f32;
+    let redder = fused
+        .swapped
+        .image
+        .pixels()
+        .zip(fused.b.pixels())
+        .filter(|(out, tpl)| redness(out) - redness(tpl) > 35.0)
+        .count();
+    eprintln!("pixels much redder than the template: {redder}");
+    assert!(
+        redder < 15,
+        "pixels much redder than the template: {redder}"
+    );
+}
+
+#[test]
 fn a_source_lit_harder_than_the_template_takes_more_of_the_template_s_shading() {
     // hanks_112.png is lit hard from one side, biden_1.jpg softly: the result's shading over the
     // cheeks and forehead should follow B's more than A's.

@@ -126,7 +126,9 @@ impl ToneLine {
     /// the palest skin's colour left is more likely a quarter of a typical skin's).
     pub(super) fn colourfulness(&self) -> f32 {
         let (r, b) = self.at((self.range.0 + self.range.1) / 2.0);
-        ((r - 1.0).hypot(b - 1.0) / COLOUR_PHOTO_SKIN).min(1.0).powi(2)
+        ((r - 1.0).hypot(b - 1.0) / COLOUR_PHOTO_SKIN)
+            .min(1.0)
+            .powi(2)
     }
 }
 

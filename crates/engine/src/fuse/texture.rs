@@ -18,6 +18,9 @@ pub(super) const OBLIQUE: (f32, f32) = (0.35, 0.6);
 /// Area ratio to the mirror side (see [`turned_away`]) from which a point starts to count as
 /// turned away, and at which fully.
 const TURNED_AWAY: (f32, f32) = (0.95, 0.75);
+/// How much a mirror point is the photo's surroundings (bilinear between the parse's cells) from
+/// which it starts to give no texture, and at which it gives none.
+const MIRROR_AROUND: (f32, f32) = (0.0, 0.5);
 
 /// Cells across A's face of its [`SkinMap`].
 const SKIN_CELLS: f32 = 24.0;
@@ -346,7 +349,12 @@ pub(super) fn warp_triangle(
             } else {
                 point_at_values(src.turned_away, l1, l2)
             };
-            allowed * face_weight(src.parse.face(m.0, m.1))
+            // The mirror point may itself be the photo's surroundings (the far side's ear or
+            // background beside a turned face): no face to take either, from half of the way
+            // between a cell of the surroundings and one of the face, so that a mostly covered
+            // own side does not take a faint copy of an ear or a wall.
+            let around_m = ramp(src.parse.surroundings(m.0, m.1), MIRROR_AROUND);
+            allowed * face_weight(src.parse.face(m.0, m.1)) * (1.0 - around_m)
         } else {
             0.0
         };
