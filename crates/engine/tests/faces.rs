@@ -285,6 +285,17 @@ fn bounds(points: &[[f32; 3]], idx: impl IntoIterator<Item = usize>) -> [f32; 4]
     )
 }
 
+/// The result's pixels that the fusion changed: those more than 20 levels off the template's in
+/// some channel.
+fn fused_pixels<'a>(result: &'a RgbImage, template: &RgbImage) -> Vec<&'a image::Rgb<u8>> {
+    result
+        .pixels()
+        .zip(template.pixels())
+        .filter(|(out, tpl)| (0..3).any(|c| (out[c] as i32 - tpl[c] as i32).abs() > 20))
+        .map(|(out, _)| out)
+        .collect()
+}
+
 /// Brightness of a pixel (Rec. 601).
 fn luma(p: &image::Rgb<u8>) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
@@ -493,17 +504,15 @@ fn teeth_and_whites_of_the_eyes_take_the_template_s_light_but_not_its_skin_tint(
     // white parts were told from skin).
     let (a, b) = (photo("cruise.jpg"), photo("kit_2.jpg"));
     let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
-    let (mut cyan, mut face) = (0, 0);
-    for (out, tpl) in swapped.image.pixels().zip(b.pixels()) {
-        if !(0..3).any(|c| (out[c] as i32 - tpl[c] as i32).abs() > 20) {
-            continue;
-        }
-        face += 1;
-        let [r, g, bl] = out.0.map(f32::from);
-        if 0.299 * r + 0.587 * g + 0.114 * bl > 120.0 && g - r > 12.0 && bl - r > 12.0 {
-            cyan += 1;
-        }
-    }
+    let face = fused_pixels(&swapped.image, &b);
+    let cyan = face
+        .iter()
+        .filter(|out| {
+            let [r, g, bl] = out.0.map(f32::from);
+            0.299 * r + 0.587 * g + 0.114 * bl > 120.0 && g - r > 12.0 && bl - r > 12.0
+        })
+        .count();
+    let face = face.len();
     eprintln!("cyan-white pixels on the face: {cyan} of {face}");
     assert!(face > 5000, "the face was fused: {face}");
     assert!(cyan < 250, "cyan-white pixels on the face: {cyan}");
@@ -515,17 +524,12 @@ fn a_black_and_white_template_takes_a_colour_source_s_lips_and_eyes_in_grey() {
     // 496 of the face's pixels kept a visible colour before (up to 52 levels between channels),
     // tinted lips and brows in a grey photo.
     let fused = fuse_into("df_img28.jpg", "hanks_112.png");
-    let (mut coloured, mut face) = (0, 0);
-    for (out, tpl) in fused.swapped.image.pixels().zip(fused.b.pixels()) {
-        if !(0..3).any(|c| (out[c] as i32 - tpl[c] as i32).abs() > 20) {
-            continue;
-        }
-        face += 1;
-        let (hi, lo) = (out.0.iter().max().unwrap(), out.0.iter().min().unwrap());
-        if hi - lo > 12 {
-            coloured += 1;
-        }
-    }
+    let face = fused_pixels(&fused.swapped.image, &fused.b);
+    let coloured = face
+        .iter()
+        .filter(|out| out.0.iter().max().unwrap() - out.0.iter().min().unwrap() > 12)
+        .count();
+    let face = face.len();
     eprintln!("coloured pixels on the face: {coloured} of {face}");
     assert!(face > 1000, "the face was fused: {face}");
     assert!(coloured < 20, "coloured pixels on the face: {coloured}");

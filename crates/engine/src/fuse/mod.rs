@@ -479,15 +479,46 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     } else {
         (vec![0.0; crop.w * crop.h], a_skin.clone())
     };
-    // How colourful A's photo is, from its skin before B's light tints it.
-    let a_colour = skin_tone::ToneLine::fit(&warped, &|i| {
-        if region[i] && !whites[i] {
-            bare_skin[i]
-        } else {
-            0.0
+    // B's uncovered skin by its parse, per low-resolution cell.
+    let b_skin: Vec<f32> = (0..low.w * low.h)
+        .map(|i| {
+            let parts = pb.at(
+                crop.x as f32 + ((i % low.w) as f32 + 0.5) * block as f32,
+                crop.y as f32 + ((i / low.w) as f32 + 0.5) * block as f32,
+            );
+            let skin = 1.0 - parts[Part::Features as usize] - parts[Part::Hair as usize];
+            (skin - parts[Part::Glasses as usize]).clamp(0.0, 1.0) * b_face_low[i]
+        })
+        .collect();
+    // B's colour at each brightness: its shadows' deeper tone and its lit skin's paler one, over
+    // the skin of both faces (not the eyes, brows, lips, teeth, hair or B's beard).
+    let feature_at = |i: usize| {
+        let (x, y) = (i % crop.w, i / crop.w);
+        (2.0 * low.sample::<1>(&features, x, y)[0]).min(1.0)
+    };
+    let b_tone = skin_tone::ToneLine::fit(&b_crop, &|i| {
+        if !region[i] || whites[i] || b_keep[i] >= 1.0 {
+            return 0.0;
         }
-    })
-    .map_or(1.0, |line| line.colourfulness());
+        let (x, y) = (i % crop.w, i / crop.w);
+        let skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
+        skin * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
+    });
+    // How colourful A's photo is, from its skin before B's light tints it: needed only when B's
+    // photo is less colourful than a colour photo.
+    let b_colour = b_tone.map_or(1.0, |line| line.colourfulness());
+    let a_colour = if b_colour < 1.0 {
+        skin_tone::ToneLine::fit(&warped, &|i| {
+            if region[i] && !whites[i] {
+                bare_skin[i]
+            } else {
+                0.0
+            }
+        })
+        .map_or(1.0, |line| line.colourfulness())
+    } else {
+        1.0
+    };
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
@@ -516,17 +547,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         }
     }
     // A hard light's deep shadows (eye sockets, beside the nose) flattened towards B's softer
-    // ones; B's relief is measured on B's uncovered skin by its parse.
-    let b_skin: Vec<f32> = (0..low.w * low.h)
-        .map(|i| {
-            let parts = pb.at(
-                crop.x as f32 + ((i % low.w) as f32 + 0.5) * block as f32,
-                crop.y as f32 + ((i / low.w) as f32 + 0.5) * block as f32,
-            );
-            let skin = 1.0 - parts[Part::Features as usize] - parts[Part::Hair as usize];
-            (skin - parts[Part::Glasses as usize]).clamp(0.0, 1.0) * b_face_low[i]
-        })
-        .collect();
+    // ones; B's relief is measured on B's uncovered skin by its parse (`b_skin`).
     let b_luma: Vec<f32> = (0..low.w * low.h)
         .map(|i| luma([b_low[i * 3], b_low[i * 3 + 1], b_low[i * 3 + 2]]) / m_low[i].max(1e-3))
         .collect();
@@ -550,20 +571,6 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         &side_shadows,
         face_width / block as f32,
     );
-    // B's colour at each brightness: its shadows' deeper tone and its lit skin's paler one, over
-    // the skin of both faces (not the eyes, brows, lips, teeth, hair or B's beard).
-    let feature_at = |i: usize| {
-        let (x, y) = (i % crop.w, i / crop.w);
-        (2.0 * low.sample::<1>(&features, x, y)[0]).min(1.0)
-    };
-    let b_tone = skin_tone::ToneLine::fit(&b_crop, &|i| {
-        if !region[i] || whites[i] || b_keep[i] >= 1.0 {
-            return 0.0;
-        }
-        let (x, y) = (i % crop.w, i / crop.w);
-        let skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
-        skin * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
-    });
     // A's skin: what is fitted is mostly A's (half blended in at least), what moves is all of it.
     // A carried beard is not fitted (it is no skin) but moves with it, B's colour cast and all.
     let a_skin_at = |i: usize, least_alpha: f32, skin: &[f32]| {
@@ -581,7 +588,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // A black-and-white or grey-graded B takes A's colours away from its skin (lips, irises,
     // brows) only as colourful as B's photo is against A's.
     if let Some(b_tone) = b_tone {
-        let scale = (b_tone.colourfulness() / a_colour.max(1e-3)).min(1.0);
+        let scale = (b_colour / a_colour.max(1e-3)).min(1.0);
         if scale < 1.0 {
             skin_tone::scale_colour(&mut warped, &b_tone, scale, &|i| alpha[i] > 0.0);
         }
