@@ -220,9 +220,7 @@ impl HighlightRemoval<'_> {
     fn light_over(&self, warped: &[f32], weights: &[f32]) -> SkinLight {
         SkinLight::new(
             &self.low.average(weights, 1),
-            &self
-                .low
-                .average(&super::raster::mul_mask(warped, weights), 3),
+            &self.low.average_masked(warped, weights),
             self.skin_weights,
         )
     }

@@ -45,7 +45,7 @@ use light::{
     pixel_gain, skin_distance, skin_weights, toward_tone, HighlightGuard, HighlightRemoval,
     ShadingGain, SkinLight,
 };
-use raster::{abs_laplacian, mul_mask, Crop, LowRes};
+use raster::{abs_laplacian, Crop, LowRes};
 pub(crate) use raster::{luma, ramp};
 use shape::{
     dist, mirror, mouth_opening, neighbours, roll, target_shape, triangulate, trimmed_oval,
@@ -240,8 +240,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             .collect::<Vec<_>>(),
         1,
     );
-    let a_low = low.average(&mul_mask(&warped, &region_f), 3);
-    let b_low = low.average(&mul_mask(&b_crop, &region_f), 3);
+    let a_low = low.average_masked(&warped, &region_f);
+    let b_low = low.average_masked(&b_crop, &region_f);
     let rim = low.blur(&m_low, 1, RIM_SIGMA * face_width / block as f32);
     // Light is estimated from skin only, on both sides: B's beard or A's is not light, and taken
     // for it, B's beard would be printed as a dark patch on A's chin.

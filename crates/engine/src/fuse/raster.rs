@@ -6,16 +6,6 @@ use image::RgbImage;
 use super::morphology::square_extreme;
 use super::P2;
 
-/// An RGB map times a one-channel mask of the same grid.
-pub(super) fn mul_mask(rgb: &[f32], mask: &[f32]) -> Vec<f32> {
-    // A one-channel map passed as `rgb` would be scaled by the mask of a third of its index.
-    assert_eq!(rgb.len(), mask.len() * 3, "an RGB map and its mask");
-    rgb.iter()
-        .enumerate()
-        .map(|(i, &v)| v * mask[i / 3])
-        .collect()
-}
-
 /// The part of B that the fusion may touch.
 #[derive(Clone, Copy)]
 pub(super) struct Crop {
@@ -127,25 +117,42 @@ pub(super) fn quantile(values: &mut [f32], q: f32) -> f32 {
 
 /// A 3×3 box blur of an RGB buffer (edge pixels average what lies inside).
 pub(super) fn box3(rgb: &[f32], w: usize, h: usize) -> Vec<f32> {
+    if rgb.is_empty() {
+        return Vec::new();
+    }
+    let row_len = w * 3;
+    // Along the rows, then down the columns a whole row at a time (memory order); each sum is
+    // taken in the same order, from the first tap to the last.
     let mut rows = vec![0f32; rgb.len()];
-    let mut out = vec![0f32; rgb.len()];
-    for pass in 0..2 {
-        let (src, dst) = if pass == 0 {
-            (rgb, &mut rows)
-        } else {
-            (&rows[..], &mut out)
-        };
-        let (lines, len, step) = if pass == 0 { (h, w, 1) } else { (w, h, w) };
-        for line in 0..lines {
-            let start = if pass == 0 { line * w } else { line };
-            for k in 0..len {
-                let (from, to) = (k.saturating_sub(1), (k + 1).min(len - 1));
-                let n = (to - from + 1) as f32;
-                for c in 0..3 {
-                    let sum: f32 = (from..=to).map(|j| src[(start + j * step) * 3 + c]).sum();
-                    dst[(start + k * step) * 3 + c] = sum / n;
+    for (src, dst) in rgb
+        .chunks_exact(row_len)
+        .zip(rows.chunks_exact_mut(row_len))
+    {
+        for x in 0..w {
+            let (from, to) = (x.saturating_sub(1), (x + 1).min(w - 1));
+            let n = (to - from + 1) as f32;
+            for c in 0..3 {
+                let mut sum = src[from * 3 + c];
+                for j in from + 1..=to {
+                    sum += src[j * 3 + c];
                 }
+                dst[x * 3 + c] = sum / n;
             }
+        }
+    }
+    let mut out = vec![0f32; rgb.len()];
+    for y in 0..h {
+        let (from, to) = (y.saturating_sub(1), (y + 1).min(h - 1));
+        let n = (to - from + 1) as f32;
+        let dst = &mut out[y * row_len..(y + 1) * row_len];
+        dst.copy_from_slice(&rows[from * row_len..(from + 1) * row_len]);
+        for j in from + 1..=to {
+            for (d, v) in dst.iter_mut().zip(&rows[j * row_len..(j + 1) * row_len]) {
+                *d += v;
+            }
+        }
+        for d in dst.iter_mut() {
+            *d /= n;
         }
     }
     out
@@ -228,16 +235,46 @@ pub(super) struct LowRes {
     pub(super) block: usize,
     pub(super) full_w: usize,
     pub(super) full_h: usize,
+    /// Per full-res column, the two cells read by [`LowRes::sample`] and the weight of the second.
+    columns: Vec<Tap>,
+    /// The same per full-res row.
+    rows: Vec<Tap>,
+}
+
+/// The two neighbouring cells (along one axis) that a full-res position reads, and the weight of
+/// the second.
+#[derive(Clone, Copy)]
+struct Tap {
+    first: usize,
+    second: usize,
+    t: f32,
+}
+
+impl Tap {
+    /// Cell centres of a `block`-pixel grid of `cells` cells, read at full-res position `at`.
+    fn new(at: usize, block: usize, cells: usize) -> Tap {
+        let f = ((at as f32 + 0.5) / block as f32 - 0.5).clamp(0.0, (cells - 1) as f32);
+        // Clamped to be non-negative, so truncation is the floor.
+        let first = f as usize;
+        Tap {
+            first,
+            second: (first + 1).min(cells - 1),
+            t: f - first as f32,
+        }
+    }
 }
 
 impl LowRes {
     pub(super) fn new(full_w: usize, full_h: usize, block: usize) -> LowRes {
+        let (w, h) = (full_w.div_ceil(block), full_h.div_ceil(block));
         LowRes {
-            w: full_w.div_ceil(block),
-            h: full_h.div_ceil(block),
+            w,
+            h,
             block,
             full_w,
             full_h,
+            columns: (0..full_w).map(|x| Tap::new(x, block, w)).collect(),
+            rows: (0..full_h).map(|y| Tap::new(y, block, h)).collect(),
         }
     }
 
@@ -251,15 +288,42 @@ impl LowRes {
     }
 
     pub(super) fn average_of<const CH: usize>(&self, full: &[f32]) -> Vec<f32> {
+        self.average_weighted::<CH>(full, None)
+    }
+
+    /// Block averages of an RGB map times a one-channel mask of the same grid (without a buffer
+    /// for the product).
+    pub(super) fn average_masked(&self, rgb: &[f32], mask: &[f32]) -> Vec<f32> {
+        assert_eq!(rgb.len(), mask.len() * 3, "an RGB map and its mask");
+        self.average_weighted::<3>(rgb, Some(mask))
+    }
+
+    /// Block averages of `full`, each pixel times `mask` when there is one.
+    fn average_weighted<const CH: usize>(&self, full: &[f32], mask: Option<&[f32]>) -> Vec<f32> {
         let b = self.block;
         let mut sum = vec![0f32; self.w * self.h * CH];
         for y in 0..self.full_h {
             let row = &full[y * self.full_w * CH..(y + 1) * self.full_w * CH];
             let cells = &mut sum[(y / b) * self.w * CH..(y / b + 1) * self.w * CH];
-            for (cell, pixels) in cells.chunks_exact_mut(CH).zip(row.chunks(b * CH)) {
-                for px in pixels.chunks_exact(CH) {
-                    for c in 0..CH {
-                        cell[c] += px[c];
+            let weights = mask.map(|m| &m[y * self.full_w..(y + 1) * self.full_w]);
+            for (k, (cell, pixels)) in cells
+                .chunks_exact_mut(CH)
+                .zip(row.chunks(b * CH))
+                .enumerate()
+            {
+                for (j, px) in pixels.chunks_exact(CH).enumerate() {
+                    match weights {
+                        Some(m) => {
+                            let wt = m[k * b + j];
+                            for c in 0..CH {
+                                cell[c] += px[c] * wt;
+                            }
+                        }
+                        None => {
+                            for c in 0..CH {
+                                cell[c] += px[c];
+                            }
+                        }
                     }
                 }
             }
@@ -302,25 +366,21 @@ impl LowRes {
         square_extreme(data, self.w, self.h, radius, true)
     }
 
-    /// Bilinear read of a low-res map of `CH` channels at full-res pixel (x, y).
+    /// Bilinear read of a low-res map of `CH` channels at full-res pixel (x, y) of the grid.
     #[inline]
     pub(super) fn sample<const CH: usize>(&self, data: &[f32], x: usize, y: usize) -> [f32; CH] {
-        let fx = ((x as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.w - 1) as f32);
-        let fy = ((y as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.h - 1) as f32);
-        // Both are clamped to be non-negative, so truncation is the floor.
-        let (x0, y0) = (fx as usize, fy as usize);
-        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
-        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+        let (col, row) = (self.columns[x], self.rows[y]);
         let cell = |xx: usize, yy: usize| -> &[f32] {
             let at = (yy * self.w + xx) * CH;
             &data[at..at + CH]
         };
-        let (c00, c10, c01, c11) = (cell(x0, y0), cell(x1, y0), cell(x0, y1), cell(x1, y1));
+        let (c00, c10) = (cell(col.first, row.first), cell(col.second, row.first));
+        let (c01, c11) = (cell(col.first, row.second), cell(col.second, row.second));
         let mut out = [0f32; CH];
         for c in 0..CH {
-            let top = c00[c] + (c10[c] - c00[c]) * tx;
-            let bot = c01[c] + (c11[c] - c01[c]) * tx;
-            out[c] = top + (bot - top) * ty;
+            let top = c00[c] + (c10[c] - c00[c]) * col.t;
+            let bot = c01[c] + (c11[c] - c01[c]) * col.t;
+            out[c] = top + (bot - top) * row.t;
         }
         out
     }
@@ -335,7 +395,7 @@ mod tests {
     fn a_one_channel_map_is_refused_as_an_rgb_one() {
         // A's face weights (one channel) masked this way were scaled by the mask of a third of
         // their index: rows of the region's top, a striped, wrong weight for A's light.
-        mul_mask(&[1.0; 12], &[1.0; 12]);
+        LowRes::new(2, 2, 1).average_masked(&[1.0; 12], &[1.0; 12]);
     }
 
     #[test]

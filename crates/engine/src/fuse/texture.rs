@@ -331,8 +331,9 @@ pub(super) fn warp_triangle(
         // On the side turned away the mirror point, well inside the other cheek, takes their
         // place; on the side facing the camera the mirror would bring the far side's
         // foreshortened texture, stretched into streaks, and they are left to B.
-        let uncovered = face_weight(src.parse.face(s.0, s.1));
-        let around = src.parse.surroundings(s.0, s.1);
+        let here = src.parse.cover_at(s.0, s.1);
+        let uncovered = face_weight(here.face);
+        let around = here.around;
         let own_face = uncovered * (1.0 - around);
         let w = if own_only {
             1.0
@@ -343,7 +344,9 @@ pub(super) fn warp_triangle(
         // its obliqueness (`w`) and by being covered, and takes its share when it is not face.
         let m = point_at(&src.mirrored, l1, l2);
         let covered_or_oblique = w < 1.0 || uncovered < 1.0;
-        let mirror_face = if (covered_or_oblique || around > 0.0) && !outside(m) {
+        let there = ((covered_or_oblique || around > 0.0) && !outside(m))
+            .then(|| src.parse.cover_at(m.0, m.1));
+        let mirror_face = there.map_or(0.0, |there| {
             let allowed = if covered_or_oblique {
                 1.0
             } else {
@@ -353,11 +356,9 @@ pub(super) fn warp_triangle(
             // background beside a turned face): no face to take either, from half of the way
             // between a cell of the surroundings and one of the face, so that a mostly covered
             // own side does not take a faint copy of an ear or a wall.
-            let around_m = ramp(src.parse.surroundings(m.0, m.1), MIRROR_AROUND);
-            allowed * face_weight(src.parse.face(m.0, m.1)) * (1.0 - around_m)
-        } else {
-            0.0
-        };
+            let around_m = ramp(there.around, MIRROR_AROUND);
+            allowed * face_weight(there.face) * (1.0 - around_m)
+        });
         let own_weight = own_face * (w + (1.0 - w) * (1.0 - mirror_face));
         let mirror_weight = mirror_face * (1.0 - own_weight);
         // Where the mirror side gives some of the texture, its share.
@@ -373,11 +374,9 @@ pub(super) fn warp_triangle(
         }
         // Skin is not features, hair or glasses (the parser calls some bright or shaded skin
         // background, which is skin here).
-        let skin = if own_share < 1.0 {
-            let mirror = src.parse.skin(m.0, m.1);
-            mirror + own_share * (src.parse.skin(s.0, s.1) - mirror)
-        } else {
-            src.parse.skin(s.0, s.1)
+        let skin = match there {
+            Some(there) if own_share < 1.0 => there.skin + own_share * (here.skin - there.skin),
+            _ => here.skin,
         };
         let taken = own_weight + mirror_weight;
         out.colour[i * 3..i * 3 + 3].copy_from_slice(&p);
