@@ -504,20 +504,23 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
         skin * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
     });
-    // How colourful A's photo is, from its skin before B's light tints it: needed only when B's
-    // photo is less colourful than a colour photo.
+    // A's skin colour before B's light tints it: how colourful A's photo is (needed only when
+    // B's photo is less colourful than a colour photo), and how saturated A's skin is against B's.
+    let a_before = skin_tone::ToneLine::fit(&warped, &|i| {
+        if region[i] && !whites[i] {
+            bare_skin[i]
+        } else {
+            0.0
+        }
+    });
     let b_colour = b_tone.map_or(1.0, |line| line.colourfulness());
-    let a_colour = if b_colour < 1.0 {
-        skin_tone::ToneLine::fit(&warped, &|i| {
-            if region[i] && !whites[i] {
-                bare_skin[i]
-            } else {
-                0.0
-            }
-        })
-        .map_or(1.0, |line| line.colourfulness())
-    } else {
-        1.0
+    let a_colour = match a_before {
+        Some(line) if b_colour < 1.0 => line.colourfulness(),
+        _ => 1.0,
+    };
+    let contrast = match (a_before, b_tone) {
+        (Some(a), Some(b)) => skin_tone::contrast(&a, &b),
+        _ => 1.0,
     };
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
@@ -581,7 +584,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     };
     let a_tone = skin_tone::ToneLine::fit(&warped, &|i| a_skin_at(i, 0.5, &bare_skin));
     if let (Some(a_tone), Some(b_tone)) = (a_tone, b_tone) {
-        skin_tone::match_tone(&mut warped, &a_tone, &b_tone, &|i| {
+        skin_tone::match_tone(&mut warped, &a_tone, &b_tone, contrast, &|i| {
             a_skin_at(i, 0.0, &a_skin)
         });
     }

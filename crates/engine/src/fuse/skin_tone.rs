@@ -125,11 +125,23 @@ impl ToneLine {
     /// a graded photo's skin was seldom the palest, so the grading took more than that ratio (half
     /// the palest skin's colour left is more likely a quarter of a typical skin's).
     pub(super) fn colourfulness(&self) -> f32 {
-        let (r, b) = self.at((self.range.0 + self.range.1) / 2.0);
-        ((r - 1.0).hypot(b - 1.0) / COLOUR_PHOTO_SKIN)
-            .min(1.0)
-            .powi(2)
+        (self.saturation() / COLOUR_PHOTO_SKIN).min(1.0).powi(2)
     }
+
+    /// The skin's distance from grey at the middle of its brightness range: (red, blue) over
+    /// brightness from (1, 1).
+    pub(super) fn saturation(&self) -> f32 {
+        let (r, b) = self.at((self.range.0 + self.range.1) / 2.0);
+        (r - 1.0).hypot(b - 1.0)
+    }
+}
+
+/// How much of A's colour differences within its skin (a shaded socket's deeper tone, a paler
+/// forehead, what a lens or a frame left) are kept on B's skin: B's skin saturation over A's, at
+/// most 1. A deep-toned skin's differences are as large as its colour is strong; kept whole on a
+/// pale skin they would turn the parts of A's face less red than its mean into grey patches.
+pub(super) fn contrast(a: &ToneLine, b: &ToneLine) -> f32 {
+    (b.saturation() / a.saturation().max(1e-3)).min(1.0)
 }
 
 /// Scales each pixel's colour difference from `b`'s skin colour at its brightness by `scale`
@@ -165,11 +177,13 @@ fn set_keeping_brightness(p: &mut [f32], y: f32, red: f32, blue: f32) {
 }
 
 /// Moves each pixel of `rgb` by `amount(i)` of the way from `a`'s skin colour at its brightness to
-/// `b`'s (brightness kept).
+/// `b`'s (brightness kept), its difference from `a`'s skin scaled by `contrast` (see
+/// [`contrast`]).
 pub(super) fn match_tone(
     rgb: &mut [f32],
     a: &ToneLine,
     b: &ToneLine,
+    contrast: f32,
     amount: &dyn Fn(usize) -> f32,
 ) {
     for i in 0..rgb.len() / 3 {
@@ -186,9 +200,12 @@ pub(super) fn match_tone(
         // shadows deeper than any of B's skin keep their own deepening from there.
         let at = y.clamp(b.range.0, b.range.1);
         let ((ra, ba), (rb, bb)) = (a.at(at), b.at(at));
+        // The pixel's own difference from A's skin at its brightness, of which `contrast` stays.
+        let (own_r, own_b) = a.at(y);
+        let (dr, db) = (p[0] / y - own_r, p[2] / y - own_b);
         let shift = |d: f32| (k * d).clamp(-MAX_SHIFT, MAX_SHIFT);
-        let red = (p[0] + shift(rb - ra) * y).max(0.0);
-        let blue = (p[2] + shift(bb - ba) * y).max(0.0);
+        let red = (p[0] + shift(rb - ra + (contrast - 1.0) * dr) * y).max(0.0);
+        let blue = (p[2] + shift(bb - ba + (contrast - 1.0) * db) * y).max(0.0);
         set_keeping_brightness(&mut rgb[i * 3..i * 3 + 3], y, red, blue);
     }
 }
@@ -228,7 +245,7 @@ mod tests {
             ToneLine::fit(&b, &|_| 1.0).unwrap(),
         );
         let mut out = a.clone();
-        match_tone(&mut out, &la, &lb, &|_| 1.0);
+        match_tone(&mut out, &la, &lb, 1.0, &|_| 1.0);
         let red =
             |rgb: &[f32], i: usize| rgb[i * 3] / luma([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]]);
         // A shadow pixel (brightness ~80) now as red as B's at that brightness, a lit one as pale.
@@ -252,7 +269,7 @@ mod tests {
         let la = ToneLine::fit(&a, &|_| 1.0).unwrap();
         let lb = ToneLine::fit(&b[b.len() / 2..], &|_| 1.0).unwrap();
         let mut out = a.clone();
-        match_tone(&mut out, &la, &lb, &|_| 1.0);
+        match_tone(&mut out, &la, &lb, 1.0, &|_| 1.0);
         let red =
             |rgb: &[f32], i: usize| rgb[i * 3] / luma([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]]);
         // A's deepest pixel is moved by the lines' gap at B's darkest fitted brightness, so it
@@ -282,6 +299,28 @@ mod tests {
             out.iter().zip(lip).all(|(o, l)| (o - l).abs() < 0.01),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn a_deep_toned_skin_s_greyer_patch_stays_only_as_much_greyer_on_a_pale_skin() {
+        // A: a deep, saturated tone (red over brightness 1.4 at 140); B: a pale one (1.1).
+        let (a, b) = (skin(1.5, 1.3), skin(1.15, 1.05));
+        let (la, lb) = (
+            ToneLine::fit(&a, &|_| 1.0).unwrap(),
+            ToneLine::fit(&b, &|_| 1.0).unwrap(),
+        );
+        let kept = contrast(&la, &lb);
+        assert!((kept - 0.25).abs() < 0.02, "{kept}");
+        // A patch of A's skin 0.2 less red (and bluer) than its skin at brightness 140: what a
+        // lens or a frame painted out leaves.
+        let y = 140.0;
+        let (red, blue) = ((1.4 - 0.2) * y, (0.6 + 0.2) * y);
+        let mut out = vec![red, (y - 0.299 * red - 0.114 * blue) / 0.587, blue];
+        match_tone(&mut out, &la, &lb, kept, &|_| 1.0);
+        // On B it is less red than B's skin by a quarter of that, not by all of it (a grey patch).
+        let (b_red, _) = lb.at(y);
+        let got = out[0] / luma([out[0], out[1], out[2]]);
+        assert!((got - (b_red - kept * 0.2)).abs() < 0.02, "{got} {b_red}");
     }
 
     #[test]
