@@ -984,6 +984,50 @@ fn a_closed_mouth_into_an_open_smile_is_the_source_s_closed_mouth() {
     }
 }
 
+#[test]
+fn a_bearded_template_s_open_smile_shows_no_teeth_beside_the_source_s_closed_lips() {
+    // df_img26.jpg's closed red lips into df_img24.jpg's bearded smile. B's opening, dark, was
+    // taken for B's beard and kept in front: B's teeth showed, half blended, beside A's lips.
+    // Blended, they are no brighter than the lips, but their edges are B's: the result's
+    // brightness steps along each row over B's teeth followed B's (correlation 0.3).
+    let Fused {
+        b: tpl,
+        swapped,
+        face,
+    } = fuse_into("df_img26.jpg", "df_img24.jpg");
+    let [x0, x1, y0, y1] = bounds(&face.mesh.points, [61, 291, 0, 17]);
+    let (mut in_b, mut in_result) = (Vec::new(), Vec::new());
+    for y in y0 as u32..y1 as u32 {
+        for x in x0 as u32..x1 as u32 {
+            let p = tpl.get_pixel(x, y);
+            let (max, min) = (*p.0.iter().max().unwrap(), *p.0.iter().min().unwrap());
+            if luma(p) > 140.0 && ((max - min) as f32) < 0.2 * max as f32 {
+                in_b.push(luma(p) - luma(tpl.get_pixel(x - 1, y)));
+                in_result.push(
+                    luma(swapped.image.get_pixel(x, y)) - luma(swapped.image.get_pixel(x - 1, y)),
+                );
+            }
+        }
+    }
+    assert!(in_b.len() > 1000, "B's teeth: {} pixels", in_b.len());
+    let r = correlation(&in_b, &in_result);
+    eprintln!("edges over B's teeth follow B's by {r}");
+    assert!(r < 0.15, "B's teeth show through: {r}");
+}
+
+/// Pearson correlation of two series of the same length.
+fn correlation(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len() as f32;
+    let (ma, mb) = (a.iter().sum::<f32>() / n, b.iter().sum::<f32>() / n);
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        ab += (x - ma) * (y - mb);
+        aa += (x - ma) * (x - ma);
+        bb += (y - mb) * (y - mb);
+    }
+    ab / (aa * bb).sqrt().max(1e-6)
+}
+
 /// Share of the template's teeth pixels that may be left when a closed mouth is fused into an
 /// open one.
 const TEETH_LEFT: f32 = 0.1;

@@ -91,6 +91,9 @@ const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
 /// of an eye and every tooth.
 const WHITES_WIDENING: f32 = 1.2;
 
+/// How far B's mouth is widened about its centre where it is no beard of B's.
+const MOUTH_WIDENING: f32 = 1.15;
+
 /// Sharpness ratio of A's face to B's, once sharpened, from which A's skin starts to take B's fine
 /// texture, and at which it takes it whole.
 const STILL_SOFT: (f32, f32) = (0.6, 0.25);
@@ -268,16 +271,18 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let (sample_a, sample_b) = (skin_sample(&a_face_low), skin_sample(&b_face_low));
     let distance = skin_distance(&a_low, &m_low, &sample_a);
     let distance_b = skin_distance(&b_low, &m_low, &sample_b);
-    // The lips' and the mouth opening's share of each low-res cell, in the fused shape.
-    let share_of = |contour: &[usize]| {
-        let polygon: Vec<P2> = contour.iter().map(|&i| target[i]).collect();
+    // A polygon's share of each low-res cell; the lips' and the mouth opening's, in the fused
+    // shape.
+    let share_in = |polygon: &[P2]| {
         let inside: Vec<f32> = crop
-            .fill_polygon(&polygon)
+            .fill_polygon(polygon)
             .iter()
             .map(|&l| l as u8 as f32)
             .collect();
         low.average(&inside, 1)
     };
+    let share_of =
+        |contour: &[usize]| share_in(&contour.iter().map(|&i| target[i]).collect::<Vec<_>>());
     let lips_low = share_of(&LIPS_OUTER);
     // A's own eyes, brows and mouth are unlike skin but no cover: left to B near the rim (an eye
     // close to the oval of a turned head) or as foreign (a dark pupil, an open mouth's inside),
@@ -316,19 +321,33 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let masked: Vec<f32> = lap.iter().zip(&region_f).map(|(d, r)| d * r).collect();
         low.average(&masked, 1)
     };
-    let beard = |colour: &[f32], lap: &[f32], sample: &[bool]| {
+    let beard = |colour: &[f32], lap: &[f32], sample: &[bool], lips: &[f32]| {
         let cues = mask::BeardCues {
             colour,
             detail: &detail(lap),
             m_low: &m_low,
             sample,
-            lips: &lips_low,
+            lips,
         };
         mask::beard(&cues, &lower, feather)
     };
+    // B's own mouth is no beard either, wherever A's lips go: an open smile's teeth and dark
+    // inside, kept in front as beard, would show beside A's closed lips (widened: the lips'
+    // cells at the corners are half beard).
+    let b_mouth = crate::geometry::widened(&LIPS_OUTER, MOUTH_WIDENING, &|i| b2[i]);
+    let b_lips_low: Vec<f32> = share_in(&b_mouth)
+        .iter()
+        .zip(&lips_low)
+        .map(|(b, a)| b.max(*a))
+        .collect();
     let (beard_a, beard_b) = (
-        beard(&a_low, &abs_laplacian(&warped, crop.w, crop.h), &sample_a),
-        beard(&b_low, &lap_b, &sample_b),
+        beard(
+            &a_low,
+            &abs_laplacian(&warped, crop.w, crop.h),
+            &sample_a,
+            &lips_low,
+        ),
+        beard(&b_low, &lap_b, &sample_b, &b_lips_low),
     );
     let lower_cells: Vec<usize> = (0..low.w * low.h)
         .filter(|&i| m_low[i] > 0.5 && lower(i) > 0.5 && lips_low[i] < 0.5)
