@@ -304,14 +304,29 @@ impl FaceParse {
     /// `(x, y, side)`: for tests of what uses parses.
     #[cfg(test)]
     pub fn uniform(x: f32, y: f32, side: f32, parts: [f32; PARTS]) -> FaceParse {
+        FaceParse::painted(x, y, side, &|_, _| parts)
+    }
+
+    /// Like [`FaceParse::uniform`], with the parts' probabilities at each cell's centre (in image
+    /// pixels) given by `parts`.
+    #[cfg(test)]
+    pub(crate) fn painted(
+        x: f32,
+        y: f32,
+        side: f32,
+        parts: &dyn Fn(f32, f32) -> [f32; PARTS],
+    ) -> FaceParse {
         let k = (GRID - 1) as f32 / side;
+        let cells: Vec<[f32; PARTS]> = (0..GRID * GRID)
+            .map(|i| parts(x + (i % GRID) as f32 / k, y + (i / GRID) as f32 / k))
+            .collect();
         FaceParse {
             to_grid: Affine([k, 0.0, -x * k, 0.0, k, -y * k]),
-            cells: vec![parts; GRID * GRID],
-            face: vec![
-                1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
-                GRID * GRID
-            ],
+            face: cells
+                .iter()
+                .map(|c| 1.0 - c[Part::Hair as usize] - c[Part::Glasses as usize])
+                .collect(),
+            cells,
             around: vec![0.0; GRID * GRID],
         }
     }

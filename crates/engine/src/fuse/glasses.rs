@@ -12,7 +12,7 @@
 use image::RgbImage;
 
 use super::lens::{lens_gains, LensCues, LENS_RING};
-use super::morphology::{fill_from_around, square_extreme};
+use super::morphology::{fill_from_around, small_parts, square_extreme};
 use super::raster::{box3, luma, median, ramp, Crop, LowRes};
 use super::P2;
 use crate::geometry::{centroid, inside, widened};
@@ -48,6 +48,9 @@ const GLASSES_REACH: f32 = 0.12;
 /// Brightness against the light around (the closing) below which a pixel starts to count as frame,
 /// and at which it counts fully.
 const FRAME_DARKER: (f32, f32) = (0.75, 0.55);
+/// Size, in inter-ocular distances, under which a part of the frame mask found alone is a speck
+/// and no frame.
+const FRAME_SPECK: f32 = 0.12;
 /// Growth of the frame mask, in inter-ocular distances: a frame's soft edge and its thin shadow.
 const FRAME_EDGE: f32 = 0.025;
 /// Further growth of the frame mask where A's frames are painted out, in inter-ocular distances: a
@@ -304,6 +307,20 @@ impl Found {
                 ramp(closed[i] - y[i], depth) * relative * inside
             })
             .collect();
+        // A frame is a line across much of an eye's width; a speck (a mole, a shadowed pore, a
+        // strand's end) found alone is none, and kept as a frame of B's it would stay as a square
+        // spot of B's skin on A's face.
+        let specks = small_parts(
+            &frame.iter().map(|&f| f > 0.1).collect::<Vec<_>>(),
+            gw,
+            gh,
+            ((FRAME_SPECK * giod).round() as usize).max(2),
+        );
+        let frame: Vec<f32> = frame
+            .iter()
+            .zip(&specks)
+            .map(|(&f, &s)| if s { 0.0 } else { f })
+            .collect();
         let edge = ((FRAME_EDGE * giod).round() as usize).max(1);
         let grown = |frame: &[f32], by: usize| -> Vec<f32> {
             square_extreme(frame, gw, gh, by, true)
@@ -517,4 +534,98 @@ fn brow(mesh: &Mesh, outline: &[usize]) -> Vec<P2> {
     widened(outline, BROW_GROWTH, &|i| {
         (mesh.points[i][0], mesh.points[i][1])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::MESH_POINTS;
+    use crate::parse::PARTS;
+
+    /// Skin of (190, 160, 140), eyes at (140, 150) and (260, 150) (120 px apart), each in a
+    /// rectangular frame 5 px thick, with a bridge; `speck` adds a dark 4×4 dot on the left cheek
+    /// under the lens.
+    fn glasses(speck: bool) -> (RgbImage, Mesh, FaceParse) {
+        let (l, r) = ((140.0, 150.0), (260.0, 150.0));
+        let mut img = RgbImage::from_pixel(400, 300, image::Rgb([190, 160, 140]));
+        let dark = image::Rgb([30, 25, 25]);
+        for (cx, cy) in [l, r] {
+            let (x0, x1, y0, y1) = (
+                cx as u32 - 45,
+                cx as u32 + 45,
+                cy as u32 - 28,
+                cy as u32 + 28,
+            );
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    if x < x0 + 5 || x > x1 - 5 || y < y0 + 5 || y > y1 - 5 {
+                        img.put_pixel(x, y, dark);
+                    }
+                }
+            }
+        }
+        for y in 143..148 {
+            for x in 185..215 {
+                img.put_pixel(x, y, dark);
+            }
+        }
+        if speck {
+            for y in 186..190 {
+                for x in 138..142 {
+                    img.put_pixel(x, y, dark);
+                }
+            }
+        }
+        // The mesh: eyes as small ellipses, brows as flat ones above them, the rest on the chin.
+        let mut points = vec![[200.0, 280.0, 0.0]; MESH_POINTS];
+        let ring = |idx: &[usize], (cx, cy): P2, (rx, ry): P2, points: &mut Vec<[f32; 3]>| {
+            for (k, &i) in idx.iter().enumerate() {
+                let a = k as f32 / idx.len() as f32 * std::f32::consts::TAU;
+                points[i] = [cx + rx * a.cos(), cy + ry * a.sin(), 0.0];
+            }
+        };
+        ring(&EYE_A, l, (18.0, 7.0), &mut points);
+        ring(&EYE_B, r, (18.0, 7.0), &mut points);
+        ring(&BROW_A, (l.0, 105.0), (25.0, 3.0), &mut points);
+        ring(&BROW_B, (r.0, 105.0), (25.0, 3.0), &mut points);
+        let mesh = Mesh {
+            points,
+            presence: 1.0,
+        };
+        // The parse: glasses over both frames, lenses included, skin elsewhere.
+        let parse = FaceParse::painted(0.0, 0.0, 400.0, &|x, y| {
+            let mut p = [0.0; PARTS];
+            let on_glasses = [l, r]
+                .iter()
+                .any(|e| (x - e.0).abs() < 50.0 && (y - e.1).abs() < 32.0);
+            p[if on_glasses {
+                Part::Glasses
+            } else {
+                Part::Skin
+            } as usize] = 1.0;
+            p
+        });
+        (img, mesh, parse)
+    }
+
+    #[test]
+    fn frames_are_found_and_a_speck_on_the_cheek_is_no_frame() {
+        for speck in [false, true] {
+            let (img, mesh, parse) = glasses(speck);
+            let frames = frames(&img, &mesh, &parse).expect("glasses found");
+            // The frame's lower rim, left and right, and the bridge.
+            for (x, y) in [(140, 176), (260, 176), (200, 145)] {
+                assert!(
+                    frames.at(x, y) > 0.5,
+                    "frame at ({x}, {y}): {}",
+                    frames.at(x, y)
+                );
+            }
+            // Bare skin inside the lens, and the speck below it.
+            assert!(
+                frames.at(140, 165) < 0.1 && frames.at(140, 188) < 0.1,
+                "speck {speck}"
+            );
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Grey-level morphology and hole filling on pixel grids: the largest or smallest value within a
-//! square (dilation and erosion, of which a closing is made), and the filling of unknown pixels from
-//! the known ones around.
+//! square (dilation and erosion, of which a closing is made), the filling of unknown pixels from
+//! the known ones around, and the small parts of a mask.
 
 /// Largest (`max`) or smallest value within `radius` pixels, a square, of a one-channel grid:
 /// one pass along the rows and one along the columns (as rows of the transposed grid), each with a
@@ -118,9 +118,66 @@ pub(super) fn fill_from_around(rgb: &[f32], known: &[f32], w: usize, h: usize) -
     levels.pop().expect("the base level").2
 }
 
+/// The cells of `mask` (`w` × `h`) in parts (8-connected) whose box is less than `least` cells on
+/// both sides: specks, not lines.
+pub(super) fn small_parts(mask: &[bool], w: usize, h: usize, least: usize) -> Vec<bool> {
+    let mut small = vec![false; mask.len()];
+    let mut seen = vec![false; mask.len()];
+    let mut part = Vec::new();
+    for start in 0..mask.len() {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        // Flood the part from `start`, keeping its box.
+        seen[start] = true;
+        part.clear();
+        part.push(start);
+        let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+        let mut next = 0;
+        while next < part.len() {
+            let i = part[next];
+            next += 1;
+            let (x, y) = (i % w, i / w);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                    let j = ny * w + nx;
+                    if mask[j] && !seen[j] {
+                        seen[j] = true;
+                        part.push(j);
+                    }
+                }
+            }
+        }
+        if x1 - x0 + 1 < least && y1 - y0 + 1 < least {
+            for &i in &part {
+                small[i] = true;
+            }
+        }
+    }
+    small
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_speck_is_a_small_part_and_a_line_is_not() {
+        let (w, h) = (20, 10);
+        let mut mask = vec![false; w * h];
+        // A line 12 cells long, a diagonal step in it, and a 2×2 speck.
+        for x in 2..14 {
+            mask[(3 + (x >= 8) as usize) * w + x] = true;
+        }
+        for (x, y) in [(16, 7), (17, 7), (16, 8), (17, 8)] {
+            mask[y * w + x] = true;
+        }
+        let small = small_parts(&mask, w, h, 4);
+        assert!(small[7 * w + 16] && small[8 * w + 17]);
+        assert!(!small[3 * w + 2] && !small[4 * w + 13]);
+        assert_eq!(small.iter().filter(|&&s| s).count(), 4);
+    }
 
     #[test]
     fn the_square_filters_take_the_extremes_within_their_radius() {
