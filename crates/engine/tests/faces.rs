@@ -1126,42 +1126,95 @@ fn a_template_s_clear_glasses_stay_whole_in_front_of_the_source_s_eyes() {
     // one lens, were kept in part: the frames came out faded, the top rims half gone. Found as
     // frames, they stay B's whole, and A's face shows through the lenses.
     let Fused { b, swapped, face } = fuse_into("df_img30.jpg", "df_img24.jpg");
-    let p = |i: usize| face.mesh.points[i];
-    let centre = |idx: &[usize]| {
-        let n = idx.len() as f32;
-        (
-            idx.iter().map(|&i| p(i)[0]).sum::<f32>() / n,
-            idx.iter().map(|&i| p(i)[1]).sum::<f32>() / n,
-        )
-    };
-    let eyes = [centre(&EYE_A), centre(&EYE_B)];
-    let iod = (eyes[1].0 - eyes[0].0).hypot(eyes[1].1 - eyes[0].1);
-    // B's frame pixels: very dark, in the band of the eyes (from the brows down to under the eyes,
-    // between the face's sides), away from the eyes themselves.
-    let (top, bottom) = (
-        eyes[0].1.min(eyes[1].1) - 0.3 * iod,
-        eyes[0].1.max(eyes[1].1) + 0.35 * iod,
-    );
-    let (left, right) = (p(234)[0].min(p(454)[0]), p(234)[0].max(p(454)[0]));
+    let band = GlassesBand::of(&face);
     let (mut off, mut n) = (0.0, 0.0);
-    for y in top as u32..bottom as u32 {
-        for x in left as u32..right as u32 {
-            let near_eye = eyes.iter().any(|e| {
-                ((x as f32 - e.0) / (0.35 * iod)).powi(2)
-                    + ((y as f32 - e.1) / (0.16 * iod)).powi(2)
-                    < 1.0
-            });
-            let q = b.get_pixel(x, y);
-            if !near_eye && luma(q) < 45.0 {
-                off += (luma(q) - luma(swapped.image.get_pixel(x, y))).abs();
-                n += 1.0;
-            }
+    for (x, y) in band.pixels() {
+        let q = b.get_pixel(x, y);
+        if luma(q) < 45.0 {
+            off += (luma(q) - luma(swapped.image.get_pixel(x, y))).abs();
+            n += 1.0;
         }
     }
     let off = off / n;
     eprintln!("over {n} frame pixels of B, the result is {off} levels off B");
     assert!(n > 1000.0, "{n}");
     assert!(off < 6.0, "the frames faded: {off} levels off");
+}
+
+#[test]
+fn the_skin_beside_a_template_s_frames_is_the_source_s_without_a_halo() {
+    // df_img26.jpg's pale face into df_img24.jpg's glasses. The frames' mask is grown by their
+    // soft edge and shadow; kept whole, the skin it took in stayed B's: a brown halo around the
+    // frames on A's face (three quarters of B's skin pixels beside the frames unchanged). Only
+    // what is darker than B's skin stays now.
+    let Fused { b, swapped, face } = fuse_into("df_img26.jpg", "df_img24.jpg");
+    let band = GlassesBand::of(&face);
+    let frame = |x: u32, y: u32| luma(b.get_pixel(x, y)) < 45.0;
+    let (mut kept, mut n) = (0, 0);
+    for (x, y) in band.pixels() {
+        // B's skin (not frame, not shadow) within 5 px of a frame pixel.
+        if frame(x, y) || luma(b.get_pixel(x, y)) <= 90.0 {
+            continue;
+        }
+        let beside = (x.saturating_sub(5)..=x + 5)
+            .any(|fx| (y.saturating_sub(5)..=y + 5).any(|fy| frame(fx, fy)));
+        if beside {
+            let (q, r) = (b.get_pixel(x, y), swapped.image.get_pixel(x, y));
+            kept += (0..3).all(|c| q[c].abs_diff(r[c]) <= 8) as u32;
+            n += 1;
+        }
+    }
+    let share = kept as f32 / n.max(1) as f32;
+    eprintln!("{kept} of {n} skin pixels beside B's frames are B's");
+    assert!(n > 2000, "{n}");
+    assert!(share < 0.4, "a halo of B's skin: {share}");
+}
+
+/// Where a template's glasses sit: from the brows down to under the eyes, between the face's
+/// sides, away from the eyes themselves.
+struct GlassesBand {
+    eyes: [(f32, f32); 2],
+    iod: f32,
+    bounds: [u32; 4],
+}
+
+impl GlassesBand {
+    fn of(face: &faceswap_engine::FoundFace) -> GlassesBand {
+        let p = |i: usize| face.mesh.points[i];
+        let centre = |idx: &[usize]| {
+            let n = idx.len() as f32;
+            (
+                idx.iter().map(|&i| p(i)[0]).sum::<f32>() / n,
+                idx.iter().map(|&i| p(i)[1]).sum::<f32>() / n,
+            )
+        };
+        let eyes = [centre(&EYE_A), centre(&EYE_B)];
+        let iod = (eyes[1].0 - eyes[0].0).hypot(eyes[1].1 - eyes[0].1);
+        let (top, bottom) = (
+            eyes[0].1.min(eyes[1].1) - 0.3 * iod,
+            eyes[0].1.max(eyes[1].1) + 0.35 * iod,
+        );
+        let (left, right) = (p(234)[0].min(p(454)[0]), p(234)[0].max(p(454)[0]));
+        GlassesBand {
+            eyes,
+            iod,
+            bounds: [left as u32, right as u32, top as u32, bottom as u32],
+        }
+    }
+
+    /// The band's pixels away from the eyes.
+    fn pixels(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let [left, right, top, bottom] = self.bounds;
+        (top..bottom)
+            .flat_map(move |y| (left..right).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                !self.eyes.iter().any(|e| {
+                    ((x as f32 - e.0) / (0.35 * self.iod)).powi(2)
+                        + ((y as f32 - e.1) / (0.16 * self.iod)).powi(2)
+                        < 1.0
+                })
+            })
+    }
 }
 
 #[test]

@@ -48,6 +48,9 @@ const GLASSES_REACH: f32 = 0.12;
 /// Brightness against the light around (the closing) below which a pixel starts to count as frame,
 /// and at which it counts fully.
 const FRAME_DARKER: (f32, f32) = (0.75, 0.55);
+/// Brightness against the skin around the glasses from which a pixel of a frame's grown edge
+/// starts to stay in front as frame, and at which it stays fully.
+const EDGE_DARKER: (f32, f32) = (0.85, 0.65);
 /// Size, in inter-ocular distances, under which a part of the frame mask found alone is a speck
 /// and no frame.
 const FRAME_SPECK: f32 = 0.12;
@@ -81,6 +84,11 @@ pub(super) struct FrameMask {
     bx: Crop,
     /// Per pixel of the box.
     frame: Vec<f32>,
+    /// Per pixel of the box, the frames as found, before their edge and shadow were grown on
+    /// (empty when not needed).
+    core: Vec<f32>,
+    /// Brightness of the face's skin around the glasses.
+    skin: f32,
     /// The eyes' centres, their line's direction and their distance.
     centres: [P2; 2],
     axis: P2,
@@ -97,6 +105,24 @@ impl FrameMask {
         self.frame[(y - b.y) * b.w + (x - b.x)]
     }
 
+    /// How much of a pixel of brightness `luma` at (x, y) of the photo stays in front as frame:
+    /// the frame as found whole, its grown edge only as far as the pixel is darker than the skin
+    /// (a frame's soft edge and its shadow stay, the skin the growth took in does not: kept, it
+    /// was a halo of B's skin colour around the frames on A's face).
+    pub(super) fn keep_at(&self, x: usize, y: usize, luma: f32) -> f32 {
+        let grown = self.at(x, y);
+        if grown <= 0.0 {
+            return 0.0;
+        }
+        let b = &self.bx;
+        let core = self
+            .core
+            .get((y - b.y) * b.w + (x - b.x))
+            .copied()
+            .unwrap_or(grown);
+        core.max(grown * ramp(luma / self.skin.max(1.0), EDGE_DARKER))
+    }
+
     /// Frames found nowhere, for glasses whose eyes' centres are `centres` (for tests).
     #[cfg(test)]
     pub(super) fn none_found(centres: [P2; 2]) -> FrameMask {
@@ -110,6 +136,8 @@ impl FrameMask {
                 h: 0,
             },
             frame: Vec::new(),
+            core: Vec::new(),
+            skin: 1.0,
             centres,
             axis: eye_axis([l, r], iod),
             iod,
@@ -133,7 +161,10 @@ pub(super) fn see_through(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Opt
 
 /// Where the frames of a face's clear glasses are; `None` when it wears none, or tinted ones.
 pub(super) fn frames(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Option<FrameMask> {
-    Found::new(img, mesh, parse).map(|found| found.mask(&found.frame))
+    Found::new(img, mesh, parse).map(|found| FrameMask {
+        core: found.upsample(&found.core),
+        ..found.mask(&found.frame)
+    })
 }
 
 /// A face's clear glasses, found on the analysis grid over the box around them.
@@ -150,6 +181,10 @@ struct Found {
     parts: Vec<[f32; crate::parse::PARTS]>,
     /// How much each cell is frame.
     frame: Vec<f32>,
+    /// The same before the frame's edge was grown on.
+    core: Vec<f32>,
+    /// Brightness of the skin around the glasses.
+    skin: f32,
     /// How much each cell is painted out of A's photo: the frame and its lens's rim.
     painted: Vec<f32>,
     /// Whether a cell is an eye (its contour, grown) or a brow.
@@ -321,6 +356,7 @@ impl Found {
             .zip(&specks)
             .map(|(&f, &s)| if s { 0.0 } else { f })
             .collect();
+        let core = frame.clone();
         let edge = ((FRAME_EDGE * giod).round() as usize).max(1);
         let grown = |frame: &[f32], by: usize| -> Vec<f32> {
             square_extreme(frame, gw, gh, by, true)
@@ -361,6 +397,8 @@ impl Found {
             small,
             parts,
             frame,
+            core,
+            skin,
             painted,
             eye_cells: [eye_a, eye_b],
             brow_cells: brows,
@@ -371,20 +409,26 @@ impl Found {
         })
     }
 
-    /// A mask of the grid (`frame` or `painted`) at the photo's scale, bilinear.
-    fn mask(&self, cells: &[f32]) -> FrameMask {
+    /// A map of the grid at the photo's scale over the box, bilinear.
+    fn upsample(&self, cells: &[f32]) -> Vec<f32> {
         let bx = self.bx;
-        let frame = if self.k == 1 {
+        if self.k == 1 {
             cells.to_vec()
         } else {
             (0..bx.w * bx.h)
                 .map(|i| self.grid.sample::<1>(cells, i % bx.w, i / bx.w)[0])
                 .collect()
-        };
+        }
+    }
+
+    /// A mask of the grid (`frame` or `painted`) at the photo's scale, bilinear.
+    fn mask(&self, cells: &[f32]) -> FrameMask {
         let [l, r] = self.centres;
         FrameMask {
-            bx,
-            frame,
+            bx: self.bx,
+            frame: self.upsample(cells),
+            core: Vec::new(),
+            skin: self.skin,
             centres: self.centres,
             axis: eye_axis([l, r], self.iod),
             iod: self.iod,

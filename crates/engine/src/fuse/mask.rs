@@ -1,6 +1,8 @@
 //! Masks of what covers B's face (hair, glasses, hands), which stays in front of the new face, and of
 //! beards: B's stays in front, A's is carried onto a shaven B.
 
+use image::RgbImage;
+
 use super::glasses::FrameMask;
 use super::raster::{luma, median, ramp, Crop, LowRes};
 use super::P2;
@@ -22,6 +24,7 @@ const BEARD_LEVELS: (f32, f32) = (0.6, 0.82);
 /// through the lenses; otherwise the glasses' region stays but for the new eyes' openings, so that
 /// A's eyes look through.
 pub(super) fn template_cover(
+    b: &RgbImage,
     parse: &FaceParse,
     crop: &Crop,
     region: &[bool],
@@ -42,13 +45,18 @@ pub(super) fn template_cover(
             // across the crop), and B's cover taken too wide eats into A's face.
             let face = 1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
             let cover = ramp(1.0 - face, B_COVER);
+            let frame = |frames: &FrameMask| {
+                let (fx, fy) = (crop.x + x, crop.y + y);
+                let p = b.get_pixel(fx as u32, fy as u32).0;
+                frames.keep_at(fx, fy, luma(p.map(f32::from)))
+            };
             keep[i] = match frames {
                 // Where frames were searched only what was found stays (the lenses are seen
                 // through); farther out the parse's glasses too (the temples), so that none is cut.
                 Some(frames) if frames.searched((px, py)) => {
-                    ramp(parts[Part::Hair as usize], B_COVER).max(frames.at(crop.x + x, crop.y + y))
+                    ramp(parts[Part::Hair as usize], B_COVER).max(frame(frames))
                 }
-                Some(frames) => cover.max(frames.at(crop.x + x, crop.y + y)),
+                Some(frames) => cover.max(frame(frames)),
                 None if eyes[i] => cover * (1.0 - parts[Part::Glasses as usize].min(1.0)),
                 None => cover,
             };
@@ -209,7 +217,9 @@ mod tests {
             h: 100,
         };
         let parse = FaceParse::uniform(0.0, 0.0, 100.0, parts);
-        template_cover(&parse, &crop, &vec![true; 100 * 100], &target(), frames)
+        // A black B: every pixel of a frame's grown edge is darker than the skin.
+        let b = RgbImage::new(100, 100);
+        template_cover(&b, &parse, &crop, &vec![true; 100 * 100], &target(), frames)
     }
 
     fn keep_at(parts: [f32; PARTS], x: usize, y: usize) -> f32 {

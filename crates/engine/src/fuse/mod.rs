@@ -207,7 +207,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // B's clear glasses: their frames stay whole in front of A's face, A's face shows through the
     // lenses.
     let b_frames = glasses::frames(b, mb, pb);
-    let b_keep = mask::template_cover(pb, &crop, &region, &target, b_frames.as_ref());
+    let b_keep = mask::template_cover(b, pb, &crop, &region, &target, b_frames.as_ref());
     let in_region = region.iter().filter(|&&r| r).count().max(1) as f32;
     let share = |v: &[f32]| {
         v.iter()
