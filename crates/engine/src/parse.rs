@@ -133,6 +133,17 @@ impl FaceParse {
             .map_or(0.0, |spot| spot.mix(|i| self.around[i]))
     }
 
+    /// The probabilities of [`Part::Hair`] and [`Part::Glasses`] at an image point, as
+    /// [`FaceParse::at`] gives them, with one grid look-up and two mixes instead of five.
+    pub(crate) fn hair_and_glasses(&self, x: f32, y: f32) -> (f32, f32) {
+        self.locate(x, y).map_or((0.0, 0.0), |spot| {
+            (
+                spot.mix(|i| self.cells[i][Part::Hair as usize]),
+                spot.mix(|i| self.cells[i][Part::Glasses as usize]),
+            )
+        })
+    }
+
     /// [`FaceParse::face`], [`FaceParse::surroundings`] and [`FaceParse::skin`] at one point, for
     /// a per-pixel loop that needs all three (one grid lookup instead of three).
     pub(crate) fn cover_at(&self, x: f32, y: f32) -> Cover {

@@ -7,7 +7,7 @@ use super::glasses::FrameMask;
 use super::raster::{luma, median, ramp, Crop, LowRes};
 use super::P2;
 use crate::landmarks::{EYE_A, EYE_B};
-use crate::parse::{FaceParse, Part};
+use crate::parse::FaceParse;
 
 /// How far the eye openings are widened, about their centres, to tell the lenses of B's glasses
 /// (A's eyes show through them) from their frames (which stay B's).
@@ -40,10 +40,10 @@ pub(super) fn template_cover(
                 continue;
             }
             let (px, py) = ((crop.x + x) as f32 + 0.5, (crop.y + y) as f32 + 0.5);
-            let parts = parse.at(px, py);
+            let (hair, glasses) = parse.hair_and_glasses(px, py);
             // Only what the parse is fairly sure of: its edges are soft (a grid of 32 cells
             // across the crop), and B's cover taken too wide eats into A's face.
-            let face = 1.0 - parts[Part::Hair as usize] - parts[Part::Glasses as usize];
+            let face = 1.0 - hair - glasses;
             let cover = ramp(1.0 - face, B_COVER);
             let frame = |frames: &FrameMask| {
                 let (fx, fy) = (crop.x + x, crop.y + y);
@@ -53,11 +53,9 @@ pub(super) fn template_cover(
             keep[i] = match frames {
                 // Where frames were searched only what was found stays (the lenses are seen
                 // through); farther out the parse's glasses too (the temples), so that none is cut.
-                Some(frames) if frames.searched((px, py)) => {
-                    ramp(parts[Part::Hair as usize], B_COVER).max(frame(frames))
-                }
+                Some(frames) if frames.searched((px, py)) => ramp(hair, B_COVER).max(frame(frames)),
                 Some(frames) => cover.max(frame(frames)),
-                None if eyes[i] => cover * (1.0 - parts[Part::Glasses as usize].min(1.0)),
+                None if eyes[i] => cover * (1.0 - glasses.min(1.0)),
                 None => cover,
             };
         }
@@ -194,7 +192,7 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
 mod tests {
     use super::*;
     use crate::mesh::MESH_POINTS;
-    use crate::parse::PARTS;
+    use crate::parse::{Part, PARTS};
 
     /// A target shape with each eye's contour a small circle, at (30, 40) and (70, 40).
     fn target() -> Vec<P2> {
