@@ -105,15 +105,16 @@ impl FrameMask {
         self.frame[(y - b.y) * b.w + (x - b.x)]
     }
 
-    /// How much of a pixel of brightness `luma` at (x, y) of the photo stays in front as frame:
+    /// How much of pixel (x, y) of `img` (the photo of these frames) stays in front as frame:
     /// the frame as found whole, its grown edge only as far as the pixel is darker than the skin
     /// (a frame's soft edge and its shadow stay, the skin the growth took in does not: kept, it
     /// was a halo of B's skin colour around the frames on A's face).
-    pub(super) fn keep_at(&self, x: usize, y: usize, luma: f32) -> f32 {
+    pub(super) fn keep_at(&self, img: &RgbImage, x: usize, y: usize) -> f32 {
         let grown = self.at(x, y);
         if grown <= 0.0 {
             return 0.0;
         }
+        let luma = luma(img.get_pixel(x as u32, y as u32).0.map(f32::from));
         let b = &self.bx;
         let core = self
             .core

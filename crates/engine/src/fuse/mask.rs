@@ -45,11 +45,7 @@ pub(super) fn template_cover(
             // across the crop), and B's cover taken too wide eats into A's face.
             let face = 1.0 - hair - glasses;
             let cover = ramp(1.0 - face, B_COVER);
-            let frame = |frames: &FrameMask| {
-                let (fx, fy) = (crop.x + x, crop.y + y);
-                let p = b.get_pixel(fx as u32, fy as u32).0;
-                frames.keep_at(fx, fy, luma(p.map(f32::from)))
-            };
+            let frame = |frames: &FrameMask| frames.keep_at(b, crop.x + x, crop.y + y);
             keep[i] = match frames {
                 // Where frames were searched only what was found stays (the lenses are seen
                 // through); farther out the parse's glasses too (the temples), so that none is cut.

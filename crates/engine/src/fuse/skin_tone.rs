@@ -228,10 +228,15 @@ mod tests {
             .collect()
     }
 
+    /// The line fitted over all of a skin.
+    fn line(skin: &[f32]) -> ToneLine {
+        ToneLine::fit(skin, &|_| 1.0).unwrap()
+    }
+
     #[test]
     fn a_line_is_fitted_through_a_skin_s_colours() {
-        let line = ToneLine::fit(&skin(1.5, 1.1), &|_| 1.0).unwrap();
-        let (r, b) = line.at(60.0 + 160.0 * 0.25);
+        let fitted = line(&skin(1.5, 1.1));
+        let (r, b) = fitted.at(60.0 + 160.0 * 0.25);
         assert!((r - 1.4).abs() < 0.01 && (b - 0.6).abs() < 0.01, "{r} {b}");
     }
 
@@ -240,10 +245,7 @@ mod tests {
         // A: the same colour at every brightness (a pale face in a flash); B: a tan, redder in
         // its shadows.
         let (a, b) = (skin(1.2, 1.2), skin(1.5, 1.1));
-        let (la, lb) = (
-            ToneLine::fit(&a, &|_| 1.0).unwrap(),
-            ToneLine::fit(&b, &|_| 1.0).unwrap(),
-        );
+        let (la, lb) = (line(&a), line(&b));
         let mut out = a.clone();
         match_tone(&mut out, &la, &lb, 1.0, &|_| 1.0);
         let red =
@@ -266,8 +268,8 @@ mod tests {
     fn a_shadow_deeper_than_any_of_the_template_s_skin_keeps_its_own_deepening() {
         // A spans brightness 60 to 220; B, flash-lit, only its brighter half.
         let (a, b) = (skin(1.5, 1.1), skin(1.3, 1.1));
-        let la = ToneLine::fit(&a, &|_| 1.0).unwrap();
-        let lb = ToneLine::fit(&b[b.len() / 2..], &|_| 1.0).unwrap();
+        let la = line(&a);
+        let lb = line(&b[b.len() / 2..]);
         let mut out = a.clone();
         match_tone(&mut out, &la, &lb, 1.0, &|_| 1.0);
         let red =
@@ -283,8 +285,8 @@ mod tests {
 
     #[test]
     fn a_grey_photo_s_skin_makes_red_lips_grey_and_a_colour_photo_s_leaves_them() {
-        let colour = ToneLine::fit(&skin(1.5, 1.1), &|_| 1.0).unwrap();
-        let grey = ToneLine::fit(&skin(1.0, 1.0), &|_| 1.0).unwrap();
+        let colour = line(&skin(1.5, 1.1));
+        let grey = line(&skin(1.0, 1.0));
         assert_eq!(colour.colourfulness(), 1.0);
         assert!(grey.colourfulness() < 0.01, "{}", grey.colourfulness());
         // A red lip, brightness 100.
@@ -305,10 +307,7 @@ mod tests {
     fn a_deep_toned_skin_s_greyer_patch_stays_only_as_much_greyer_on_a_pale_skin() {
         // A: a deep, saturated tone (red over brightness 1.4 at 140); B: a pale one (1.1).
         let (a, b) = (skin(1.5, 1.3), skin(1.15, 1.05));
-        let (la, lb) = (
-            ToneLine::fit(&a, &|_| 1.0).unwrap(),
-            ToneLine::fit(&b, &|_| 1.0).unwrap(),
-        );
+        let (la, lb) = (line(&a), line(&b));
         let kept = contrast(&la, &lb);
         assert!((kept - 0.25).abs() < 0.02, "{kept}");
         // A patch of A's skin 0.2 less red (and bluer) than its skin at brightness 140: what a
