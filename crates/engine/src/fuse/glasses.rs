@@ -412,13 +412,10 @@ impl Found {
 
     /// A map of the grid at the photo's scale over the box, bilinear.
     fn upsample(&self, cells: &[f32]) -> Vec<f32> {
-        let bx = self.bx;
         if self.k == 1 {
             cells.to_vec()
         } else {
-            (0..bx.w * bx.h)
-                .map(|i| self.grid.sample::<1>(cells, i % bx.w, i / bx.w)[0])
-                .collect()
+            self.grid.upsample(cells)
         }
     }
 

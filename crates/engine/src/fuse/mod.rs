@@ -18,6 +18,7 @@
 
 use image::RgbImage;
 
+mod creases;
 mod detail;
 mod glasses;
 mod jaw;
@@ -511,18 +512,25 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         .collect();
     // B's colour at each brightness: its shadows' deeper tone and its lit skin's paler one, over
     // the skin of both faces (not the eyes, brows, lips, teeth, hair or B's beard).
-    let feature_at = |i: usize| {
-        let (x, y) = (i % crop.w, i / crop.w);
-        (2.0 * low.sample::<1>(&features, x, y)[0]).min(1.0)
-    };
-    let b_tone = skin_tone::ToneLine::fit(&b_crop, &|i| {
-        if !region[i] || whites[i] || b_keep[i] >= 1.0 {
-            return 0.0;
-        }
-        let (x, y) = (i % crop.w, i / crop.w);
-        let skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
-        skin * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
-    });
+    let feature_px: Vec<f32> = low
+        .upsample(&features)
+        .iter()
+        .map(|f| (2.0 * f).min(1.0))
+        .collect();
+    let feature_at = |i: usize| feature_px[i];
+    // B's skin per pixel: uncovered by its parse, not a feature, not what B keeps in front.
+    let b_skin_px: Vec<f32> = low
+        .upsample(&b_skin)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if !region[i] || whites[i] || b_keep[i] >= 1.0 {
+                return 0.0;
+            }
+            s.clamp(0.0, 1.0) * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
+        })
+        .collect();
+    let b_tone = skin_tone::ToneLine::fit(&b_crop, &|i| b_skin_px[i]);
     // A's skin colour before B's light tints it: how colourful A's photo is (needed only when
     // B's photo is less colourful than a colour photo), and how saturated A's skin is against B's.
     let a_before = skin_tone::ToneLine::fit(&warped, &|i| {
@@ -615,6 +623,19 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             skin_tone::scale_colour(&mut warped, &b_tone, scale, &|i| alpha[i] > 0.0);
         }
     }
+    // A's creases (wrinkles, laugh lines) no deeper than B's skin shows them, over the skin of
+    // both faces.
+    let a_skin_px: Vec<f32> = (0..crop.w * crop.h)
+        .map(|i| a_skin_at(i, 0.0, &bare_skin))
+        .collect();
+    creases::soften(
+        &mut warped,
+        &b_crop,
+        &a_skin_px,
+        &b_skin_px,
+        (crop.w, crop.h),
+        face_width,
+    );
     let lap_a = abs_laplacian(&warped, crop.w, crop.h);
     report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);
     // A soft A's lost edges (lids, irises, the lips' line) are a pixel or two wide, wider by as

@@ -195,33 +195,39 @@ pub(super) fn box_pass<const CH: usize>(
         }
         return;
     }
-    // A line is `len` cells `step` apart, starting at `start(line)`.
-    let (lines, len, step) = if horizontal { (h, w, 1) } else { (w, h, w) };
-    for line in 0..lines {
-        let start = if horizontal { line * w } else { line };
-        let at = |k: usize| (start + k * step) * CH;
-        let mut acc = [0f32; CH];
-        for k in 0..r.min(len) {
-            let o = at(k);
-            for c in 0..CH {
-                acc[c] += src[o + c];
-            }
-        }
-        for k in 0..len {
-            if k + r < len {
-                let o = at(k + r);
+    // Along the rows, ROWS rows at a time: each row's running sum is a chain of dependent
+    // additions, and interleaved rows keep the processor busy. Each row's sums are taken in the
+    // same order as one row alone.
+    const ROWS: usize = 4;
+    let row = w * CH;
+    for first in (0..h).step_by(ROWS) {
+        let rows = ROWS.min(h - first);
+        let mut acc = [[0f32; CH]; ROWS];
+        let at = |j: usize, x: usize| (first + j) * row + x * CH;
+        for x in 0..r.min(w) {
+            for (j, acc) in acc.iter_mut().enumerate().take(rows) {
                 for c in 0..CH {
-                    acc[c] += src[o + c];
+                    acc[c] += src[at(j, x) + c];
                 }
             }
-            let o = at(k);
-            for c in 0..CH {
-                dst[o + c] = acc[c] * inv;
-            }
-            if k >= r {
-                let o = at(k - r);
+        }
+        for x in 0..w {
+            for (j, acc) in acc.iter_mut().enumerate().take(rows) {
+                if x + r < w {
+                    let o = at(j, x + r);
+                    for c in 0..CH {
+                        acc[c] += src[o + c];
+                    }
+                }
+                let o = at(j, x);
                 for c in 0..CH {
-                    acc[c] -= src[o + c];
+                    dst[o + c] = acc[c] * inv;
+                }
+                if x >= r {
+                    let o = at(j, x - r);
+                    for c in 0..CH {
+                        acc[c] -= src[o + c];
+                    }
                 }
             }
         }
@@ -350,8 +356,9 @@ impl LowRes {
         let mut tmp = vec![0f32; data.len()];
         let pass = match ch {
             1 => box_pass::<1>,
+            2 => box_pass::<2>,
             3 => box_pass::<3>,
-            _ => unreachable!("maps have one or three channels"),
+            _ => unreachable!("maps have one to three channels"),
         };
         for _ in 0..3 {
             pass(&cur, &mut tmp, self.w, self.h, width, true);
@@ -364,6 +371,32 @@ impl LowRes {
     /// that a blur after it softens the mask's edge outwards instead of thinning a narrow mask.
     pub(super) fn grow(&self, data: &[f32], radius: usize) -> Vec<f32> {
         square_extreme(data, self.w, self.h, radius, true)
+    }
+
+    /// A one-channel low-res map read at every full-res pixel, the same values as
+    /// [`LowRes::sample`]: along the rows at the grid's rows first, then between those, a whole row
+    /// at a time.
+    pub(super) fn upsample(&self, data: &[f32]) -> Vec<f32> {
+        let fw = self.full_w;
+        let mut wide = Vec::with_capacity(fw * self.h);
+        for cells in data.chunks_exact(self.w) {
+            wide.extend(
+                self.columns
+                    .iter()
+                    .map(|c| cells[c.first] + (cells[c.second] - cells[c.first]) * c.t),
+            );
+        }
+        let mut out = vec![0f32; fw * self.full_h];
+        for (row, tap) in out.chunks_exact_mut(fw).zip(&self.rows) {
+            let (top, bottom) = (
+                &wide[tap.first * fw..(tap.first + 1) * fw],
+                &wide[tap.second * fw..(tap.second + 1) * fw],
+            );
+            for ((o, t), b) in row.iter_mut().zip(top).zip(bottom) {
+                *o = t + (b - t) * tap.t;
+            }
+        }
+        out
     }
 
     /// Bilinear read of a low-res map of `CH` channels at full-res pixel (x, y) of the grid.
