@@ -54,6 +54,9 @@ const EDGE_DARKER: (f32, f32) = (0.85, 0.65);
 /// Size, in inter-ocular distances, under which a part of the frame mask found alone is a speck
 /// and no frame.
 const FRAME_SPECK: f32 = 0.12;
+/// Radius of the closing that takes a frame's highlights into its mask, in inter-ocular distances:
+/// gaps in a frame line up to twice as long.
+const FRAME_GLOSS: f32 = 0.04;
 /// Growth of the frame mask, in inter-ocular distances: a frame's soft edge and its thin shadow.
 const FRAME_EDGE: f32 = 0.025;
 /// Further growth of the frame mask where A's frames are painted out, in inter-ocular distances: a
@@ -65,6 +68,10 @@ const EYE_MARGIN: f32 = 0.04;
 /// Distance, in inter-ocular distances, at which a frame's fill takes the skin's grain: past the
 /// frame and its grown edge.
 const TEXTURE_OFFSET: f32 = 0.12;
+/// Brightness against the skin's from which a pixel beside a frame starts to count as shine (a
+/// glossy frame's, a lens's glare) and gives no colour to the frame's fill, and at which it gives
+/// none.
+const SHINE: (f32, f32) = (1.2, 1.45);
 /// Lenses darker than this share of the skin's brightness are tinted: the eyes behind do not show.
 const TINTED: f32 = 0.35;
 
@@ -357,6 +364,26 @@ impl Found {
             .zip(&specks)
             .map(|(&f, &s)| if s { 0.0 } else { f })
             .collect();
+        // A glossy frame's highlights (the bridge's and the rims' shine) are bright, no valley: a
+        // gap in the frame line, or a hole in it, that a closing of the mask takes back in; left
+        // out, the fill would smear them over the skin as pale blobs.
+        let gloss = ((FRAME_GLOSS * giod).round() as usize).max(1);
+        let closed_frame = square_extreme(
+            &square_extreme(&frame, gw, gh, gloss, true),
+            gw,
+            gh,
+            gloss,
+            false,
+        );
+        let frame: Vec<f32> = (0..n)
+            .map(|i| {
+                if eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] || eye_core(at_pixel(i)) {
+                    frame[i]
+                } else {
+                    frame[i].max(closed_frame[i])
+                }
+            })
+            .collect();
         let core = frame.clone();
         let edge = ((FRAME_EDGE * giod).round() as usize).max(1);
         let grown = |frame: &[f32], by: usize| -> Vec<f32> {
@@ -451,6 +478,7 @@ impl Found {
             centres: [l, r],
             iod,
             frames,
+            skin,
             ..
         } = self;
         let gw = grid.w;
@@ -463,7 +491,6 @@ impl Found {
             let cell = (j / bx.w / k) * gw + (j % bx.w) / k;
             eye_a[cell] || eye_b[cell]
         };
-        let frame = &mask.frame;
         // Skin seen through a lens is fainter or tinted: each lens's inside takes the colour of the
         // skin around the glasses (a ghost of the lenses would stay otherwise, once the frames are
         // gone).
@@ -493,7 +520,34 @@ impl Found {
         for (v, g) in rgb.iter_mut().zip(&lens_gain) {
             *v *= g;
         }
-        let known: Vec<f32> = frame.iter().map(|f| 1.0 - f).collect();
+        // The fill is drawn from skin only, the lenses' skin included: not from the eyes, brows,
+        // hair or background around the frames (a temple over hair and a background would smear
+        // them in), nor from what is far brighter than the skin (a glossy frame's shine reflected
+        // just beside it, a lens's glare), which would spread as pale blobs. A lens's glare is
+        // painted out like a frame.
+        let up = |cells: Vec<f32>| if k == 1 { cells } else { grid.upsample(&cells) };
+        let skin_like = up(parts
+            .iter()
+            .map(|p| (p[Part::Skin as usize] + p[Part::Glasses as usize]).min(1.0))
+            .collect());
+        let behind_lens = up(parts.iter().map(|p| p[Part::Glasses as usize]).collect());
+        let shine: Vec<f32> = rgb
+            .chunks_exact(3)
+            .map(|p| ramp(luma([p[0], p[1], p[2]]) / skin.max(1.0), SHINE))
+            .collect();
+        let frame: Vec<f32> = (0..bx.w * bx.h)
+            .map(|j| {
+                let glare = if eye(j) {
+                    0.0
+                } else {
+                    shine[j] * ramp(behind_lens[j], (0.3, 0.6))
+                };
+                mask.frame[j].max(glare)
+            })
+            .collect();
+        let known: Vec<f32> = (0..bx.w * bx.h)
+            .map(|j| (1.0 - frame[j]) * skin_like[j] * (1.0 - shine[j]))
+            .collect();
         let mut filled = fill_from_around(&rgb, &known, bx.w, bx.h);
         // The fill is smooth: it is given the fine grain of the nearest skin beside the frame, above or
         // below it first (most of a frame runs along the eyes), or else to a side.
@@ -668,6 +722,27 @@ mod tests {
                 frames.at(140, 165) < 0.1 && frames.at(140, 188) < 0.1,
                 "speck {speck}"
             );
+        }
+    }
+
+    #[test]
+    fn a_lens_s_glare_beside_a_frame_is_painted_out_and_not_smeared_into_its_fill() {
+        // A white streak of glare on the right lens, just inside its left rim: past the frame's
+        // grown edge it stayed, and the fill drew from it, a pale blob where the frame was.
+        let (mut img, mesh, parse) = glasses(false);
+        for y in 132..168 {
+            for x in 224..230 {
+                img.put_pixel(x, y, image::Rgb([250, 250, 250]));
+            }
+        }
+        let seen = see_through(&img, &mesh, &parse).expect("glasses found");
+        let skin = [190.0, 160.0, 140.0];
+        for (x, y) in [(217, 150), (222, 150), (228, 150), (227, 140)] {
+            let p = seen.img.get_pixel(x, y);
+            let off = (0..3)
+                .map(|c| (p[c] as f32 - skin[c]).abs())
+                .fold(0.0, f32::max);
+            assert!(off < 20.0, "({x}, {y}): {p:?}");
         }
     }
 }
