@@ -12,7 +12,7 @@
 use image::RgbImage;
 
 use super::lens::{lens_gains, LensCues, LENS_RING};
-use super::morphology::{fill_from_around, small_parts, square_extreme};
+use super::morphology::{closing, fill_from_around, small_parts, square_extreme};
 use super::raster::{box3, luma, median, ramp, Crop, LowRes};
 use super::P2;
 use crate::geometry::{centroid, inside, widened};
@@ -307,13 +307,7 @@ impl Found {
         let (eye_a, eye_b) = (on_grid(&grown(&eyes[0])), on_grid(&grown(&eyes[1])));
 
         let radius = ((FRAME_RADIUS * giod).round() as usize).max(1);
-        let closed = square_extreme(
-            &square_extreme(&y, gw, gh, radius, true),
-            gw,
-            gh,
-            radius,
-            false,
-        );
+        let closed = closing(&y, gw, gh, radius);
         let depth = (FRAME_DEPTH.0 * skin, FRAME_DEPTH.1 * skin);
         // The parser sees a frame's outer parts (and often one side's lens) weakly: the glasses
         // region is grown, and takes in where frames sit around each eye.
@@ -368,13 +362,7 @@ impl Found {
         // gap in the frame line, or a hole in it, that a closing of the mask takes back in; left
         // out, the fill would smear them over the skin as pale blobs.
         let gloss = ((FRAME_GLOSS * giod).round() as usize).max(1);
-        let closed_frame = square_extreme(
-            &square_extreme(&frame, gw, gh, gloss, true),
-            gw,
-            gh,
-            gloss,
-            false,
-        );
+        let closed_frame = closing(&frame, gw, gh, gloss);
         let frame: Vec<f32> = (0..n)
             .map(|i| {
                 if eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] || eye_core(at_pixel(i)) {

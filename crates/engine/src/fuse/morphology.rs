@@ -11,6 +11,12 @@ pub(super) fn square_extreme(v: &[f32], w: usize, h: usize, radius: usize, max: 
     transpose(&columns, h, w)
 }
 
+/// The morphological closing of a `w` by `h` map by a square of `radius` cells: its largest value
+/// around, then the least of those: low lines and gaps narrower than the square are filled.
+pub(super) fn closing(v: &[f32], w: usize, h: usize, radius: usize) -> Vec<f32> {
+    square_extreme(&square_extreme(v, w, h, radius, true), w, h, radius, false)
+}
+
 /// [`square_extreme`] along each row of `w` values.
 fn rows_extreme(v: &[f32], w: usize, radius: usize, max: bool) -> Vec<f32> {
     let mut out = vec![0f32; v.len()];
