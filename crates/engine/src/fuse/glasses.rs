@@ -332,9 +332,12 @@ impl Found {
                 .iter()
                 .any(|&e| ellipse_distance(e, axis, core, p) < 1.0)
         };
+        // Eyes, brows and the eyes' centres are never frame.
+        let never_frame =
+            |i: usize| eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] || eye_core(at_pixel(i));
         let frame: Vec<f32> = (0..n)
             .map(|i| {
-                if eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] || eye_core(at_pixel(i)) {
+                if never_frame(i) {
                     return 0.0;
                 }
                 let inside = ramp(near_glasses[i], (0.15, 0.3)).max(around_eyes(at_pixel(i)));
@@ -365,7 +368,7 @@ impl Found {
         let closed_frame = closing(&frame, gw, gh, gloss);
         let frame: Vec<f32> = (0..n)
             .map(|i| {
-                if eye_a[i] || eye_b[i] || brows[0][i] || brows[1][i] || eye_core(at_pixel(i)) {
+                if never_frame(i) {
                     frame[i]
                 } else {
                     frame[i].max(closed_frame[i])
@@ -452,6 +455,13 @@ impl Found {
     /// glasses seen through.
     fn paint_out(self, img: &RgbImage, parse: &FaceParse) -> SeenThrough {
         let mask = self.mask(&self.painted);
+        // Per pixel, what the parse calls skin or glasses (the skin behind the lenses), and
+        // glasses alone.
+        let part = |f: &dyn Fn(&[f32; crate::parse::PARTS]) -> f32| {
+            self.upsample(&self.parts.iter().map(f).collect::<Vec<_>>())
+        };
+        let skin_like = part(&|p| (p[Part::Skin as usize] + p[Part::Glasses as usize]).min(1.0));
+        let behind_lens = part(&|p| p[Part::Glasses as usize]);
         let Found {
             bx,
             rgb,
@@ -513,12 +523,6 @@ impl Found {
         // them in), nor from what is far brighter than the skin (a glossy frame's shine reflected
         // just beside it, a lens's glare), which would spread as pale blobs. A lens's glare is
         // painted out like a frame.
-        let up = |cells: Vec<f32>| if k == 1 { cells } else { grid.upsample(&cells) };
-        let skin_like = up(parts
-            .iter()
-            .map(|p| (p[Part::Skin as usize] + p[Part::Glasses as usize]).min(1.0))
-            .collect());
-        let behind_lens = up(parts.iter().map(|p| p[Part::Glasses as usize]).collect());
         let shine: Vec<f32> = rgb
             .chunks_exact(3)
             .map(|p| ramp(luma([p[0], p[1], p[2]]) / skin.max(1.0), SHINE))

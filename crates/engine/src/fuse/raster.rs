@@ -195,39 +195,33 @@ pub(super) fn box_pass<const CH: usize>(
         }
         return;
     }
-    // Along the rows, ROWS rows at a time: each row's running sum is a chain of dependent
-    // additions, and interleaved rows keep the processor busy. Each row's sums are taken in the
-    // same order as one row alone.
-    const ROWS: usize = 4;
-    let row = w * CH;
-    for first in (0..h).step_by(ROWS) {
-        let rows = ROWS.min(h - first);
-        let mut acc = [[0f32; CH]; ROWS];
-        let at = |j: usize, x: usize| (first + j) * row + x * CH;
-        for x in 0..r.min(w) {
-            for (j, acc) in acc.iter_mut().enumerate().take(rows) {
-                for c in 0..CH {
-                    acc[c] += src[at(j, x) + c];
-                }
+    // A line is `len` cells `step` apart, starting at `start(line)`.
+    let (lines, len, step) = if horizontal { (h, w, 1) } else { (w, h, w) };
+    for line in 0..lines {
+        let start = if horizontal { line * w } else { line };
+        let at = |k: usize| (start + k * step) * CH;
+        let mut acc = [0f32; CH];
+        for k in 0..r.min(len) {
+            let o = at(k);
+            for c in 0..CH {
+                acc[c] += src[o + c];
             }
         }
-        for x in 0..w {
-            for (j, acc) in acc.iter_mut().enumerate().take(rows) {
-                if x + r < w {
-                    let o = at(j, x + r);
-                    for c in 0..CH {
-                        acc[c] += src[o + c];
-                    }
-                }
-                let o = at(j, x);
+        for k in 0..len {
+            if k + r < len {
+                let o = at(k + r);
                 for c in 0..CH {
-                    dst[o + c] = acc[c] * inv;
+                    acc[c] += src[o + c];
                 }
-                if x >= r {
-                    let o = at(j, x - r);
-                    for c in 0..CH {
-                        acc[c] -= src[o + c];
-                    }
+            }
+            let o = at(k);
+            for c in 0..CH {
+                dst[o + c] = acc[c] * inv;
+            }
+            if k >= r {
+                let o = at(k - r);
+                for c in 0..CH {
+                    acc[c] -= src[o + c];
                 }
             }
         }
