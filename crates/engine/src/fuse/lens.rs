@@ -72,9 +72,6 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
             let behind: Vec<usize> = (0..n)
                 .filter(|&i| side(i) == s && glasses[i] > 0.5 && skin(i))
                 .collect();
-            let beside: Vec<usize> = (0..n)
-                .filter(|&i| side(i) == s && glasses[i] < 0.2 && around[i] > 0.5 && skin(i))
-                .collect();
             // A lens the parse hardly sees (a hazed one, taken for skin) leaves a few cells by its
             // frame or on the lid, darker than the skin behind it: their gain brightened the few
             // cells it reached into pale patches. Such a lens is left as it is.
@@ -82,6 +79,9 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
             if (behind.len() as f32) < LENS_SEEN * lens_area as f32 {
                 return [1.0; 3];
             }
+            let beside: Vec<usize> = (0..n)
+                .filter(|&i| side(i) == s && glasses[i] < 0.2 && around[i] > 0.5 && skin(i))
+                .collect();
             [0, 1, 2].map(|c| match (median(&beside, c), median(&behind, c)) {
                 (Some(out), Some(inn)) => {
                     (out.max(1.0) / inn.max(1.0)).clamp(LENS_GAIN.0, LENS_GAIN.1)

@@ -195,33 +195,26 @@ pub(super) fn box_pass<const CH: usize>(
         }
         return;
     }
-    // A line is `len` cells `step` apart, starting at `start(line)`.
-    let (lines, len, step) = if horizontal { (h, w, 1) } else { (w, h, w) };
-    for line in 0..lines {
-        let start = if horizontal { line * w } else { line };
-        let at = |k: usize| (start + k * step) * CH;
+    // Along each row.
+    for (s, d) in src.chunks_exact(w * CH).zip(dst.chunks_exact_mut(w * CH)) {
         let mut acc = [0f32; CH];
-        for k in 0..r.min(len) {
-            let o = at(k);
+        for x in 0..r.min(w) {
             for c in 0..CH {
-                acc[c] += src[o + c];
+                acc[c] += s[x * CH + c];
             }
         }
-        for k in 0..len {
-            if k + r < len {
-                let o = at(k + r);
+        for x in 0..w {
+            if x + r < w {
                 for c in 0..CH {
-                    acc[c] += src[o + c];
+                    acc[c] += s[(x + r) * CH + c];
                 }
             }
-            let o = at(k);
             for c in 0..CH {
-                dst[o + c] = acc[c] * inv;
+                d[x * CH + c] = acc[c] * inv;
             }
-            if k >= r {
-                let o = at(k - r);
+            if x >= r {
                 for c in 0..CH {
-                    acc[c] -= src[o + c];
+                    acc[c] -= s[(x - r) * CH + c];
                 }
             }
         }
