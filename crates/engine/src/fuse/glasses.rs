@@ -5,7 +5,8 @@
 //! to it; left as cover, the eyes would be B's (A's identity mostly lives there) or a copied frame
 //! would ghost. Inside that region, a frame is a thin line darker than the skin around it: a
 //! morphological black-hat (closing minus image) finds it, wherever it is not the eye itself, and
-//! it is filled from the skin around by a push-pull interpolation. The skin behind each lens, hazed
+//! it is filled from the skin around by a push-pull interpolation (not from a lens's glare or
+//! its grey bevelled edge, which would spread as pale or grey spots). The skin behind each lens, hazed
 //! or tinted by the glass, takes the colour of the skin around the glasses first, so that no ghost
 //! of the lenses stays. Tinted lenses hide the eyes and stay cover.
 
@@ -72,6 +73,12 @@ const TEXTURE_OFFSET: f32 = 0.12;
 /// glossy frame's, a lens's glare) and gives no colour to the frame's fill, and at which it gives
 /// none.
 const SHINE: (f32, f32) = (1.2, 1.45);
+/// Warmth (red over blue, for the brightness) against the skin's below which a pixel beside a frame
+/// starts to count as glass (a lens's grey bevelled edge, a cold reflection) and gives no colour to
+/// the frame's fill, and at which it gives none: spread into the fill, it was a grey-blue spot.
+const GLASS_GREY: (f32, f32) = (0.7, 0.45);
+/// Skin warmth below which the photo is too grey for [`GLASS_GREY`] to tell glass from skin.
+const LEAST_WARMTH: f32 = 0.08;
 /// Lenses darker than this share of the skin's brightness are tinted: the eyes behind do not show.
 const TINTED: f32 = 0.35;
 
@@ -193,6 +200,8 @@ struct Found {
     core: Vec<f32>,
     /// Brightness of the skin around the glasses.
     skin: f32,
+    /// Warmth of the skin around the glasses ([`warmth`]).
+    warmth: f32,
     /// How much each cell is painted out of A's photo: the frame and its lens's rim.
     painted: Vec<f32>,
     /// Whether a cell is an eye (its contour, grown) or a brow.
@@ -289,6 +298,12 @@ impl Found {
             &mut (0..n)
                 .filter(|&i| parts[i][Part::Skin as usize] > 0.8)
                 .map(|i| y[i])
+                .collect(),
+        )?;
+        let warmth = median(
+            &mut (0..n)
+                .filter(|&i| parts[i][Part::Skin as usize] > 0.8)
+                .map(|i| warmth(&small[i * 3..i * 3 + 3]))
                 .collect(),
         )?;
 
@@ -418,6 +433,7 @@ impl Found {
             frame,
             core,
             skin,
+            warmth,
             painted,
             eye_cells: [eye_a, eye_b],
             brow_cells: brows,
@@ -477,6 +493,7 @@ impl Found {
             iod,
             frames,
             skin,
+            warmth: skin_warmth,
             ..
         } = self;
         let gw = grid.w;
@@ -527,18 +544,30 @@ impl Found {
             .chunks_exact(3)
             .map(|p| ramp(luma([p[0], p[1], p[2]]) / skin.max(1.0), SHINE))
             .collect();
+        // Glass (a lens's grey edge, a cold reflection) gives no colour either, and is painted out
+        // like glare; only where the skin is warm enough to tell it from glass.
+        let glass: Vec<f32> = rgb
+            .chunks_exact(3)
+            .map(|p| {
+                if skin_warmth < LEAST_WARMTH {
+                    0.0
+                } else {
+                    ramp(warmth(p) / skin_warmth, GLASS_GREY)
+                }
+            })
+            .collect();
         let frame: Vec<f32> = (0..bx.w * bx.h)
             .map(|j| {
                 let glare = if eye(j) {
                     0.0
                 } else {
-                    shine[j] * ramp(behind_lens[j], (0.3, 0.6))
+                    shine[j].max(glass[j]) * ramp(behind_lens[j], (0.3, 0.6))
                 };
                 mask.frame[j].max(glare)
             })
             .collect();
         let known: Vec<f32> = (0..bx.w * bx.h)
-            .map(|j| (1.0 - frame[j]) * skin_like[j] * (1.0 - shine[j]))
+            .map(|j| (1.0 - frame[j]) * skin_like[j] * (1.0 - shine[j].max(glass[j])))
             .collect();
         let mut filled = fill_from_around(&rgb, &known, bx.w, bx.h);
         // The fill is smooth: it is given the fine grain of the nearest skin beside the frame, above or
@@ -583,6 +612,11 @@ impl Found {
             frames,
         }
     }
+}
+
+/// How warm a colour is: red over blue, for its brightness (0 for grey, negative for blue).
+fn warmth(p: &[f32]) -> f32 {
+    (p[0] - p[2]) / luma([p[0], p[1], p[2]]).max(1.0)
 }
 
 /// The centre of grid cell `i` (a grid `gw` cells wide of `k`-pixel cells over `bx`), in the photo.
@@ -714,6 +748,23 @@ mod tests {
                 frames.at(140, 165) < 0.1 && frames.at(140, 188) < 0.1,
                 "speck {speck}"
             );
+        }
+    }
+
+    #[test]
+    fn a_lens_s_grey_edge_beside_a_frame_gives_no_colour_to_its_fill() {
+        // A grey strip as bright as the skin on the right lens, just inside its left rim: a lens's
+        // bevelled edge. Drawn on by the fill, it left a grey-blue spot where the frame was.
+        let (mut img, mesh, parse) = glasses(false);
+        for y in 132..168 {
+            for x in 224..232 {
+                img.put_pixel(x, y, image::Rgb([160, 165, 172]));
+            }
+        }
+        let seen = see_through(&img, &mesh, &parse).expect("glasses found");
+        for (x, y) in [(217, 150), (222, 150), (227, 140), (230, 160)] {
+            let p = seen.img.get_pixel(x, y).0.map(f32::from);
+            assert!(warmth(&p) > 0.2, "({x}, {y}): {p:?}, warmth {}", warmth(&p));
         }
     }
 
