@@ -5,8 +5,8 @@
 //! to it; left as cover, the eyes would be B's (A's identity mostly lives there) or a copied frame
 //! would ghost. Inside that region, a frame is a thin line darker than the skin around it: a
 //! morphological black-hat (closing minus image) finds it, wherever it is not the eye itself, and
-//! it is filled from the skin around by a push-pull interpolation (not from a lens's glare or
-//! its grey bevelled edge, which would spread as pale or grey spots). The skin behind each lens, hazed
+//! it is filled from the skin around by a push-pull interpolation (not from a lens's glare or its
+//! grey bevelled edge, which would spread as pale or grey spots). The skin behind each lens, hazed
 //! or tinted by the glass, takes the colour of the skin around the glasses first, so that no ghost
 //! of the lenses stays. Tinted lenses hide the eyes and stay cover.
 
