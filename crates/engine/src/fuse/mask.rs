@@ -19,6 +19,26 @@ const B_COVER: (f32, f32) = (0.4, 0.7);
 /// and from which it starts counting.
 const BEARD_LEVELS: (f32, f32) = (0.6, 0.82);
 
+/// The blend's weight per low-res cell before what covers either face is taken out: 0 outside the
+/// `region` (per crop pixel: the oval where A's photo did not end), ramping up inward from its edge
+/// and from A's `outline` (per crop pixel: where what was taken is A's surroundings, an ear or the
+/// background) over about 1.6 `feather`s (in cells).
+///
+/// On the side A's head turns away from, A's face ends in its photo well inside the oval: its last
+/// strip of skin, lit by the background or falling into shadow as the cheek turns, met B's cheek at
+/// the full weight and stayed as a pale or dark line.
+pub(super) fn feathered(low: &LowRes, region: &[f32], outline: &[f32], feather: f32) -> Vec<f32> {
+    let face: Vec<f32> = region
+        .iter()
+        .zip(outline)
+        .map(|(r, o)| r * (1.0 - o.clamp(0.0, 1.0)))
+        .collect();
+    low.blur(&low.average(&face, 1), 1, feather)
+        .iter()
+        .map(|&v| ((v - 0.5) / 0.45).clamp(0.0, 1.0))
+        .collect()
+}
+
 /// Per crop pixel, how much of B stays in front of the fused face: B's hair, hat and glasses. Of
 /// clear glasses whose frames were found (`frames`), the frames stay whole and A's face shows
 /// through the lenses; otherwise the glasses' region stays but for the new eyes' openings, so that
@@ -218,6 +238,26 @@ mod tests {
 
     fn keep_at(parts: [f32; PARTS], x: usize, y: usize) -> f32 {
         cover_of(parts, None)[y * 100 + x]
+    }
+
+    #[test]
+    fn the_blend_fades_in_from_where_a_s_face_ends_in_its_photo_as_from_the_oval() {
+        // A region 200 px wide (two-pixel cells); in its right half A's photo shows an ear.
+        let (w, h) = (200, 40);
+        let low = LowRes::new(w, h, 2);
+        let region = vec![1.0; w * h];
+        let outline: Vec<f32> = (0..w * h)
+            .map(|i| if i % w >= 100 { 1.0 } else { 0.0 })
+            .collect();
+        let alpha = feathered(&low, &region, &outline, 5.0);
+        let at = |x: usize| alpha[(h / 4) * low.w + x / 2];
+        // Nothing of the ear, a ramp before it, full weight well inside.
+        assert!(at(120) < 0.01, "on the ear: {}", at(120));
+        assert!(at(96) < 0.3, "just inside A's outline: {}", at(96));
+        assert!(at(60) > 0.95, "well inside: {}", at(60));
+        // Without an outline, the same place is at full weight.
+        let plain = feathered(&low, &region, &vec![0.0; w * h], 5.0);
+        assert!(plain[(h / 4) * low.w + 48] > 0.95);
     }
 
     #[test]

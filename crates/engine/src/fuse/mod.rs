@@ -11,9 +11,10 @@
 //!    reduced scale), so lighting and skin tone become B's while A's detail stays. A's burnt-out
 //!    specular highlights lose their white first (B's light would tint it into a pale patch), and
 //!    highlights that the gain would burn white are compressed.
-//! 4. Blend: a mask that is exactly zero outside B's face oval and ramps up inside it. The mouth is
-//!    always A's, open or closed: B's open smile kept around A's closed lips tore them and left a
-//!    blotchy mouth that was neither, and A's mouth is much of who A is.
+//! 4. Blend: a mask that is exactly zero outside B's face oval and ramps up inside it, and from
+//!    where A's face ends in its photo (the outline of a turned head, well inside the oval). The
+//!    mouth is always A's, open or closed: B's open smile kept around A's closed lips tore them and
+//!    left a blotchy mouth that was neither, and A's mouth is much of who A is.
 //! 5. A beard carried onto a shaven B goes on past the oval to B's visible chin (`jaw`).
 
 use image::RgbImage;
@@ -196,6 +197,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         colour: mut warped,
         face: a_face,
         cover: a_cover,
+        outline: a_outline,
         skin: a_skin,
     } = warp;
     let inside_oval = crop.fill_polygon(&oval);
@@ -424,12 +426,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         .collect();
 
     // Blend mask: feathered inward from the edge of the region (the oval, and wherever A's photo
-    // ended), zero outside it.
-    let oval_blur = low.blur(&m_low, 1, feather);
-    let mut alpha_low: Vec<f32> = oval_blur
-        .iter()
-        .map(|&v| ((v - 0.5) / 0.45).clamp(0.0, 1.0))
-        .collect();
+    // ended) and from where A's face ends in its photo, zero outside them.
+    let mut alpha_low = mask::feathered(&low, &region_f, &a_outline, feather);
     // Near the edge, A's mesh oval often takes in hair or background: keep only what looks like A's
     // skin there, so B's jaw line and cheeks are not painted over with them.
     // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left

@@ -287,6 +287,9 @@ pub(super) struct WarpedFace {
     pub(super) face: Vec<f32>,
     /// How much of A's own side is covered.
     pub(super) cover: Vec<f32>,
+    /// How much of what was taken is A's surroundings at the rim (an ear, the background), where
+    /// the own side gave it and the mirror side did not make up for it.
+    pub(super) outline: Vec<f32>,
     /// The parse's probability that what was taken is skin (not eyes, teeth, lips, brows, hair or
     /// glasses).
     pub(super) skin: Vec<f32>,
@@ -299,6 +302,7 @@ impl WarpedFace {
             colour: vec![0.0; pixels * 3],
             face: vec![-1.0; pixels],
             cover: vec![0.0; pixels],
+            outline: vec![0.0; pixels],
             skin: vec![0.0; pixels],
         }
     }
@@ -382,6 +386,7 @@ pub(super) fn warp_triangle(
         out.colour[i * 3..i * 3 + 3].copy_from_slice(&p);
         out.face[i] = taken.min(1.0);
         out.cover[i] = 1.0 - uncovered;
+        out.outline[i] = around * (1.0 - mirror_weight);
         out.skin[i] = skin;
     });
 }
