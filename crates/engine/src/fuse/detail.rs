@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::raster::abs_laplacian;
-use super::raster::{box3, box_pass, luma, quantile};
+use super::raster::{box3, box_pass, luma, quantile, ramp, LowRes};
 
 /// Detail ratios of A's face to B's within which A's detail is left as it is.
 const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
@@ -137,32 +137,73 @@ pub(super) fn match_edges(
     gain
 }
 
-/// Largest relative change of brightness that B's fine texture brings to a pixel.
-const TEXTURE_DEPTH: f32 = 0.3;
+/// Largest relative change of brightness that B's texture brings to a pixel: pores and fine lines
+/// pass, B's moles, freckles and deep creases (B's, not skin texture) come only faintly.
+const TEXTURE_DEPTH: f32 = 0.1;
+/// Blur, in face widths, whose residue is the texture a soft A borrows from B: pores, not only
+/// the finest grain (a 3×3 mean's residue left a soft face plastic, without B's pores).
+pub(super) const TEXTURE_SIGMA: f32 = 0.008;
 
-/// Gives A's face (`rgb`) B's own fine skin texture (`b`, the same crop of B): each pixel's
-/// brightness changes by B's there relative to B's 3×3 mean, times `weight` (0 to 1: where both
-/// faces are skin and A is soft). A multiplicative change keeps A's colour and B's pores.
+/// Gives A's face (`rgb`) B's own skin texture (`b`, the same crop of B): each pixel's brightness
+/// changes by B's there relative to B's mean over a blur of `sigma` pixels, times `weight` (0 to
+/// 1: where both faces are skin and A is soft). A multiplicative change keeps A's colour and B's
+/// pores.
 pub(super) fn borrow_texture(
     rgb: &mut [f32],
     b: &[f32],
     weight: &dyn Fn(usize) -> f32,
-    w: usize,
-    h: usize,
+    (w, h): (usize, usize),
+    sigma: f32,
 ) {
-    let smooth = box3(b, w, h);
+    let luma_b: Vec<f32> = b
+        .chunks_exact(3)
+        .map(|p| luma([p[0], p[1], p[2]]))
+        .collect();
+    let full = LowRes::new(w, h, 1);
+    let mean_b = full.blur(&luma_b, 1, sigma.max(0.5));
+    let lines = line_likeness(&luma_b, &full, 2.0 * sigma.max(0.5));
     for i in 0..w * h {
-        let k = weight(i);
+        let k = weight(i) * (1.0 - ramp(lines[i], LINE_LIKE));
         if k <= 0.0 {
             continue;
         }
-        let y = luma([b[i * 3], b[i * 3 + 1], b[i * 3 + 2]]);
-        let mean = luma([smooth[i * 3], smooth[i * 3 + 1], smooth[i * 3 + 2]]).max(8.0);
-        let detail = ((y - mean) / mean).clamp(-TEXTURE_DEPTH, TEXTURE_DEPTH);
+        let mean = mean_b[i].max(8.0);
+        let detail = ((luma_b[i] - mean) / mean).clamp(-TEXTURE_DEPTH, TEXTURE_DEPTH);
         for v in &mut rgb[i * 3..i * 3 + 3] {
             *v *= 1.0 + k * detail;
         }
     }
+}
+
+/// How much the texture around a pixel runs one way (its structure tensor's coherence, from 0 for
+/// pores, which have no direction, to 1 for a line) from which it starts to count as a crease of
+/// B's (a smile's, a frown's: B's expression and age, not skin), and at which it fully does.
+const LINE_LIKE: (f32, f32) = (0.15, 0.35);
+
+/// Per pixel of a brightness map, the coherence of its gradients over a blur of `sigma` pixels:
+/// ((λ1 − λ2) / (λ1 + λ2))² of the structure tensor.
+fn line_likeness(y: &[f32], full: &LowRes, sigma: f32) -> Vec<f32> {
+    let (w, h) = (full.w, full.h);
+    let mut tensor = vec![0f32; w * h * 3];
+    for row in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            let i = row * w + x;
+            let gx = 0.5 * (y[i + 1] - y[i - 1]);
+            let gy = 0.5 * (y[i + w] - y[i - w]);
+            tensor[i * 3..i * 3 + 3].copy_from_slice(&[gx * gx, gx * gy, gy * gy]);
+        }
+    }
+    full.blur(&tensor, 3, sigma)
+        .chunks_exact(3)
+        .map(|t| {
+            let (xx, xy, yy) = (t[0], t[1], t[2]);
+            let trace = xx + yy;
+            if trace <= 1e-3 {
+                return 0.0;
+            }
+            (((xx - yy).powi(2) + 4.0 * xy * xy).sqrt() / trace).powi(2)
+        })
+        .collect()
 }
 
 /// Sensor grain of a face where A's face goes (alpha at least a half), as a standard deviation in
@@ -233,7 +274,7 @@ mod tests {
                 }
             })
             .collect();
-        borrow_texture(&mut a, &b, &|i| (i % w < w / 2) as u8 as f32, w, h);
+        borrow_texture(&mut a, &b, &|i| (i % w < w / 2) as u8 as f32, (w, h), 1.0);
         let lap = abs_laplacian(&a, w, h);
         let mean = |x0: usize, x1: usize| {
             let v: Vec<f32> = (5..35)
@@ -246,6 +287,78 @@ mod tests {
         assert_eq!(mean(25, 35), 0.0, "unweighted: untouched");
         // Colour stays A's: a change of brightness only.
         assert!((a[(20 * w + 5) * 3] - a[(20 * w + 5) * 3 + 1]).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_soft_face_takes_the_template_s_pores_whole_not_only_their_edges() {
+        // A flat A, a B with pores four pixels across (blocks of ±6 levels on 120). A 3×3 mean's
+        // residue is zero inside each block: only the blocks' edges came, a faint grid.
+        let (w, h) = (48, 48);
+        let block = |i: usize| ((i % w) / 4 + (i / w) / 4).is_multiple_of(2);
+        let b: Vec<f32> = (0..w * h * 3)
+            .map(|j| if block(j / 3) { 126.0 } else { 114.0 })
+            .collect();
+        let mut a = vec![100f32; w * h * 3];
+        borrow_texture(&mut a, &b, &|_| 1.0, (w, h), 0.008 * 400.0);
+        // The centres of the blocks, away from the borders: lighter where B's are.
+        let (mut lit, mut dark) = (Vec::new(), Vec::new());
+        for by in 2..10 {
+            for bx in 2..10 {
+                let i = (by * 4 + 1) * w + bx * 4 + 1;
+                if block(i) {
+                    lit.push(a[i * 3])
+                } else {
+                    dark.push(a[i * 3])
+                }
+            }
+        }
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+        assert!(
+            mean(&lit) - mean(&dark) > 5.0,
+            "lit {} dark {}",
+            mean(&lit),
+            mean(&dark)
+        );
+    }
+
+    #[test]
+    fn a_template_s_creases_are_not_borrowed_with_its_pores() {
+        // B: pores (blocks of ±6 levels on 120, four pixels across) on the left half, a dark
+        // crease (two rows, 20 levels deep) across a smooth right half. A smile's or a frown's
+        // lines are B's expression and age, not skin.
+        let (w, h) = (64, 48);
+        let b: Vec<f32> = (0..w * h * 3)
+            .map(|j| {
+                let (x, y) = ((j / 3) % w, (j / 3) / w);
+                if x < w / 2 {
+                    if (x / 4 + y / 4) % 2 == 0 {
+                        126.0
+                    } else {
+                        114.0
+                    }
+                } else if y == 24 || y == 25 {
+                    100.0
+                } else {
+                    120.0
+                }
+            })
+            .collect();
+        let mut a = vec![100f32; w * h * 3];
+        borrow_texture(&mut a, &b, &|_| 1.0, (w, h), 2.4);
+        let at = |x: usize, y: usize| a[(y * w + x) * 3];
+        // The crease stays out: A's brightness on it is within a level of A's own.
+        for x in 40..56 {
+            assert!(
+                (at(x, 24) - 100.0).abs() < 1.0,
+                "crease at {x}: {}",
+                at(x, 24)
+            );
+        }
+        // The pores come.
+        let spread = (10..22)
+            .map(|y| (at(9, y) - 100.0).abs())
+            .fold(0.0, f32::max);
+        assert!(spread > 3.0, "pores: {spread}");
     }
 
     #[test]

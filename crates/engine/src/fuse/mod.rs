@@ -42,7 +42,9 @@ use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
 use crate::parse::{FaceParse, Part};
 use crate::report::{FusionReport, MouthState, PoseDifference};
-use detail::{add_grain, borrow_texture, grain, match_edges, match_sharpness, sharpness_ratio};
+use detail::{
+    add_grain, borrow_texture, grain, match_edges, match_sharpness, sharpness_ratio, TEXTURE_SIGMA,
+};
 use light::{
     pixel_gain, skin_distance, skin_weights, toward_tone, HighlightGuard, HighlightRemoval,
     ShadingGain, SkinLight,
@@ -661,7 +663,13 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             let b_skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
             softer * bare_skin[i] * b_skin * (1.0 - feature_at(i)) * (alpha[i] > 0.0) as u8 as f32
         };
-        borrow_texture(&mut warped, &b_crop, &weight, crop.w, crop.h);
+        borrow_texture(
+            &mut warped,
+            &b_crop,
+            &weight,
+            (crop.w, crop.h),
+            TEXTURE_SIGMA * face_width,
+        );
         abs_laplacian(&warped, crop.w, crop.h)
     } else {
         lap_a
