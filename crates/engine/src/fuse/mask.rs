@@ -39,6 +39,48 @@ pub(super) fn feathered(low: &LowRes, region: &[f32], outline: &[f32], feather: 
         .collect()
 }
 
+/// Stretch of A's texture (a length, against the face's scale: [`super::texture::stretch`]) from
+/// which what is also dark starts to count as seen edge-on by A's camera, and at which it fully
+/// does.
+const OPENED_STRETCH: (f32, f32) = (1.4, 2.2);
+/// Darkness against the light around (1 less brightness over the light's) from which a stretched
+/// pixel starts to count as a shadow opened up, and at which it fully does.
+const OPENED_DARK: (f32, f32) = (0.45, 0.7);
+/// Blur of that mask, in face widths: its edge is soft, and a few scattered pixels do not count.
+const OPENED_BLUR: f32 = 0.01;
+
+/// Per pixel of a `w`×`h` crop, how much is left to B as opened up by the change of pose: where A's texture
+/// is stretched far beyond the face's scale (`stretch`, per crop pixel) and dark against the light
+/// around (`darkness` of a crop pixel, 0 where it cannot be: eyes' whites, teeth, features), A's
+/// photo saw a surface edge-on and in shadow. A nose's underside seen from a little above is a
+/// thin dark line there; stretched to B's pose it became a black, moustache-shaped band.
+pub(super) fn opened_up(
+    (w, h): (usize, usize),
+    stretch: &[f32],
+    darkness: &dyn Fn(usize) -> f32,
+    face_width: f32,
+) -> Vec<f32> {
+    // The darkness is read only where the texture is stretched enough to count.
+    let raw: Vec<f32> = stretch
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            if s <= OPENED_STRETCH.0 {
+                return 0.0;
+            }
+            ramp(s, OPENED_STRETCH) * ramp(darkness(i), OPENED_DARK)
+        })
+        .collect();
+    LowRes::new(w, h, 1)
+        .blur(&raw, 1, (OPENED_BLUR * face_width).max(1.0))
+        .iter()
+        .map(|v| (2.0 * v).min(1.0))
+        .collect()
+}
+
+/// Stretch of A's texture below which [`opened_up`] finds nothing.
+pub(super) const LEAST_OPENED: f32 = OPENED_STRETCH.0;
+
 /// Per crop pixel, how much of B stays in front of the fused face: B's hair, hat and glasses. Of
 /// clear glasses whose frames were found (`frames`), the frames stay whole and A's face shows
 /// through the lenses; otherwise the glasses' region stays but for the new eyes' openings, so that
@@ -238,6 +280,21 @@ mod tests {
 
     fn keep_at(parts: [f32; PARTS], x: usize, y: usize) -> f32 {
         cover_of(parts, None)[y * 100 + x]
+    }
+
+    #[test]
+    fn only_what_is_both_stretched_and_dark_is_left_to_b_as_opened_up() {
+        // Three bands of a 90×30 crop: stretched and dark, stretched and lit, dark in place.
+        let (w, h) = (90, 30);
+        let band = |i: usize| (i % w) / 30;
+        let stretch: Vec<f32> = (0..w * h).map(|i| [3.0, 3.0, 1.0][band(i)]).collect();
+        let darkness: Vec<f32> = (0..w * h).map(|i| [0.8, 0.1, 0.8][band(i)]).collect();
+        let opened = opened_up((w, h), &stretch, &|i| darkness[i], 100.0);
+        let at = |x: usize| opened[15 * w + x];
+        assert_eq!(opened.len(), w * h);
+        assert!(at(12) > 0.99, "stretched and dark: {}", at(12));
+        assert!(at(45) < 0.01, "stretched, lit: {}", at(45));
+        assert!(at(78) < 0.01, "dark, in place: {}", at(78));
     }
 
     #[test]

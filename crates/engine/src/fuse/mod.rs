@@ -549,6 +549,27 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         (Some(a), Some(b)) => skin_tone::contrast(&a, &b),
         _ => 1.0,
     };
+    // What A's photo saw edge-on and in shadow, opened up by B's pose (a nose's underside, a thin
+    // dark line in a photo taken from a little above), is left to B, whose photo sees it as the
+    // result's pose does.
+    let opened = {
+        let stretch = texture::stretch(&a2, &target, &triangles);
+        if stretch.iter().any(|&s| s > mask::LEAST_OPENED) {
+            let light = low.blur(&a_low, 3, SHADING_SIGMA * face_width / block as f32);
+            let darkness = |i: usize| {
+                if whites[i] {
+                    return 0.0;
+                }
+                let here = luma(low.sample::<3>(&light, i % crop.w, i / crop.w)).max(1.0);
+                let p = luma([warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]]);
+                (1.0 - p / here) * (1.0 - feature_px[i])
+            };
+            let stretch = texture::paint(&stretch, mask::LEAST_OPENED, &triangles, &target, &crop);
+            mask::opened_up((crop.w, crop.h), &stretch, &darkness, face_width)
+        } else {
+            vec![0.0; crop.w * crop.h]
+        }
+    };
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
@@ -559,7 +580,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             }
             alpha[i] = low.sample::<1>(&alpha_low, x, y)[0].max(beard_at[i])
                 * a_face[i]
-                * (1.0 - b_keep[i]);
+                * (1.0 - b_keep[i])
+                * (1.0 - opened[i]);
             if alpha[i] > 0.0 {
                 let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
                 // Only in the eyes and the mouth can a bright, unsaturated pixel be white (teeth,

@@ -253,6 +253,49 @@ pub(super) fn turned_away(a2: &[P2], triangles: &[usize], neighbours: &[Vec<usiz
     away
 }
 
+/// Per-vertex values painted over the crop, interpolated across each triangle of `dst` whose
+/// largest value passes `least`; 0 elsewhere.
+pub(super) fn paint(
+    values: &[f32],
+    least: f32,
+    triangles: &[usize],
+    dst: &[P2],
+    crop: &Crop,
+) -> Vec<f32> {
+    let mut map = vec![0f32; crop.w * crop.h];
+    for t in triangles.chunks_exact(3) {
+        let v = [values[t[0]], values[t[1]], values[t[2]]];
+        if v.iter().all(|&x| x <= least) {
+            continue;
+        }
+        let d = [dst[t[0]], dst[t[1]], dst[t[2]]];
+        for_each_pixel(&d, crop, |i, l1, l2| map[i] = point_at_values(v, l1, l2));
+    }
+    map
+}
+
+/// Per mesh point, how much larger the fused face's triangles around it are than A's, over the
+/// same ratio for the whole face, as a length: above 1 where A's texture is stretched more than
+/// the face is scaled.
+pub(super) fn stretch(a2: &[P2], dst: &[P2], triangles: &[usize]) -> Vec<f32> {
+    let mut area = vec![[0f32; 2]; MESH_POINTS];
+    let mut total = [0f32; 2];
+    for t in triangles.chunks_exact(3) {
+        let s = twice_signed_area(&[a2[t[0]], a2[t[1]], a2[t[2]]]).abs();
+        let d = twice_signed_area(&[dst[t[0]], dst[t[1]], dst[t[2]]]).abs();
+        total[0] += s;
+        total[1] += d;
+        for &i in t {
+            area[i][0] += s;
+            area[i][1] += d;
+        }
+    }
+    let scale = total[1] / total[0].max(1e-6);
+    area.iter()
+        .map(|[s, d]| (d / s.max(1e-6) / scale).sqrt())
+        .collect()
+}
+
 /// Per mesh point, the area of A's triangles around it over that around its mirror point.
 fn area_ratios(a2: &[P2], triangles: &[usize]) -> Vec<f32> {
     let mut area = vec![0f32; MESH_POINTS];
