@@ -1517,3 +1517,14 @@ fn crease_depth(img: &RgbImage, face: &faceswap_engine::FoundFace, points: &[usi
     }
     depths.iter().sum::<f32>() / depths.len() as f32
 }
+
+#[test]
+fn a_small_template_face_keeps_its_glasses_in_front() {
+    // pascal_3men.jpg's largest face is 94 pixels wide. The parser's glasses there are little more
+    // than the frames, so no bare lens was left to tell clear from tinted, the frames were not
+    // found, and the new face erased them (0.016 of the face kept as B's; 0.077 at twice the size).
+    let Fused { swapped, .. } = fuse_into("kit_3.jpg", "pascal_3men.jpg");
+    let kept = swapped.report.template_covered;
+    eprintln!("pascal_3men's glasses: {kept} of the face kept as the template's");
+    assert!(kept > 0.05, "{kept}");
+}

@@ -402,17 +402,24 @@ impl Found {
         let frame = grown(&frame, edge);
         let painted = grown(&frame, (LENS_RIM * giod).round() as usize);
 
-        // Through clear lenses the skin shows about as bright as around them.
-        let mut lens: Vec<f32> = (0..n)
-            .filter(|&i| {
-                parts[i][Part::Glasses as usize] > 0.5 && frame[i] < 0.1 && !eye_a[i] && !eye_b[i]
-            })
-            .map(|i| y[i])
-            .collect();
+        // Through clear lenses the skin shows about as bright as around them. On a small face the
+        // parse's glasses are little more than the frames, and no bare lens is left once they are
+        // taken out: the eyes (their contours, grown) tell instead, far brighter through a clear
+        // lens than through a tinted one.
+        let lens_cells = |cell: &dyn Fn(usize) -> bool| -> Vec<f32> {
+            (0..n)
+                .filter(|&i| frame[i] < 0.1 && cell(i))
+                .map(|i| y[i])
+                .collect()
+        };
+        let lens = median(&mut lens_cells(&|i| {
+            parts[i][Part::Glasses as usize] > 0.5 && !eye_a[i] && !eye_b[i]
+        }))
+        .or_else(|| median(&mut lens_cells(&|i| eye_a[i] || eye_b[i])))?;
         let in_glasses = (0..n)
             .filter(|&i| parts[i][Part::Glasses as usize] > 0.5)
             .count();
-        if median(&mut lens)? < TINTED * skin {
+        if lens < TINTED * skin {
             return None;
         }
 
