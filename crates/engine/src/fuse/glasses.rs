@@ -737,6 +737,18 @@ mod tests {
         (img, mesh, parse)
     }
 
+    /// The glasses of [`glasses`] seen through, with a strip of `colour` on the right lens over
+    /// columns `xs`, just inside its left rim.
+    fn seen_with_strip(xs: std::ops::Range<u32>, colour: [u8; 3]) -> SeenThrough {
+        let (mut img, mesh, parse) = glasses(false);
+        for y in 132..168 {
+            for x in xs.clone() {
+                img.put_pixel(x, y, image::Rgb(colour));
+            }
+        }
+        see_through(&img, &mesh, &parse).expect("glasses found")
+    }
+
     #[test]
     fn frames_are_found_and_a_speck_on_the_cheek_is_no_frame() {
         for speck in [false, true] {
@@ -762,13 +774,7 @@ mod tests {
     fn a_lens_s_grey_edge_beside_a_frame_gives_no_colour_to_its_fill() {
         // A grey strip as bright as the skin on the right lens, just inside its left rim: a lens's
         // bevelled edge. Drawn on by the fill, it left a grey-blue spot where the frame was.
-        let (mut img, mesh, parse) = glasses(false);
-        for y in 132..168 {
-            for x in 224..232 {
-                img.put_pixel(x, y, image::Rgb([160, 165, 172]));
-            }
-        }
-        let seen = see_through(&img, &mesh, &parse).expect("glasses found");
+        let seen = seen_with_strip(224..232, [160, 165, 172]);
         for (x, y) in [(217, 150), (222, 150), (227, 140), (230, 160)] {
             let p = seen.img.get_pixel(x, y).0.map(f32::from);
             assert!(warmth(&p) > 0.2, "({x}, {y}): {p:?}, warmth {}", warmth(&p));
@@ -779,13 +785,7 @@ mod tests {
     fn a_lens_s_glare_beside_a_frame_is_painted_out_and_not_smeared_into_its_fill() {
         // A white streak of glare on the right lens, just inside its left rim: past the frame's
         // grown edge it stayed, and the fill drew from it, a pale blob where the frame was.
-        let (mut img, mesh, parse) = glasses(false);
-        for y in 132..168 {
-            for x in 224..230 {
-                img.put_pixel(x, y, image::Rgb([250, 250, 250]));
-            }
-        }
-        let seen = see_through(&img, &mesh, &parse).expect("glasses found");
+        let seen = seen_with_strip(224..230, [250, 250, 250]);
         let skin = [190.0, 160.0, 140.0];
         for (x, y) in [(217, 150), (222, 150), (228, 150), (227, 140)] {
             let p = seen.img.get_pixel(x, y);
