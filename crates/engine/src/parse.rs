@@ -241,6 +241,37 @@ impl FaceParse {
         }
     }
 
+    /// The same parse with the hair that does not reach the face from the crop's edge counted as
+    /// skin: hair in front of a face falls from the hair around it, and a patch the parser calls
+    /// hair inside the face, cut off from the edge by what it calls face (the stubble or the
+    /// shadowed mouth of a small face, a platinum blonde's nose), is a misreading. (A beard is told
+    /// by the fusion's own measure, not by the parse.)
+    pub fn without_stray_hair(&self) -> FaceParse {
+        let from_outside = self.reached_from_edge(Part::Hair, UNSURE_COVER.0, &|_| true);
+        let cells: Vec<[f32; PARTS]> = self
+            .cells
+            .iter()
+            .zip(&from_outside)
+            .map(|(c, &reached)| {
+                let mut c = *c;
+                if !reached {
+                    c[Part::Skin as usize] += c[Part::Hair as usize];
+                    c[Part::Hair as usize] = 0.0;
+                }
+                c
+            })
+            .collect();
+        FaceParse {
+            to_grid: self.to_grid,
+            face: cells
+                .iter()
+                .map(|c| 1.0 - c[Part::Hair as usize] - c[Part::Glasses as usize])
+                .collect(),
+            cells,
+            around: self.around.clone(),
+        }
+    }
+
     /// Per grid cell, whether it is reached from the grid's edge through cells the parser gives
     /// `part` at least `least` and that are `open`, eight neighbours at a time.
     fn reached_from_edge(&self, part: Part, least: f32, open: &dyn Fn(usize) -> bool) -> Vec<bool> {
@@ -488,5 +519,27 @@ mod tests {
         assert_eq!(GROUP[17], Part::Hair);
         assert_eq!(GROUP[18], Part::Hair);
         assert_eq!(GROUP[6], Part::Glasses);
+    }
+
+    #[test]
+    fn hair_that_does_not_reach_the_face_from_around_it_is_no_cover() {
+        // A face 100 px across: hair above it falls in a strand down its left cheek; a patch the
+        // parser calls hair sits alone over the mouth.
+        let (skin, hair) = ([1.0, 0.0, 0.0, 0.0, 0.0], [0.2, 0.0, 0.8, 0.0, 0.0]);
+        let parse = FaceParse::painted(0.0, 0.0, 100.0, &|x, y| {
+            let strand = y < 15.0 || (20.0..30.0).contains(&x);
+            let mouth = (40.0..60.0).contains(&x) && (70.0..80.0).contains(&y);
+            if strand || mouth {
+                hair
+            } else {
+                skin
+            }
+        });
+        let kept = parse.without_stray_hair();
+        let hair_at = |p: &FaceParse, x: f32, y: f32| p.hair_and_glasses(x, y).0;
+        assert!(hair_at(&parse, 50.0, 75.0) > 0.7);
+        assert!(hair_at(&kept, 50.0, 75.0) < 0.01, "the mouth's patch stays");
+        assert!(hair_at(&kept, 25.0, 60.0) > 0.7, "the strand is dropped");
+        assert!(kept.skin(50.0, 75.0) > 0.99);
     }
 }

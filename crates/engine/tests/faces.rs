@@ -1528,3 +1528,19 @@ fn a_small_template_face_keeps_its_glasses_in_front() {
     eprintln!("pascal_3men's glasses: {kept} of the face kept as the template's");
     assert!(kept > 0.05, "{kept}");
 }
+
+#[test]
+fn a_template_s_mouth_read_as_hair_stays_no_cover_over_the_new_one() {
+    // The parser calls a small or stubbled template's mouth hair, alone inside the face:
+    // poster_m1's (a 178-px face) and df_img30's. Kept in front as a strand would be, B's lips and
+    // teeth cut through A's smile (0.037 and 0.016 of the face kept as the template's).
+    for (source, template) in [
+        ("cruise.jpg", "poster_m1.jpg"),
+        ("df_img3.jpg", "df_img30.jpg"),
+    ] {
+        let Fused { swapped, .. } = fuse_into(source, template);
+        let kept = swapped.report.template_covered;
+        eprintln!("{source} into {template}: {kept} of the face kept as the template's");
+        assert!(kept < 0.01, "{source} into {template}: {kept}");
+    }
+}

@@ -212,7 +212,13 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // B's clear glasses: their frames stay whole in front of A's face, A's face shows through the
     // lenses.
     let b_frames = glasses::frames(b, mb, pb);
-    let b_keep = mask::template_cover(b, pb, &crop, &region, &target, b_frames.as_ref());
+    let cover = |parse: &FaceParse| {
+        mask::template_cover(b, parse, &crop, &region, &target, b_frames.as_ref())
+    };
+    // B's skin is measured without all the parse calls hair (stubble, a shadowed mouth), but only
+    // hair that reaches the face from around it stays in front: a patch inside the face is no
+    // strand, and kept it cut through A's mouth (a small template face's mouth called hair).
+    let (b_hidden, b_keep) = (cover(pb), cover(&pb.without_stray_hair()));
     let in_region = region.iter().filter(|&&r| r).count().max(1) as f32;
     let share = |v: &[f32]| {
         v.iter()
@@ -243,7 +249,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let b_face_low = low.average(
         &region_f
             .iter()
-            .zip(&b_keep)
+            .zip(&b_hidden)
             .map(|(r, k)| r * (1.0 - k))
             .collect::<Vec<_>>(),
         1,
@@ -524,10 +530,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            if !region[i] || whites[i] || b_keep[i] >= 1.0 {
+            if !region[i] || whites[i] || b_hidden[i] >= 1.0 {
                 return 0.0;
             }
-            s.clamp(0.0, 1.0) * (1.0 - feature_at(i)) * (1.0 - b_keep[i])
+            s.clamp(0.0, 1.0) * (1.0 - feature_at(i)) * (1.0 - b_hidden[i])
         })
         .collect();
     let b_tone = skin_tone::ToneLine::fit(&b_crop, &|i| b_skin_px[i]);
