@@ -1544,3 +1544,46 @@ fn a_template_s_mouth_read_as_hair_stays_no_cover_over_the_new_one() {
         assert!(kept < 0.01, "{source} into {template}: {kept}");
     }
 }
+
+#[test]
+fn a_source_s_painted_out_frames_take_the_skin_s_texture() {
+    // df_img24.jpg's frames painted out: their fill was smooth, a plastic band under each eye
+    // where the lower rims had been (H03: df_img24 into df_img39).
+    let Fused { swapped, face, .. } = fuse_into("df_img24.jpg", "df_img39.jpg");
+    let img = &swapped.image;
+    let p = |i: usize| face.mesh.points[i];
+    // The eyes' outer corners are about 1.4 inter-ocular distances apart.
+    let iod = (p(33)[0] - p(263)[0]).hypot(p(33)[1] - p(263)[1]) / 1.4;
+    // Fine texture: mean distance of each pixel's brightness from its 5×5 neighbourhood's mean,
+    // over a box between the eye's corners, `from` to `to` inter-ocular distances below its lower
+    // lid.
+    let texture = |corners: [usize; 2], lid: usize, from: f32, to: f32| {
+        let (x0, x1) = (
+            p(corners[0])[0].min(p(corners[1])[0]),
+            p(corners[0])[0].max(p(corners[1])[0]),
+        );
+        let (y0, y1) = (p(lid)[1] + from * iod, p(lid)[1] + to * iod);
+        let (mut sum, mut n) = (0.0, 0.0);
+        for y in y0 as u32..y1 as u32 {
+            for x in x0 as u32..x1 as u32 {
+                let mut mean = 0.0;
+                for dy in 0..5 {
+                    for dx in 0..5 {
+                        mean += luma(img.get_pixel(x + dx - 2, y + dy - 2)) / 25.0;
+                    }
+                }
+                sum += (luma(img.get_pixel(x, y)) - mean).abs();
+                n += 1.0;
+            }
+        }
+        sum / n
+    };
+    for (corners, lid) in [([33, 133], 145), ([362, 263], 374)] {
+        let (rim, cheek) = (
+            texture(corners, lid, 0.1, 0.3),
+            texture(corners, lid, 0.45, 0.65),
+        );
+        eprintln!("under the eye {lid}: texture {rim} against the cheek's {cheek}");
+        assert!(rim > 0.6 * cheek, "{rim} against {cheek}");
+    }
+}

@@ -79,6 +79,17 @@ const SHINE: (f32, f32) = (1.2, 1.45);
 const GLASS_GREY: (f32, f32) = (0.7, 0.45);
 /// Skin warmth below which the photo is too grey for [`GLASS_GREY`] to tell glass from skin.
 const LEAST_WARMTH: f32 = 0.08;
+/// Blur, in inter-ocular distances, whose residue is the skin texture a frame's fill takes: pores,
+/// not only a pixel's grain.
+const PORE_SCALE: f32 = 0.02;
+/// Largest change, in levels, that the copied texture brings to a pixel of the fill.
+const PORE_DEPTH: f32 = 10.0;
+/// How many [`TEXTURE_OFFSET`]s below a frame's pixel the skin whose texture it takes is looked for
+/// first: the cheek's under a lower rim, and under an upper rim too, past the lens and the lower rim
+/// (the brow's edge above an upper rim, copied, was streaks of hair).
+const TEXTURE_REACH: isize = 8;
+/// Share of bare skin from which a pixel beside a frame gives the fill its texture.
+const BARE: f32 = 0.8;
 /// Lenses darker than this share of the skin's brightness are tinted: the eyes behind do not show.
 const TINTED: f32 = 0.35;
 
@@ -485,6 +496,7 @@ impl Found {
         };
         let skin_like = part(&|p| (p[Part::Skin as usize] + p[Part::Glasses as usize]).min(1.0));
         let behind_lens = part(&|p| p[Part::Glasses as usize]);
+        let bare_skin = part(&|p| p[Part::Skin as usize]);
         let Found {
             bx,
             rgb,
@@ -509,10 +521,9 @@ impl Found {
         let at_pixel = |i: usize| cell_centre(&bx, k, gw, i);
         let around_eyes = |p: P2| around_eyes([l, r], axis, iod, p);
         // A pixel's cell says whether it is an eye.
-        let eye = |j: usize| {
-            let cell = (j / bx.w / k) * gw + (j % bx.w) / k;
-            eye_a[cell] || eye_b[cell]
-        };
+        let cell = |j: usize| (j / bx.w / k) * gw + (j % bx.w) / k;
+        let eye = |j: usize| eye_a[cell(j)] || eye_b[cell(j)];
+        let brow = |j: usize| brows[0][cell(j)] || brows[1][cell(j)];
         // Skin seen through a lens is fainter or tinted: each lens's inside takes the colour of the
         // skin around the glasses (a ghost of the lenses would stay otherwise, once the frames are
         // gone).
@@ -577,26 +588,78 @@ impl Found {
             .map(|j| (1.0 - frame[j]) * skin_like[j] * (1.0 - shine[j].max(glass[j])))
             .collect();
         let mut filled = fill_from_around(&rgb, &known, bx.w, bx.h);
-        // The fill is smooth: it is given the fine grain of the nearest skin beside the frame, above or
-        // below it first (most of a frame runs along the eyes), or else to a side.
+        // The fill is smooth: it is given the texture (pores, not only the finest grain) of the nearest
+        // bare skin below the frame first (the cheek's, past the lens and the lower rim for an upper
+        // rim), or else above or to a side. Bare skin is what the parse calls skin, outside the lenses (the lids and
+        // lashes behind a lower rim, copied, were lines) and away from the brows (a brow's edge copied
+        // under it was a grey band); its texture is its difference from a blur of the bare skin
+        // alone, capped (a glint copied was a white speck). Where no bare skin is near, the finest
+        // grain of the skin behind the lens.
+        let bare: Vec<f32> = (0..bx.w * bx.h)
+            .map(|j| {
+                if eye(j) || brow(j) {
+                    return 0.0;
+                }
+                bare_skin[j]
+                    * (1.0 - frame[j])
+                    * (1.0 - ramp(behind_lens[j], (0.3, 0.6)))
+                    * (1.0 - shine[j].max(glass[j]))
+            })
+            .collect();
+        let full = LowRes::new(bx.w, bx.h, 1);
+        let sigma = PORE_SCALE * iod;
+        let weights = full.blur(&bare, 1, sigma);
+        let weighted: Vec<f32> = rgb
+            .chunks_exact(3)
+            .zip(&bare)
+            .flat_map(|(p, w)| [p[0] * w, p[1] * w, p[2] * w])
+            .collect();
+        let around = full.blur(&weighted, 3, sigma);
+        let pores = |j: usize| -> Option<[f32; 3]> {
+            if bare[j] < BARE || weights[j] < 0.25 {
+                return None;
+            }
+            Some([0, 1, 2].map(|c| {
+                (rgb[j * 3 + c] - around[j * 3 + c] / weights[j]).clamp(-PORE_DEPTH, PORE_DEPTH)
+            }))
+        };
         let smooth = box3(&rgb, bx.w, bx.h);
         let step = ((TEXTURE_OFFSET * iod).round() as isize).max(2);
         let clear = |j: usize| frame[j] < 0.01 && !eye(j);
+        let mut texture = vec![0f32; bx.w * bx.h * 3];
+        let (mut bias, mut copied) = ([0f32; 3], 0usize);
         for (i, f) in frame.iter().enumerate() {
             if *f <= 0.0 {
                 continue;
             }
             let (x, y) = ((i % bx.w) as isize, (i / bx.w) as isize);
-            let beside = [1, 2].iter().flat_map(|&k| {
-                [(0, -k), (0, k), (-k, 0), (k, 0)].map(|(dx, dy)| (x + dx * step, y + dy * step))
-            });
-            let skin = beside
+            let beside: Vec<usize> = (1..=TEXTURE_REACH)
+                .map(|k| (0, k))
+                .chain([(0, -1), (0, -2), (-1, 0), (1, 0), (-2, 0), (2, 0)])
+                .map(|(dx, dy)| (x + dx * step, y + dy * step))
                 .filter(|&(sx, sy)| sx >= 0 && sy >= 0 && sx < bx.w as isize && sy < bx.h as isize)
                 .map(|(sx, sy)| sy as usize * bx.w + sx as usize)
-                .find(|&j| clear(j));
-            if let Some(j) = skin {
+                .collect();
+            let grain = beside.iter().find_map(|&j| pores(j)).or_else(|| {
+                beside
+                    .iter()
+                    .find(|&&j| clear(j))
+                    .map(|&j| [0, 1, 2].map(|c| rgb[j * 3 + c] - smooth[j * 3 + c]))
+            });
+            if let Some(g) = grain {
+                texture[i * 3..i * 3 + 3].copy_from_slice(&g);
                 for c in 0..3 {
-                    filled[i * 3 + c] += rgb[j * 3 + c] - smooth[j * 3 + c];
+                    bias[c] += g[c];
+                }
+                copied += 1;
+            }
+        }
+        // Copies from darker or paler skin than the fill would shift it: only their texture comes.
+        let bias = bias.map(|b| b / copied.max(1) as f32);
+        for (i, f) in frame.iter().enumerate() {
+            if *f > 0.0 {
+                for c in 0..3 {
+                    filled[i * 3 + c] += texture[i * 3 + c] - bias[c];
                 }
             }
         }
