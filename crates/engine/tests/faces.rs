@@ -1587,3 +1587,24 @@ fn a_source_s_painted_out_frames_take_the_skin_s_texture() {
         assert!(rim > 0.6 * cheek, "{rim} against {cheek}");
     }
 }
+
+#[test]
+fn an_open_mouth_s_teeth_are_not_burnt_white_by_a_paler_template_s_light() {
+    // obama_2.jpg speaks, its lower teeth lit; into the pale portrait_f1.jpg the gain sampled per
+    // pixel lifted them to a flat white blob while the upper teeth went grey.
+    let Fused { swapped, face, .. } = fuse_into("obama_2.jpg", "portrait_f1.jpg");
+    // The lips' outer contour (mesh points of MediaPipe's face mesh).
+    let lips = [
+        61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
+    ];
+    let [x0, x1, y0, y1] = bounds(&face.mesh.points, lips);
+    let mut burnt = 0;
+    for y in y0 as u32..y1 as u32 {
+        for x in x0 as u32..x1 as u32 {
+            let p = swapped.image.get_pixel(x, y);
+            burnt += (p.0.iter().all(|&v| v >= 250)) as u32;
+        }
+    }
+    eprintln!("burnt white pixels in the mouth: {burnt}");
+    assert!(burnt < 20, "{burnt}");
+}
