@@ -23,19 +23,25 @@ const NEUTRAL_BRIGHTNESS: (f32, f32) = (90.0, 130.0);
 /// the white of an eye), and over which it is coloured (lips, a red mouth's inside).
 pub(super) const NEUTRAL_SATURATION: (f32, f32) = (0.4, 0.25);
 
+/// How much a pixel `p` of A is white (teeth, the white of an eye): bright, unsaturated and not
+/// skin (`skin`: the parse's probability that it is), from 0 to 1.
+pub(super) fn whiteness(p: [f32; 3], skin: f32) -> f32 {
+    let max = p[0].max(p[1]).max(p[2]);
+    if max <= NEUTRAL_BRIGHTNESS.0 {
+        return 0.0;
+    }
+    let min = p[0].min(p[1]).min(p[2]);
+    (1.0 - skin).clamp(0.0, 1.0)
+        * ramp(max, NEUTRAL_BRIGHTNESS)
+        * ramp((max - min) / max, NEUTRAL_SATURATION)
+}
+
 /// The gain for one pixel `p` of A, given the shading gain `g` there and the parse's probability
 /// `skin` that it is skin. The per-channel tint of the gain is the ratio of B's skin colour to A's:
 /// right for skin, wrong for what is white (teeth, the whites of the eyes), which it would turn
 /// cyan or orange. Those take the same brightness change without the tint.
 pub(super) fn pixel_gain(p: [f32; 3], g: [f32; 3], skin: f32) -> [f32; 3] {
-    let max = p[0].max(p[1]).max(p[2]);
-    let min = p[0].min(p[1]).min(p[2]);
-    if max <= NEUTRAL_BRIGHTNESS.0 {
-        return g;
-    }
-    let white = (1.0 - skin).clamp(0.0, 1.0)
-        * ramp(max, NEUTRAL_BRIGHTNESS)
-        * ramp((max - min) / max, NEUTRAL_SATURATION);
+    let white = whiteness(p, skin);
     if white <= 0.0 {
         return g;
     }

@@ -46,8 +46,8 @@ use detail::{
     add_grain, borrow_texture, grain, match_edges, match_sharpness, sharpness_ratio, TEXTURE_SIGMA,
 };
 use light::{
-    pixel_gain, skin_distance, skin_weights, toward_tone, HighlightGuard, HighlightRemoval,
-    ShadingGain, SkinLight,
+    pixel_gain, skin_distance, skin_weights, toward_tone, whiteness, HighlightGuard,
+    HighlightRemoval, ShadingGain, SkinLight,
 };
 use raster::{abs_laplacian, quantile, Crop, LowRes};
 pub(crate) use raster::{luma, ramp};
@@ -577,9 +577,18 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         }
     };
     // A's face with B's shading, in place of the warped face; the blend weight per pixel.
-    let mouth_gain = mouth_gain(&crop, &target, &region, &warped, &|x, y| {
-        low.sample::<3>(&gain, x, y)
-    });
+    // Teeth take one gain over the whole of an open mouth (below).
+    let white_at = |i: usize| {
+        let skin = if whites[i] { a_skin[i] } else { 1.0 };
+        whiteness([warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]], skin)
+    };
+    let teeth_gain = if report.mouths[0] == MouthState::Open {
+        teeth_gain(&crop, &target, &region, &warped, &white_at, &|x, y| {
+            low.sample::<3>(&gain, x, y)
+        })
+    } else {
+        None
+    };
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
         for x in 0..crop.w {
@@ -597,9 +606,14 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
                 // an eye's white); elsewhere it is skin the parse is unsure of (above a brow, the
                 // parse's soft edge), and left untinted it would be a grey band.
                 let skin = if whites[i] { a_skin[i] } else { 1.0 };
-                let g = match &mouth_gain {
-                    Some((opening, g)) if opening[i] => *g,
-                    _ => low.sample::<3>(&gain, x, y),
+                let local = low.sample::<3>(&gain, x, y);
+                let g = match &teeth_gain {
+                    Some((opening, teeth)) if opening[i] => {
+                        // A tooth's edge, half white, takes the teeth's gain whole.
+                        let w = (2.0 * whiteness(p, skin)).min(1.0);
+                        [0, 1, 2].map(|c| local[c] + w * (teeth[c] - local[c]))
+                    }
+                    _ => local,
                 };
                 let g = pixel_gain(p, g, skin);
                 let shaded = toward_tone(
@@ -732,36 +746,32 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     (out, report.with_warnings())
 }
 
-/// Brightness under which the brightest teeth of A's open mouth are kept by its gain.
+/// Brightness under which the brightest teeth of A's open mouth are kept by their gain.
 const TEETH_CEILING: f32 = 235.0;
 
-/// One gain for the whole of the mouth's opening (teeth, tongue, its dark inside), with where the
-/// opening is: the mean of the shading `gain` over it, lowered (never under 1) so that its
-/// brightest teeth stay under [`TEETH_CEILING`]. Sampled per pixel, the change of light across the
-/// mouth left the upper teeth grey and burnt the lower ones to a flat white (a dark A into a pale
-/// B: obama_2 into portrait_f1). `None` for a closed mouth.
-fn mouth_gain(
+/// One gain for the teeth of an open mouth, with where the mouth's opening is: the mean of the
+/// shading `gain` over its white pixels (`white`: how much each crop pixel is), lowered (never
+/// under 1) so that the brightest teeth stay under [`TEETH_CEILING`]. Sampled per pixel, the
+/// change of light across the mouth left the upper teeth grey and burnt the lower ones to a flat
+/// white (a dark A into a pale B: obama_2 into portrait_f1). `None` when too few teeth show.
+fn teeth_gain(
     crop: &Crop,
     target: &[P2],
     region: &[bool],
     warped: &[f32],
+    white: &dyn Fn(usize) -> f32,
     gain: &dyn Fn(usize, usize) -> [f32; 3],
 ) -> Option<(Vec<bool>, [f32; 3])> {
     let opening = mask::inside_any(crop, target, &[&LIPS_INNER], WHITES_WIDENING);
     let (mut sum, mut lumas) = ([0f32; 3], Vec::new());
-    for (i, _) in opening
-        .iter()
-        .zip(region)
-        .enumerate()
-        .filter(|(_, (o, r))| **o && **r)
-    {
+    for i in (0..crop.w * crop.h).filter(|&i| opening[i] && region[i] && white(i) > 0.5) {
         let g = gain(i % crop.w, i / crop.w);
         for c in 0..3 {
             sum[c] += g[c];
         }
         lumas.push(luma([warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]]));
     }
-    if lumas.len() < MOUTH_PIXELS {
+    if lumas.len() < TEETH_PIXELS {
         return None;
     }
     let mean = sum.map(|s| s / lumas.len() as f32);
@@ -772,8 +782,8 @@ fn mouth_gain(
     Some((opening, mean.map(|g| g * scale)))
 }
 
-/// Least number of pixels in a mouth's opening for it to take one gain.
-const MOUTH_PIXELS: usize = 20;
+/// Least number of white pixels in a mouth's opening for its teeth to take one gain.
+const TEETH_PIXELS: usize = 20;
 
 /// The report's figures known before the fusion: both heads' turn, their pose difference (A as
 /// fused: `ma`, mirrored or not), both mouths and both face widths; the rest is filled in as the
