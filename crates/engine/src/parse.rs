@@ -91,6 +91,21 @@ pub struct FaceParse {
 }
 
 impl FaceParse {
+    /// A parse of `cells` on the grid `to_grid` maps to, with `around` marked: what is face is
+    /// computed afresh from the cells (so a grown cover, which lives only in `face`, is not kept).
+    fn from_cells(to_grid: Affine, cells: Vec<[f32; PARTS]>, around: Vec<f32>) -> FaceParse {
+        let face = cells
+            .iter()
+            .map(|c| 1.0 - c[Part::Hair as usize] - c[Part::Glasses as usize])
+            .collect();
+        FaceParse {
+            to_grid,
+            cells,
+            face,
+            around,
+        }
+    }
+
     /// About how many bytes it holds on the heap.
     pub fn heap_bytes(&self) -> usize {
         self.cells.len() * std::mem::size_of::<[f32; PARTS]>()
@@ -206,18 +221,10 @@ impl FaceParse {
         // runs at half the size it was trained at), and grown, the worst cell of each
         // neighbourhood left nearly half of the face to the template, whose nose, eyes and brows
         // then showed through the source's. Cover counts where hair is about as likely as not.
-        // And hair in front of a face falls from the hair around it: a patch the parser calls hair
-        // inside the face, cut off from the crop's edge by what it calls face (a platinum blonde's
-        // nose, at 0.54 to 0.67), is a misreading, and no cover.
-        let from_outside = self.reached_from_edge(Part::Hair, UNSURE_COVER.0, &|_| true);
-        let no_hair = |j: usize| {
-            let hair = if from_outside[j] {
-                1.0 - self.face[j]
-            } else {
-                self.cells[j][Part::Glasses as usize]
-            };
-            1.0 - crate::fuse::ramp(hair, UNSURE_COVER)
-        };
+        // And only hair that falls from the hair around the face covers it
+        // ([`FaceParse::without_stray_hair`]; a platinum blonde's nose, at 0.54 to 0.67).
+        let kept = self.without_stray_hair();
+        let no_hair = |j: usize| 1.0 - crate::fuse::ramp(1.0 - kept.face[j], UNSURE_COVER);
         // What surrounds the face (background, an ear, the neck), where it reaches in from the
         // crop's edge: on a turned face the mesh's far cheek takes in the ear and a sliver of
         // background along the cheek's outline, which warped onto a frontal face made a pale band.
@@ -261,15 +268,7 @@ impl FaceParse {
                 c
             })
             .collect();
-        FaceParse {
-            to_grid: self.to_grid,
-            face: cells
-                .iter()
-                .map(|c| 1.0 - c[Part::Hair as usize] - c[Part::Glasses as usize])
-                .collect(),
-            cells,
-            around: self.around.clone(),
-        }
+        FaceParse::from_cells(self.to_grid, cells, self.around.clone())
     }
 
     /// Per grid cell, whether it is reached from the grid's edge through cells the parser gives
@@ -324,13 +323,7 @@ impl FaceParse {
                 c
             })
             .collect();
-        let face = cells.iter().map(|p| 1.0 - p[Part::Hair as usize]).collect();
-        FaceParse {
-            to_grid: self.to_grid,
-            cells,
-            face,
-            around: self.around.clone(),
-        }
+        FaceParse::from_cells(self.to_grid, cells, self.around.clone())
     }
 
     /// The parse of the same photo flipped left to right (`width` pixels wide).
@@ -362,15 +355,11 @@ impl FaceParse {
         let cells: Vec<[f32; PARTS]> = (0..GRID * GRID)
             .map(|i| parts(x + (i % GRID) as f32 / k, y + (i / GRID) as f32 / k))
             .collect();
-        FaceParse {
-            to_grid: Affine([k, 0.0, -x * k, 0.0, k, -y * k]),
-            face: cells
-                .iter()
-                .map(|c| 1.0 - c[Part::Hair as usize] - c[Part::Glasses as usize])
-                .collect(),
+        FaceParse::from_cells(
+            Affine([k, 0.0, -x * k, 0.0, k, -y * k]),
             cells,
-            around: vec![0.0; GRID * GRID],
-        }
+            vec![0.0; GRID * GRID],
+        )
     }
 }
 
@@ -460,16 +449,11 @@ impl Parser {
             [0, 1, 2, 3, 4, 5]
                 .map(|i| from_img.0[i] * k - if i == 2 || i == 5 { 0.5 * k } else { 0.0 }),
         );
-        let face = cells
-            .iter()
-            .map(|p| 1.0 - p[Part::Hair as usize] - p[Part::Glasses as usize])
-            .collect();
-        Ok(FaceParse {
+        Ok(FaceParse::from_cells(
             to_grid,
             cells,
-            face,
-            around: vec![0.0; GRID * GRID],
-        })
+            vec![0.0; GRID * GRID],
+        ))
     }
 }
 
@@ -541,5 +525,6 @@ mod tests {
         assert!(hair_at(&kept, 50.0, 75.0) < 0.01, "the mouth's patch stays");
         assert!(hair_at(&kept, 25.0, 60.0) > 0.7, "the strand is dropped");
         assert!(kept.skin(50.0, 75.0) > 0.99);
+        assert!(kept.face(50.0, 75.0) > 0.99 && kept.face(25.0, 60.0) < 0.3);
     }
 }

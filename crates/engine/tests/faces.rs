@@ -663,6 +663,11 @@ const SHADOW_POINTS: &[usize] = &[230, 231, 450, 451, 228, 448, 198, 420, 97, 32
 /// then shows at points 2 and 164, and the lower face's stubble no longer counts in A's relief).
 const SHADOW_EXCESS: f32 = 3.8;
 
+/// The lips' outer contour (points of the face mesh).
+const LIPS_OUTER: [usize; 20] = [
+    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
+];
+
 /// Mesh points on the cheeks and forehead, both sides.
 const SKIN_POINTS: &[usize] = &[
     50, 101, 118, 117, 205, 280, 330, 347, 346, 425, 108, 337, 67, 297, 151, 36, 266, 187, 411,
@@ -1072,9 +1077,6 @@ fn when_both_mouths_are_open_the_result_has_the_source_s_whole() {
     use faceswap_engine::MouthState::Open;
     assert_eq!(swapped.report.mouths, [Open, Open]);
     // Saturation ((max - min) / max) over the lips: inside their outer edge, outside the inner.
-    const OUTER: [usize; 20] = [
-        61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
-    ];
     const INNER: [usize; 20] = [
         78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
     ];
@@ -1085,7 +1087,7 @@ fn when_both_mouths_are_open_the_result_has_the_source_s_whole() {
                 .map(|&i| (face.mesh.points[i][0], face.mesh.points[i][1]))
                 .collect()
         };
-        let (outer, inner) = (polygon(&OUTER), polygon(&INNER));
+        let (outer, inner) = (polygon(&LIPS_OUTER), polygon(&INNER));
         let inside = |poly: &[(f32, f32)], x: f32, y: f32| {
             let mut c = false;
             for k in 0..poly.len() {
@@ -1593,11 +1595,7 @@ fn an_open_mouth_s_teeth_are_not_burnt_white_by_a_paler_template_s_light() {
     // obama_2.jpg speaks, its lower teeth lit; into the pale portrait_f1.jpg the gain sampled per
     // pixel lifted them to a flat white blob while the upper teeth went grey.
     let Fused { swapped, face, .. } = fuse_into("obama_2.jpg", "portrait_f1.jpg");
-    // The lips' outer contour (mesh points of MediaPipe's face mesh).
-    let lips = [
-        61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
-    ];
-    let [x0, x1, y0, y1] = bounds(&face.mesh.points, lips);
+    let [x0, x1, y0, y1] = bounds(&face.mesh.points, LIPS_OUTER);
     let mut burnt = 0;
     for y in y0 as u32..y1 as u32 {
         for x in x0 as u32..x1 as u32 {

@@ -66,8 +66,8 @@ const FRAME_EDGE: f32 = 0.025;
 const LENS_RIM: f32 = 0.02;
 /// Growth of the eyes' contours kept out of the frame mask, in inter-ocular distances: lashes and lids.
 const EYE_MARGIN: f32 = 0.04;
-/// Distance, in inter-ocular distances, at which a frame's fill takes the skin's grain: past the
-/// frame and its grown edge.
+/// Step, in inter-ocular distances, of the search for the skin whose texture a frame's fill takes:
+/// the first step is past the frame and its grown edge.
 const TEXTURE_OFFSET: f32 = 0.12;
 /// Brightness against the skin's from which a pixel beside a frame starts to count as shine (a
 /// glossy frame's, a lens's glare) and gives no colour to the frame's fill, and at which it gives
@@ -82,14 +82,18 @@ const LEAST_WARMTH: f32 = 0.08;
 /// Blur, in inter-ocular distances, whose residue is the skin texture a frame's fill takes: pores,
 /// not only a pixel's grain.
 const PORE_SCALE: f32 = 0.02;
-/// Largest change, in levels, that the copied texture brings to a pixel of the fill.
+/// Cap, per channel and in levels, on the texture copied from bare skin (a glint copied was a white
+/// speck).
 const PORE_DEPTH: f32 = 10.0;
 /// How many [`TEXTURE_OFFSET`]s below a frame's pixel the skin whose texture it takes is looked for
 /// first: the cheek's under a lower rim, and under an upper rim too, past the lens and the lower rim
 /// (the brow's edge above an upper rim, copied, was streaks of hair).
 const TEXTURE_REACH: isize = 8;
 /// Share of bare skin from which a pixel beside a frame gives the fill its texture.
-const BARE: f32 = 0.8;
+const LEAST_BARE: f32 = 0.8;
+/// Share of glasses the parse gives a pixel from which it starts to count as behind a lens, and at
+/// which it fully does.
+const BEHIND_LENS: (f32, f32) = (0.3, 0.6);
 /// Lenses darker than this share of the skin's brightness are tinted: the eyes behind do not show.
 const TINTED: f32 = 0.35;
 
@@ -489,14 +493,14 @@ impl Found {
     /// glasses seen through.
     fn paint_out(self, img: &RgbImage, parse: &FaceParse) -> SeenThrough {
         let mask = self.mask(&self.painted);
-        // Per pixel, what the parse calls skin or glasses (the skin behind the lenses), and
-        // glasses alone.
+        // Per pixel, what the parse calls skin or glasses (the skin behind the lenses), glasses
+        // alone, and skin alone.
         let part = |f: &dyn Fn(&[f32; crate::parse::PARTS]) -> f32| {
             self.upsample(&self.parts.iter().map(f).collect::<Vec<_>>())
         };
         let skin_like = part(&|p| (p[Part::Skin as usize] + p[Part::Glasses as usize]).min(1.0));
         let behind_lens = part(&|p| p[Part::Glasses as usize]);
-        let bare_skin = part(&|p| p[Part::Skin as usize]);
+        let parse_skin = part(&|p| p[Part::Skin as usize]);
         let Found {
             bx,
             rgb,
@@ -520,7 +524,7 @@ impl Found {
         let axis = mask.axis;
         let at_pixel = |i: usize| cell_centre(&bx, k, gw, i);
         let around_eyes = |p: P2| around_eyes([l, r], axis, iod, p);
-        // A pixel's cell says whether it is an eye.
+        // A pixel's cell says whether it is an eye or a brow.
         let cell = |j: usize| (j / bx.w / k) * gw + (j % bx.w) / k;
         let eye = |j: usize| eye_a[cell(j)] || eye_b[cell(j)];
         let brow = |j: usize| brows[0][cell(j)] || brows[1][cell(j)];
@@ -579,7 +583,7 @@ impl Found {
                 let glare = if eye(j) {
                     0.0
                 } else {
-                    shine[j].max(glass[j]) * ramp(behind_lens[j], (0.3, 0.6))
+                    shine[j].max(glass[j]) * ramp(behind_lens[j], BEHIND_LENS)
                 };
                 mask.frame[j].max(glare)
             })
@@ -588,78 +592,92 @@ impl Found {
             .map(|j| (1.0 - frame[j]) * skin_like[j] * (1.0 - shine[j].max(glass[j])))
             .collect();
         let mut filled = fill_from_around(&rgb, &known, bx.w, bx.h);
-        // The fill is smooth: it is given the texture (pores, not only the finest grain) of the nearest
-        // bare skin below the frame first (the cheek's, past the lens and the lower rim for an upper
-        // rim), or else above or to a side. Bare skin is what the parse calls skin, outside the lenses (the lids and
-        // lashes behind a lower rim, copied, were lines) and away from the brows (a brow's edge copied
-        // under it was a grey band); its texture is its difference from a blur of the bare skin
-        // alone, capped (a glint copied was a white speck). Where no bare skin is near, the finest
-        // grain of the skin behind the lens.
-        let bare: Vec<f32> = (0..bx.w * bx.h)
+        // The fill is smooth: it is given the texture (pores, not only the finest grain) of bare
+        // skin below the frame first (the cheek's, past the lens and the lower rim for an upper
+        // rim), or else above or to a side. Bare skin is what the parse calls skin outside the
+        // lenses (the lids and lashes behind a lower rim, copied, were lines) and away from the
+        // brows (a brow's edge copied under an upper rim was streaks of hair); its texture is its
+        // difference from a blur of the bare skin alone, capped. Where no bare skin is near, the
+        // finest grain of the nearest pixel that is neither frame nor eye.
+        let bare_skin: Vec<f32> = (0..bx.w * bx.h)
             .map(|j| {
                 if eye(j) || brow(j) {
                     return 0.0;
                 }
-                bare_skin[j]
+                parse_skin[j]
                     * (1.0 - frame[j])
-                    * (1.0 - ramp(behind_lens[j], (0.3, 0.6)))
+                    * (1.0 - ramp(behind_lens[j], BEHIND_LENS))
                     * (1.0 - shine[j].max(glass[j]))
             })
             .collect();
-        let full = LowRes::new(bx.w, bx.h, 1);
+        let pixels = LowRes::new(bx.w, bx.h, 1);
         let sigma = PORE_SCALE * iod;
-        let weights = full.blur(&bare, 1, sigma);
-        let weighted: Vec<f32> = rgb
+        let bare_share = pixels.blur(&bare_skin, 1, sigma);
+        let bare_rgb: Vec<f32> = rgb
             .chunks_exact(3)
-            .zip(&bare)
+            .zip(&bare_skin)
             .flat_map(|(p, w)| [p[0] * w, p[1] * w, p[2] * w])
             .collect();
-        let around = full.blur(&weighted, 3, sigma);
+        let bare_rgb = pixels.blur(&bare_rgb, 3, sigma);
         let pores = |j: usize| -> Option<[f32; 3]> {
-            if bare[j] < BARE || weights[j] < 0.25 {
+            if bare_skin[j] < LEAST_BARE || bare_share[j] < 0.25 {
                 return None;
             }
             Some([0, 1, 2].map(|c| {
-                (rgb[j * 3 + c] - around[j * 3 + c] / weights[j]).clamp(-PORE_DEPTH, PORE_DEPTH)
+                (rgb[j * 3 + c] - bare_rgb[j * 3 + c] / bare_share[j])
+                    .clamp(-PORE_DEPTH, PORE_DEPTH)
             }))
         };
         let smooth = box3(&rgb, bx.w, bx.h);
         let step = ((TEXTURE_OFFSET * iod).round() as isize).max(2);
         let clear = |j: usize| frame[j] < 0.01 && !eye(j);
-        let mut texture = vec![0f32; bx.w * bx.h * 3];
-        let (mut bias, mut copied) = ([0f32; 3], 0usize);
+        // Pixels `offsets` steps from (x, y), inside the box.
+        let at_steps = |x: isize, y: isize, offsets: &mut dyn Iterator<Item = (isize, isize)>| {
+            offsets
+                .map(|(dx, dy)| (x + dx * step, y + dy * step))
+                .filter(|&(sx, sy)| sx >= 0 && sy >= 0 && sx < bx.w as isize && sy < bx.h as isize)
+                .map(|(sx, sy)| sy as usize * bx.w + sx as usize)
+                .collect::<Vec<_>>()
+        };
+        let mut texture: Vec<Option<[f32; 3]>> = vec![None; bx.w * bx.h];
         for (i, f) in frame.iter().enumerate() {
             if *f <= 0.0 {
                 continue;
             }
             let (x, y) = ((i % bx.w) as isize, (i / bx.w) as isize);
-            let beside: Vec<usize> = (1..=TEXTURE_REACH)
-                .map(|k| (0, k))
-                .chain([(0, -1), (0, -2), (-1, 0), (1, 0), (-2, 0), (2, 0)])
-                .map(|(dx, dy)| (x + dx * step, y + dy * step))
-                .filter(|&(sx, sy)| sx >= 0 && sy >= 0 && sx < bx.w as isize && sy < bx.h as isize)
-                .map(|(sx, sy)| sy as usize * bx.w + sx as usize)
-                .collect();
-            let grain = beside.iter().find_map(|&j| pores(j)).or_else(|| {
-                beside
-                    .iter()
-                    .find(|&&j| clear(j))
-                    .map(|&j| [0, 1, 2].map(|c| rgb[j * 3 + c] - smooth[j * 3 + c]))
+            let below_first = at_steps(
+                x,
+                y,
+                &mut (1..=TEXTURE_REACH).map(|k| (0, k)).chain([
+                    (0, -1),
+                    (0, -2),
+                    (-1, 0),
+                    (1, 0),
+                    (-2, 0),
+                    (2, 0),
+                ]),
+            );
+            texture[i] = below_first.iter().find_map(|&j| pores(j)).or_else(|| {
+                let nearest_first = at_steps(
+                    x,
+                    y,
+                    &mut [1, 2]
+                        .into_iter()
+                        .flat_map(|k| [(0, -k), (0, k), (-k, 0), (k, 0)]),
+                );
+                nearest_first
+                    .into_iter()
+                    .find(|&j| clear(j))
+                    .map(|j| [0, 1, 2].map(|c| rgb[j * 3 + c] - smooth[j * 3 + c]))
             });
-            if let Some(g) = grain {
-                texture[i * 3..i * 3 + 3].copy_from_slice(&g);
-                for c in 0..3 {
-                    bias[c] += g[c];
-                }
-                copied += 1;
-            }
         }
         // Copies from darker or paler skin than the fill would shift it: only their texture comes.
-        let bias = bias.map(|b| b / copied.max(1) as f32);
-        for (i, f) in frame.iter().enumerate() {
-            if *f > 0.0 {
+        let copied = texture.iter().flatten().count().max(1) as f32;
+        let bias = [0, 1, 2].map(|c| texture.iter().flatten().map(|g| g[c]).sum::<f32>() / copied);
+        for (i, g) in texture.iter().enumerate() {
+            if let Some(g) = g {
                 for c in 0..3 {
-                    filled[i * 3 + c] += texture[i * 3 + c] - bias[c];
+                    filled[i * 3 + c] += g[c] - bias[c];
                 }
             }
         }

@@ -95,6 +95,11 @@ const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
 /// of an eye and every tooth.
 const WHITES_WIDENING: f32 = 1.2;
 
+/// Brightness under which the brightest teeth of A's open mouth are kept by their gain.
+const TEETH_CEILING: f32 = 235.0;
+/// Least number of white pixels in a mouth's opening for its teeth to take one gain.
+const TEETH_PIXELS: usize = 20;
+
 /// How far B's mouth is widened about its centre where it is no beard of B's.
 const MOUTH_WIDENING: f32 = 1.15;
 
@@ -215,10 +220,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let cover = |parse: &FaceParse| {
         mask::template_cover(b, parse, &crop, &region, &target, b_frames.as_ref())
     };
-    // B's skin is measured without all the parse calls hair (stubble, a shadowed mouth), but only
-    // hair that reaches the face from around it stays in front: a patch inside the face is no
-    // strand, and kept it cut through A's mouth (a small template face's mouth called hair).
-    let (b_hidden, b_keep) = (cover(pb), cover(&pb.without_stray_hair()));
+    // B's skin is measured without all that the parse calls hair (stubble, a shadowed mouth), but
+    // only hair that reaches the face from around it stays in front: a patch inside the face is no
+    // strand, and kept, it cut through A's mouth (a small template face's mouth called hair).
+    let (b_parse_cover, b_keep) = (cover(pb), cover(&pb.without_stray_hair()));
     let in_region = region.iter().filter(|&&r| r).count().max(1) as f32;
     let share = |v: &[f32]| {
         v.iter()
@@ -249,7 +254,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let b_face_low = low.average(
         &region_f
             .iter()
-            .zip(&b_hidden)
+            .zip(&b_parse_cover)
             .map(|(r, k)| r * (1.0 - k))
             .collect::<Vec<_>>(),
         1,
@@ -530,10 +535,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            if !region[i] || whites[i] || b_hidden[i] >= 1.0 {
+            if !region[i] || whites[i] || b_parse_cover[i] >= 1.0 {
                 return 0.0;
             }
-            s.clamp(0.0, 1.0) * (1.0 - feature_at(i)) * (1.0 - b_hidden[i])
+            s.clamp(0.0, 1.0) * (1.0 - feature_at(i)) * (1.0 - b_parse_cover[i])
         })
         .collect();
     let b_tone = skin_tone::ToneLine::fit(&b_crop, &|i| b_skin_px[i]);
@@ -576,8 +581,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             vec![0.0; crop.w * crop.h]
         }
     };
-    // A's face with B's shading, in place of the warped face; the blend weight per pixel.
-    // Teeth take one gain over the whole of an open mouth (below).
+    // An open mouth's teeth share one gain, capped so that lit teeth do not burn.
     let white_at = |i: usize| {
         let skin = if whites[i] { a_skin[i] } else { 1.0 };
         whiteness([warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]], skin)
@@ -589,6 +593,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     } else {
         None
     };
+    // A's face with B's shading, in place of the warped face; the blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
         for x in 0..crop.w {
@@ -746,14 +751,12 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     (out, report.with_warnings())
 }
 
-/// Brightness under which the brightest teeth of A's open mouth are kept by their gain.
-const TEETH_CEILING: f32 = 235.0;
-
 /// One gain for the teeth of an open mouth, with where the mouth's opening is: the mean of the
-/// shading `gain` over its white pixels (`white`: how much each crop pixel is), lowered (never
-/// under 1) so that the brightest teeth stay under [`TEETH_CEILING`]. Sampled per pixel, the
-/// change of light across the mouth left the upper teeth grey and burnt the lower ones to a flat
-/// white (a dark A into a pale B: obama_2 into portrait_f1). `None` when too few teeth show.
+/// shading `gain` over its white pixels in the region (`white`: how white each crop pixel is, by
+/// [`whiteness`]; those over a half count), lowered (never under 1) so that the brightest teeth
+/// stay under [`TEETH_CEILING`]. Sampled per pixel, the change of light across the mouth left the
+/// upper teeth grey and burnt the lower ones to a flat white (a dark A into a pale B: obama_2
+/// into portrait_f1). `None` when too few teeth show.
 fn teeth_gain(
     crop: &Crop,
     target: &[P2],
@@ -781,9 +784,6 @@ fn teeth_gain(
     let scale = if level > most { most / level } else { 1.0 };
     Some((opening, mean.map(|g| g * scale)))
 }
-
-/// Least number of white pixels in a mouth's opening for its teeth to take one gain.
-const TEETH_PIXELS: usize = 20;
 
 /// The report's figures known before the fusion: both heads' turn, their pose difference (A as
 /// fused: `ma`, mirrored or not), both mouths and both face widths; the rest is filled in as the
