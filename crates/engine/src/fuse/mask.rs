@@ -81,10 +81,20 @@ pub(super) fn opened_up(
 /// Stretch of A's texture below which [`opened_up`] finds nothing.
 pub(super) const LEAST_OPENED: f32 = OPENED_STRETCH.0;
 
-/// Per crop pixel, how much of B stays in front of the fused face: B's hair, hat and glasses. Of
-/// clear glasses whose frames were found (`frames`), the frames stay whole and A's face shows
-/// through the lenses; otherwise the glasses' region stays but for the new eyes' openings, so that
-/// A's eyes look through.
+/// What of B covers its face, per crop pixel.
+pub(super) struct TemplateCover {
+    /// How much of B stays in front of the fused face. Hair counts only where it reaches the face
+    /// from the hair around it ([`FaceParse::without_stray_hair`]): the parser calls a small or
+    /// stubbled template's mouth hair, and kept in front it cut through A's smile.
+    pub(super) front: Vec<f32>,
+    /// The same with all that the parse calls hair (stubble, a shadowed mouth): what B's skin is
+    /// measured without.
+    pub(super) parsed: Vec<f32>,
+}
+
+/// What of B covers its face: B's hair, hat and glasses. Of clear glasses whose frames were found
+/// (`frames`), the frames stay whole and A's face shows through the lenses; otherwise the glasses'
+/// region stays but for the new eyes' openings, so that A's eyes look through.
 pub(super) fn template_cover(
     b: &RgbImage,
     parse: &FaceParse,
@@ -92,9 +102,11 @@ pub(super) fn template_cover(
     region: &[bool],
     target: &[P2],
     frames: Option<&FrameMask>,
-) -> Vec<f32> {
+) -> TemplateCover {
     let eyes = inside_any(crop, target, &[&EYE_A, &EYE_B], LENS_WIDENING);
-    let mut keep = vec![0f32; crop.w * crop.h];
+    let kept = parse.without_stray_hair();
+    let mut front = vec![0f32; crop.w * crop.h];
+    let mut parsed = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
         for x in 0..crop.w {
             let i = y * crop.w + x;
@@ -103,22 +115,32 @@ pub(super) fn template_cover(
             }
             let (px, py) = ((crop.x + x) as f32 + 0.5, (crop.y + y) as f32 + 0.5);
             let (hair, glasses) = parse.hair_and_glasses(px, py);
+            let frame = frames.map(|frames| {
+                (
+                    frames.searched((px, py)),
+                    frames.keep_at(b, crop.x + x, crop.y + y),
+                )
+            });
             // Only what the parse is fairly sure of: its edges are soft (a grid of 32 cells
             // across the crop), and B's cover taken too wide eats into A's face.
-            let face = 1.0 - hair - glasses;
-            let cover = ramp(1.0 - face, B_COVER);
-            let frame = |frames: &FrameMask| frames.keep_at(b, crop.x + x, crop.y + y);
-            keep[i] = match frames {
-                // Where frames were searched only what was found stays (the lenses are seen
-                // through); farther out the parse's glasses too (the temples), so that none is cut.
-                Some(frames) if frames.searched((px, py)) => ramp(hair, B_COVER).max(frame(frames)),
-                Some(frames) => cover.max(frame(frames)),
-                None if eyes[i] => cover * (1.0 - glasses.min(1.0)),
-                None => cover,
+            let keep = |hair: f32| {
+                let face = 1.0 - hair - glasses;
+                let cover = ramp(1.0 - face, B_COVER);
+                match frame {
+                    // Where frames were searched only what was found stays (the lenses are seen
+                    // through); farther out the parse's glasses too (the temples), so that none
+                    // is cut.
+                    Some((true, frame)) => ramp(hair, B_COVER).max(frame),
+                    Some((false, frame)) => cover.max(frame),
+                    None if eyes[i] => cover * (1.0 - glasses.min(1.0)),
+                    None => cover,
+                }
             };
+            parsed[i] = keep(hair);
+            front[i] = keep(kept.hair_and_glasses(px, py).0);
         }
     }
-    keep
+    TemplateCover { front, parsed }
 }
 
 /// Per crop pixel, whether it lies inside any of the `contours` of the fused shape `target`, each
@@ -275,7 +297,7 @@ mod tests {
         let parse = FaceParse::uniform(0.0, 0.0, 100.0, parts);
         // A black B: every pixel of a frame's grown edge is darker than the skin.
         let b = RgbImage::new(100, 100);
-        template_cover(&b, &parse, &crop, &vec![true; 100 * 100], &target(), frames)
+        template_cover(&b, &parse, &crop, &vec![true; 100 * 100], &target(), frames).front
     }
 
     fn keep_at(parts: [f32; PARTS], x: usize, y: usize) -> f32 {

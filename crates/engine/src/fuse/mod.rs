@@ -217,13 +217,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // B's clear glasses: their frames stay whole in front of A's face, A's face shows through the
     // lenses.
     let b_frames = glasses::frames(b, mb, pb);
-    let cover = |parse: &FaceParse| {
-        mask::template_cover(b, parse, &crop, &region, &target, b_frames.as_ref())
-    };
-    // B's skin is measured without all that the parse calls hair (stubble, a shadowed mouth), but
-    // only hair that reaches the face from around it stays in front: a patch inside the face is no
-    // strand, and kept, it cut through A's mouth (a small template face's mouth called hair).
-    let (b_parse_cover, b_keep) = (cover(pb), cover(&pb.without_stray_hair()));
+    let mask::TemplateCover {
+        front: b_keep,
+        parsed: b_parse_cover,
+    } = mask::template_cover(b, pb, &crop, &region, &target, b_frames.as_ref());
     let in_region = region.iter().filter(|&&r| r).count().max(1) as f32;
     let share = |v: &[f32]| {
         v.iter()
