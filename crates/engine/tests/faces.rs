@@ -903,6 +903,31 @@ fn a_source_s_clear_glasses_are_seen_through_and_their_frames_not_copied() {
 }
 
 #[test]
+fn a_small_source_s_lens_glare_and_coated_reflections_are_not_copied() {
+    // pascal_3men.jpg's man with glasses: a face 94 px wide in a flash-lit group photo. The parser
+    // calls his lenses skin; the flash's violet glare on them stayed as streaks beside the eyes
+    // and glowed in the irises, and the frames' fill took the photo's noise as dotted rows.
+    let Fused { swapped, face, .. } = fuse_into("pascal_3men.jpg", "df_img39.jpg");
+    let p = |i: usize| face.mesh.points[i];
+    let [x0, x1, y0, y1] = bounds(&face.mesh.points, EYE_A.iter().chain(&EYE_B).copied());
+    let iod = (p(EYE_A[0])[0] - p(EYE_B[0])[0]).abs();
+    let (mut violet, mut count) = (0, 0);
+    for y in (y0 - 0.3 * iod) as u32..(y1 + 0.3 * iod) as u32 {
+        for x in (x0 - 0.2 * iod) as u32..(x1 + 0.2 * iod) as u32 {
+            let q = swapped.image.get_pixel(x, y).0.map(f32::from);
+            let max = q[0].max(q[1]).max(q[2]).max(1.0);
+            if (q[0].min(q[2]) - q[1]) / max > 0.12 {
+                violet += 1;
+            }
+            count += 1;
+        }
+    }
+    let share = violet as f32 / count as f32;
+    eprintln!("violet around the eyes: {violet} of {count}");
+    assert!(share < 0.002, "violet share {share}");
+}
+
+#[test]
 fn a_source_s_eye_near_the_face_s_edge_stays_its_own_and_takes_no_template_iris() {
     // df_img20.jpg (brown eyes) is turned so that the eye on the image's left lies close to the
     // fused oval; df_img61.jpg has blue eyes. That eye and its brow are unlike skin, and were left

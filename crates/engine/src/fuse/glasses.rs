@@ -39,6 +39,11 @@ const FRAME_DEPTH: (f32, f32) = (0.18, 0.32);
 /// Half-axes of the ellipse around each eye where frames sit, in inter-ocular distances (along
 /// the eyes' line and across it).
 const FRAME_BOX: (f32, f32) = (0.7, 0.36);
+/// How far red and blue both stand over green, for the brightest channel, from which a pixel of an
+/// eye behind a lens counts as a coated lens's violet glare, and at which it fully does.
+const VIOLET: (f32, f32) = (0.05, 0.15);
+/// Half-axes of the ellipse about each eye's centre that a lens covers, in inter-ocular distances.
+const LENS_BOX: (f32, f32) = (0.42, 0.26);
 /// Half-axes of the ellipse about each eye's centre where no frame runs, in inter-ocular distances
 /// (along the eyes' line and across it).
 const EYE_CORE: (f32, f32) = (0.32, 0.14);
@@ -85,6 +90,10 @@ const PORE_SCALE: f32 = 0.02;
 /// Cap, per channel and in levels, on the texture copied from bare skin (a glint copied was a white
 /// speck).
 const PORE_DEPTH: f32 = 10.0;
+/// [`PORE_SCALE`]'s blur, in pixels, under which a face is too small for pores to show (its
+/// texture is a compressed photo's noise, copied into dots along the frames), and over which they
+/// fully do: the fill takes texture in between by as much.
+const PORES_SHOW: (f32, f32) = (1.0, 2.0);
 /// How many [`TEXTURE_OFFSET`]s below a frame's pixel the skin whose texture it takes is looked for
 /// first: the cheek's under a lower rim, and under an upper rim too, past the lens and the lower rim
 /// (the brow's edge above an upper rim, copied, was streaks of hair).
@@ -561,7 +570,7 @@ impl Found {
         // hair or background around the frames (a temple over hair and a background would smear
         // them in), nor from what is far brighter than the skin (a glossy frame's shine reflected
         // just beside it, a lens's glare), which would spread as pale blobs. A lens's glare is
-        // painted out like a frame.
+        // painted out like a frame, inside the lenses, whether or not the parse sees them.
         let shine: Vec<f32> = rgb
             .chunks_exact(3)
             .map(|p| ramp(luma([p[0], p[1], p[2]]) / skin.max(1.0), SHINE))
@@ -578,16 +587,32 @@ impl Found {
                 }
             })
             .collect();
+        // Behind a lens: where the parse sees glasses, or (on a small face the parser calls the
+        // skin seen through a clear lens skin, and only the frames glasses) inside the ellipses
+        // lenses cover.
+        let lens: Vec<f32> = (0..bx.w * bx.h)
+            .map(|j| {
+                let p = (
+                    bx.x as f32 + (j % bx.w) as f32 + 0.5,
+                    bx.y as f32 + (j / bx.w) as f32 + 0.5,
+                );
+                ramp(behind_lens[j], BEHIND_LENS).max(in_lenses([l, r], axis, iod, p))
+            })
+            .collect();
         let frame: Vec<f32> = (0..bx.w * bx.h)
             .map(|j| {
                 let glare = if eye(j) {
                     0.0
                 } else {
-                    shine[j].max(glass[j]) * ramp(behind_lens[j], BEHIND_LENS)
+                    shine[j].max(glass[j]) * lens[j]
                 };
                 mask.frame[j].max(glare)
             })
             .collect();
+        // A frame's remnants beside its mask (a dark fringe the mask missed by a pixel) give no
+        // texture.
+        let edge = ((FRAME_EDGE * iod).round() as usize).max(1);
+        let near_frame = square_extreme(&frame, bx.w, bx.h, edge, true);
         let known: Vec<f32> = (0..bx.w * bx.h)
             .map(|j| (1.0 - frame[j]) * skin_like[j] * (1.0 - shine[j].max(glass[j])))
             .collect();
@@ -605,8 +630,8 @@ impl Found {
                     return 0.0;
                 }
                 parse_skin[j]
-                    * (1.0 - frame[j])
-                    * (1.0 - ramp(behind_lens[j], BEHIND_LENS))
+                    * (1.0 - near_frame[j])
+                    * (1.0 - lens[j])
                     * (1.0 - shine[j].max(glass[j]))
             })
             .collect();
@@ -674,22 +699,38 @@ impl Found {
         // Copies from darker or paler skin than the fill would shift it: only their texture comes.
         let copied = texture.iter().flatten().count().max(1) as f32;
         let bias = [0, 1, 2].map(|c| texture.iter().flatten().map(|g| g[c]).sum::<f32>() / copied);
+        let shown = ramp(sigma, PORES_SHOW);
         for (i, g) in texture.iter().enumerate() {
             if let Some(g) = g {
                 for c in 0..3 {
-                    filled[i * 3 + c] += g[c] - bias[c];
+                    filled[i * 3 + c] += shown * (g[c] - bias[c]);
                 }
             }
         }
+        // A coated lens's violet reflection over an eye (of a flash) stays, as the eye's own
+        // catch-light would, but grey: violet, it made the eye glow. No eye is violet (red and
+        // blue both over green): not a blue or green iris, not the white with its red veins.
+        let glint = |j: usize| {
+            if !eye(j) {
+                return 0.0;
+            }
+            let p = &rgb[j * 3..j * 3 + 3];
+            let max = p[0].max(p[1]).max(p[2]).max(1.0);
+            ramp((p[0].min(p[2]) - p[1]) / max, VIOLET)
+        };
         let mut out = img.clone();
         for (i, f) in frame.iter().enumerate() {
             let through_lens = lens_gain[i * 3..i * 3 + 3].iter().any(|g| *g != 1.0);
-            if *f <= 0.0 && !through_lens {
+            let glint = glint(i);
+            if *f <= 0.0 && !through_lens && glint <= 0.0 {
                 continue;
             }
             let px = out.get_pixel_mut((bx.x + i % bx.w) as u32, (bx.y + i / bx.w) as u32);
-            for c in 0..3 {
-                let v = rgb[i * 3 + c] + f * (filled[i * 3 + c] - rgb[i * 3 + c]);
+            let mut v: [f32; 3] =
+                [0, 1, 2].map(|c| rgb[i * 3 + c] + f * (filled[i * 3 + c] - rgb[i * 3 + c]));
+            let grey = luma(v);
+            for (c, v) in v.iter_mut().enumerate() {
+                *v = grey + (1.0 - glint) * (*v - grey);
                 px[c] = (v.clamp(0.0, 255.0) + 0.5) as u8;
             }
         }
@@ -718,7 +759,19 @@ fn cell_centre(bx: &Crop, k: usize, gw: usize, i: usize) -> P2 {
 /// How far inside the ellipses where frames sit around the eyes (`centres`, their line along
 /// `axis`, `iod` apart) a point is: 1 well inside, 0 outside.
 fn around_eyes(centres: [P2; 2], axis: P2, iod: f32, p: P2) -> f32 {
-    let radii = (FRAME_BOX.0 * iod, FRAME_BOX.1 * iod);
+    in_ellipses(centres, axis, (FRAME_BOX.0 * iod, FRAME_BOX.1 * iod), p)
+}
+
+/// How far inside the ellipses a lens covers about the eyes (`centres`, their line along `axis`,
+/// `iod` apart) a point is: 1 well inside, 0 outside. On a small face the parser calls the skin
+/// seen through a clear lens skin, and only the frames glasses.
+fn in_lenses(centres: [P2; 2], axis: P2, iod: f32, p: P2) -> f32 {
+    in_ellipses(centres, axis, (LENS_BOX.0 * iod, LENS_BOX.1 * iod), p)
+}
+
+/// How far inside the ellipses of `radii` about `centres` (along `axis` and across it) a point
+/// is: 1 well inside, 0 outside.
+fn in_ellipses(centres: [P2; 2], axis: P2, radii: P2, p: P2) -> f32 {
     centres
         .iter()
         .map(|&e| ramp(ellipse_distance(e, axis, radii, p), (1.2, 0.8)))
@@ -869,6 +922,37 @@ mod tests {
         let seen = seen_with_strip(224..230, [250, 250, 250]);
         let skin = [190.0, 160.0, 140.0];
         for (x, y) in [(217, 150), (222, 150), (228, 150), (227, 140)] {
+            let p = seen.img.get_pixel(x, y);
+            let off = (0..3)
+                .map(|c| (p[c] as f32 - skin[c]).abs())
+                .fold(0.0, f32::max);
+            assert!(off < 20.0, "({x}, {y}): {p:?}");
+        }
+    }
+
+    #[test]
+    fn a_lens_s_glare_is_painted_out_where_the_parse_sees_skin_through_the_lens() {
+        // A small face's clear lenses: the parser calls only the frames glasses, the skin behind
+        // the lenses skin. A flash's violet glare below the right eye stayed as a streak.
+        let (mut img, mesh, _) = glasses(false);
+        let (l, r) = ((140.0, 150.0), (260.0, 150.0));
+        let parse = FaceParse::painted(0.0, 0.0, 400.0, &|x, y| {
+            let mut p = [0.0; PARTS];
+            let on_frame = [l, r].iter().any(|e: &P2| {
+                let (dx, dy) = ((x - e.0).abs(), (y - e.1).abs());
+                dx < 50.0 && dy < 32.0 && (dx > 38.0 || dy > 20.0)
+            });
+            p[if on_frame { Part::Glasses } else { Part::Skin } as usize] = 1.0;
+            p
+        });
+        for y in 163..170 {
+            for x in 250..262 {
+                img.put_pixel(x, y, image::Rgb([215, 200, 240]));
+            }
+        }
+        let seen = see_through(&img, &mesh, &parse).expect("glasses found");
+        let skin = [190.0, 160.0, 140.0];
+        for (x, y) in [(252, 165), (256, 166), (260, 168)] {
             let p = seen.img.get_pixel(x, y);
             let off = (0..3)
                 .map(|c| (p[c] as f32 - skin[c]).abs())
