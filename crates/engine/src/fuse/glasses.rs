@@ -592,10 +592,7 @@ impl Found {
         // lenses cover.
         let lens: Vec<f32> = (0..bx.w * bx.h)
             .map(|j| {
-                let p = (
-                    bx.x as f32 + (j % bx.w) as f32 + 0.5,
-                    bx.y as f32 + (j / bx.w) as f32 + 0.5,
-                );
+                let p = cell_centre(&bx, 1, bx.w, j);
                 ramp(behind_lens[j], BEHIND_LENS).max(in_lenses([l, r], axis, iod, p))
             })
             .collect();
@@ -664,9 +661,11 @@ impl Found {
                 .map(|(sx, sy)| sy as usize * bx.w + sx as usize)
                 .collect::<Vec<_>>()
         };
+        // On a face too small to show pores no texture is looked for.
+        let shown = ramp(sigma, PORES_SHOW);
         let mut texture: Vec<Option<[f32; 3]>> = vec![None; bx.w * bx.h];
         for (i, f) in frame.iter().enumerate() {
-            if *f <= 0.0 {
+            if *f <= 0.0 || shown <= 0.0 {
                 continue;
             }
             let (x, y) = ((i % bx.w) as isize, (i / bx.w) as isize);
@@ -699,7 +698,6 @@ impl Found {
         // Copies from darker or paler skin than the fill would shift it: only their texture comes.
         let copied = texture.iter().flatten().count().max(1) as f32;
         let bias = [0, 1, 2].map(|c| texture.iter().flatten().map(|g| g[c]).sum::<f32>() / copied);
-        let shown = ramp(sigma, PORES_SHOW);
         for (i, g) in texture.iter().enumerate() {
             if let Some(g) = g {
                 for c in 0..3 {
@@ -728,10 +726,12 @@ impl Found {
             let px = out.get_pixel_mut((bx.x + i % bx.w) as u32, (bx.y + i / bx.w) as u32);
             let mut v: [f32; 3] =
                 [0, 1, 2].map(|c| rgb[i * 3 + c] + f * (filled[i * 3 + c] - rgb[i * 3 + c]));
-            let grey = luma(v);
-            for (c, v) in v.iter_mut().enumerate() {
-                *v = grey + (1.0 - glint) * (*v - grey);
-                px[c] = (v.clamp(0.0, 255.0) + 0.5) as u8;
+            if glint > 0.0 {
+                let grey = luma(v);
+                v = v.map(|q| grey + (1.0 - glint) * (q - grey));
+            }
+            for (c, q) in v.iter().enumerate() {
+                px[c] = (q.clamp(0.0, 255.0) + 0.5) as u8;
             }
         }
         let in_eyes = |x: f32, y: f32| inside(&eyes[0], (x, y)) || inside(&eyes[1], (x, y));
