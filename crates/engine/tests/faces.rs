@@ -1092,6 +1092,71 @@ fn a_turned_source_s_nostrils_come_without_jagged_shards() {
 /// How much sharper than the template's the sharpest edges under a fused nose may be.
 const NOSE_EDGES: f32 = 2.2;
 
+/// The pixels of the lips of the largest face of `img`: inside the lips' outer edge, outside the
+/// inner one.
+fn lip_pixels(img: &RgbImage) -> Vec<image::Rgb<u8>> {
+    const INNER: [usize; 20] = [
+        78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
+    ];
+    let face = engine().detect(img).unwrap().swap_remove(0);
+    let polygon = |idx: &[usize]| -> Vec<(f32, f32)> {
+        idx.iter()
+            .map(|&i| (face.mesh.points[i][0], face.mesh.points[i][1]))
+            .collect()
+    };
+    let (outer, inner) = (polygon(&LIPS_OUTER), polygon(&INNER));
+    let inside = |poly: &[(f32, f32)], x: f32, y: f32| {
+        let mut c = false;
+        for k in 0..poly.len() {
+            let (p, q) = (poly[k], poly[(k + 1) % poly.len()]);
+            if (p.1 > y) != (q.1 > y) && x < p.0 + (y - p.1) / (q.1 - p.1) * (q.0 - p.0) {
+                c = !c;
+            }
+        }
+        c
+    };
+    let [x0, x1, y0, y1] = bounds(&face.mesh.points, LIPS_OUTER);
+    let mut lips = Vec::new();
+    for y in y0.max(0.0) as u32..(y1 as u32 + 1).min(img.height()) {
+        for x in x0.max(0.0) as u32..(x1 as u32 + 1).min(img.width()) {
+            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+            if inside(&outer, fx, fy) && !inside(&inner, fx, fy) {
+                lips.push(*img.get_pixel(x, y));
+            }
+        }
+    }
+    lips
+}
+
+#[test]
+fn a_source_s_pink_lips_stay_redder_than_a_tanned_template_s_skin() {
+    // df_img13.jpg's pale, flash-lit face has pink lips; df_img41.jpg's skin is a deep, warm tan.
+    // The tint that gives A's skin B's tone stopped the lips at B's skin colour: they came out
+    // skin-coloured, only darker, a grey-brown smear where a mouth should be.
+    let (a, b) = (
+        photo_any_size("df_img13.jpg"),
+        photo_any_size("df_img41.jpg"),
+    );
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    // Red over brightness, the lips' median against the cheeks'.
+    let redness = |img: &RgbImage| {
+        let face = engine().detect(img).unwrap().swap_remove(0);
+        let red = |q: &image::Rgb<u8>| q[0] as f32 / luma(q).max(1.0);
+        // The median: the lips' dark parting line is red in any case.
+        let mut lips: Vec<f32> = lip_pixels(img).iter().map(red).collect();
+        lips.sort_by(f32::total_cmp);
+        let lips = lips[lips.len() / 2];
+        let cheeks = mean_over(&face, SKIN_POINTS, |x, y| {
+            red(img.get_pixel(x as u32, y as u32))
+        });
+        lips - cheeks
+    };
+    let (own, result) = (redness(&a), redness(&swapped.image));
+    eprintln!("lips' red over brightness above the cheeks': A {own}, result {result}");
+    assert!(own > 0.1, "{own}");
+    assert!(result > 0.5 * own, "{result} against A's {own}");
+}
+
 #[test]
 fn when_both_mouths_are_open_the_result_has_the_source_s_whole() {
     // df_img1.jpg laughs wide open with pale lips, df_img51.jpg's red lips part a little. B's
@@ -1101,38 +1166,16 @@ fn when_both_mouths_are_open_the_result_has_the_source_s_whole() {
     let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
     use faceswap_engine::MouthState::Open;
     assert_eq!(swapped.report.mouths, [Open, Open]);
-    // Saturation ((max - min) / max) over the lips: inside their outer edge, outside the inner.
-    const INNER: [usize; 20] = [
-        78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
-    ];
+    // Saturation ((max - min) / max) over the lips.
     let lip_saturation = |img: &RgbImage| {
-        let face = engine().detect(img).unwrap().swap_remove(0);
-        let polygon = |idx: &[usize]| -> Vec<(f32, f32)> {
-            idx.iter()
-                .map(|&i| (face.mesh.points[i][0], face.mesh.points[i][1]))
-                .collect()
-        };
-        let (outer, inner) = (polygon(&LIPS_OUTER), polygon(&INNER));
-        let inside = |poly: &[(f32, f32)], x: f32, y: f32| {
-            let mut c = false;
-            for k in 0..poly.len() {
-                let (p, q) = (poly[k], poly[(k + 1) % poly.len()]);
-                if (p.1 > y) != (q.1 > y) && x < p.0 + (y - p.1) / (q.1 - p.1) * (q.0 - p.0) {
-                    c = !c;
-                }
-            }
-            c
-        };
-        let (mut sum, mut n) = (0.0, 0.0);
-        for (x, y, q) in img.enumerate_pixels() {
-            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
-            if inside(&outer, fx, fy) && !inside(&inner, fx, fy) {
+        let lips = lip_pixels(img);
+        lips.iter()
+            .map(|q| {
                 let (max, min) = (q.0.iter().max().unwrap(), q.0.iter().min().unwrap());
-                sum += (*max as f32 - *min as f32) / (*max as f32).max(1.0);
-                n += 1.0;
-            }
-        }
-        sum / n
+                (*max as f32 - *min as f32) / (*max as f32).max(1.0)
+            })
+            .sum::<f32>()
+            / lips.len() as f32
     };
     let (own, template, result) = (
         lip_saturation(&a),

@@ -56,10 +56,27 @@ pub(super) fn pixel_gain(p: [f32; 3], g: [f32; 3], skin: f32) -> [f32; 3] {
 /// brightness. The tint is B's skin colour over A's mean one: a pixel paler than A's mean (a lit
 /// brow ridge in a face of deep-toned shadows) multiplied by it passes B's tone and turns white or
 /// blue; it stops at B's tone instead.
-pub(super) fn toward_tone(p: [f32; 3], shaded: [f32; 3], tone: [f32; 3]) -> [f32; 3] {
+///
+/// Lips (`lips`: how much the pixel is lips, 0 to 1) are no skin: they may stay as much redder than
+/// B's skin as they were than A's skin tone `a_tone` (more red, less green or blue). Stopped at
+/// B's skin tone, A's pink lips on a tanned B were skin-coloured, a grey-brown smear. A deep-toned
+/// skin's lips are often bluer than it: that is not carried (lavender lips on a pale B).
+pub(super) fn toward_tone(
+    p: [f32; 3],
+    shaded: [f32; 3],
+    tone: [f32; 3],
+    a_tone: [f32; 3],
+    lips: f32,
+) -> [f32; 3] {
     let (y, ys) = (luma(p).max(1.0), luma(shaded).max(1e-3));
     let bounded = [0, 1, 2].map(|c| {
-        let (own, to) = (p[c] / y, tone[c]);
+        let own = p[c] / y;
+        let redder = if c == 0 {
+            (own - a_tone[c]).max(0.0)
+        } else {
+            (own - a_tone[c]).min(0.0)
+        };
+        let to = tone[c] + lips * redder;
         (shaded[c] / ys).clamp(own.min(to), own.max(to))
     });
     let scale = ys / luma(bounded).max(1e-3);
@@ -406,12 +423,13 @@ impl SkinLight {
 }
 
 /// The shading transfer's parts, per low-res cell: `brightness` (one channel), `tint` (three
-/// channels, B's skin colour over A's at equal brightness) and `tone` (three channels, B's skin
-/// colour over its brightness, which the tint moves A's skin towards).
+/// channels, B's skin colour over A's at equal brightness), `tone` (three channels, B's skin
+/// colour over its brightness, which the tint moves A's skin towards) and `a_tone` (A's).
 pub(super) struct ShadingGain {
     pub(super) brightness: Vec<f32>,
     pub(super) tint: Vec<f32>,
     pub(super) tone: Vec<f32>,
+    pub(super) a_tone: Vec<f32>,
 }
 
 impl ShadingGain {
@@ -422,6 +440,7 @@ impl ShadingGain {
         let mut brightness = vec![1f32; low.w * low.h];
         let mut tint = vec![1f32; low.w * low.h * 3];
         let mut tone = vec![1f32; low.w * low.h * 3];
+        let mut a_tone = vec![1f32; low.w * low.h * 3];
         for i in 0..low.w * low.h {
             if wa[i] < 1e-4 || wb[i] < 1e-4 {
                 continue;
@@ -436,12 +455,14 @@ impl ShadingGain {
                 tint[i * 3 + c] = ((lb[c].max(1.0) / yb) / (la[c].max(1.0) / ya))
                     .clamp(TINT_RANGE.0, TINT_RANGE.1);
                 tone[i * 3 + c] = lb[c].max(1.0) / yb;
+                a_tone[i * 3 + c] = la[c].max(1.0) / luma(la).max(1.0);
             }
         }
         ShadingGain {
             brightness,
             tint,
             tone,
+            a_tone,
         }
     }
 }
@@ -538,7 +559,7 @@ mod tests {
         let ridge = [220.0, 170.0, 140.0];
         let tinted = ridge.map(|v| v * 1.3);
         let tinted = [tinted[0] * 0.85, tinted[1], tinted[2] * 1.5];
-        let out = toward_tone(ridge, tinted, tone);
+        let out = toward_tone(ridge, tinted, tone, [1.4, 0.8, 0.6], 0.0);
         let y = luma(out);
         assert!((y - luma(tinted)).abs() < 0.5, "brightness kept: {y}");
         assert!(
@@ -552,13 +573,40 @@ mod tests {
         // A shadow deeper than A's mean moves towards B's tone and stays short of it: untouched.
         let shadow = [120.0, 70.0, 45.0];
         let tinted = [120.0 * 0.85, 70.0, 45.0 * 1.5];
-        let out = toward_tone(shadow, tinted, tone);
+        let out = toward_tone(shadow, tinted, tone, [1.4, 0.8, 0.6], 0.0);
         for c in 0..3 {
             assert!(
                 (out[c] - tinted[c]).abs() < 1e-3,
                 "{out:?} against {tinted:?}"
             );
         }
+    }
+
+    #[test]
+    fn lips_stay_as_much_redder_than_the_template_s_skin_but_not_bluer() {
+        // A pale skin (red 1.1 of its brightness) with pink lips (1.25) into a tan B (1.35): the
+        // tint multiplies the lips redder than B's skin, and they keep what they had over A's.
+        let (a_tone, tone) = ([1.1, 0.96, 0.88], [1.35, 0.875, 0.645]);
+        let lip = [200.0, 143.0, 147.0];
+        let tinted = [0, 1, 2].map(|c| lip[c] * 0.7 * tone[c] / a_tone[c]);
+        let red = |p: [f32; 3]| p[0] / luma(p);
+        let (as_skin, as_lips) = (
+            toward_tone(lip, tinted, tone, a_tone, 0.0),
+            toward_tone(lip, tinted, tone, a_tone, 1.0),
+        );
+        assert!((red(as_skin) - tone[0]).abs() < 0.01, "{as_skin:?}");
+        let kept = red(as_lips) - tone[0];
+        assert!((kept - (red(lip) - a_tone[0])).abs() < 0.02, "{as_lips:?}");
+        // A deep-toned skin's lips, bluer than it, on a pale B: no bluer than skin would be.
+        let (a_tone, tone) = ([1.4, 0.85, 0.6], [1.15, 0.95, 0.85]);
+        let lip = [120.0, 70.0, 75.0];
+        let tinted = [0, 1, 2].map(|c| lip[c] * 1.3 * tone[c] / a_tone[c]);
+        let blue = |p: [f32; 3]| p[2] / luma(p);
+        let (as_skin, as_lips) = (
+            toward_tone(lip, tinted, tone, a_tone, 0.0),
+            toward_tone(lip, tinted, tone, a_tone, 1.0),
+        );
+        assert!(blue(as_lips) <= blue(as_skin) + 1e-3, "{as_lips:?}");
     }
 
     #[test]

@@ -418,7 +418,9 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     let shading =
         |sigma: f32| ShadingGain::new(&low, &light_a, &light_b, sigma * face_width / block as f32);
     let (fine, coarse) = (shading(SHADING_SIGMA), shading(INNER_SHADING_SIGMA));
-    let ShadingGain { tint, tone, .. } = shading(TINT_SIGMA);
+    let ShadingGain {
+        tint, tone, a_tone, ..
+    } = shading(TINT_SIGMA);
     // The harsher A's light than B's, the more of A's own shading inside the face is B's too: a
     // strong side light's shadows are too sharp for the coarse ratio, and kept they make the
     // face look like a mask lit from elsewhere.
@@ -622,6 +624,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
                     p,
                     [0, 1, 2].map(|c| p[c] * g[c]),
                     low.sample::<3>(&tone, x, y),
+                    low.sample::<3>(&a_tone, x, y),
+                    (2.0 * low.sample::<1>(&lips_low, x, y)[0]).min(1.0) * contrast,
                 );
                 warped[i * 3..i * 3 + 3].copy_from_slice(&shaded);
             }
