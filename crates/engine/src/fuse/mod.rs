@@ -620,12 +620,19 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
                     _ => local,
                 };
                 let g = pixel_gain(p, g, skin);
+                // A's skin tone matters only on the lips (most pixels are not).
+                let lips = (2.0 * low.sample::<1>(&lips_low, x, y)[0]).min(1.0) * contrast;
+                let a_tone_here = if lips > 0.0 {
+                    low.sample::<3>(&a_tone, x, y)
+                } else {
+                    [1.0; 3]
+                };
                 let shaded = toward_tone(
                     p,
                     [0, 1, 2].map(|c| p[c] * g[c]),
                     low.sample::<3>(&tone, x, y),
-                    low.sample::<3>(&a_tone, x, y),
-                    (2.0 * low.sample::<1>(&lips_low, x, y)[0]).min(1.0) * contrast,
+                    a_tone_here,
+                    lips,
                 );
                 warped[i * 3..i * 3 + 3].copy_from_slice(&shaded);
             }
