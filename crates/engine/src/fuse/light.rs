@@ -584,28 +584,32 @@ mod tests {
 
     #[test]
     fn lips_stay_as_much_redder_than_the_template_s_skin_but_not_bluer() {
+        // A lip of A's skin tone `a_tone` tinted by `gain` towards B's `tone`, bounded as skin and
+        // as lips.
+        let bounded = |lip: [f32; 3], a_tone: [f32; 3], tone: [f32; 3], gain: f32| {
+            let tinted = [0, 1, 2].map(|c| lip[c] * gain * tone[c] / a_tone[c]);
+            (
+                toward_tone(lip, tinted, tone, a_tone, 0.0),
+                toward_tone(lip, tinted, tone, a_tone, 1.0),
+            )
+        };
         // A pale skin (red 1.1 of its brightness) with pink lips (1.25) into a tan B (1.35): the
         // tint multiplies the lips redder than B's skin, and they keep what they had over A's.
         let (a_tone, tone) = ([1.1, 0.96, 0.88], [1.35, 0.875, 0.645]);
         let lip = [200.0, 143.0, 147.0];
-        let tinted = [0, 1, 2].map(|c| lip[c] * 0.7 * tone[c] / a_tone[c]);
         let red = |p: [f32; 3]| p[0] / luma(p);
-        let (as_skin, as_lips) = (
-            toward_tone(lip, tinted, tone, a_tone, 0.0),
-            toward_tone(lip, tinted, tone, a_tone, 1.0),
-        );
+        let (as_skin, as_lips) = bounded(lip, a_tone, tone, 0.7);
         assert!((red(as_skin) - tone[0]).abs() < 0.01, "{as_skin:?}");
         let kept = red(as_lips) - tone[0];
         assert!((kept - (red(lip) - a_tone[0])).abs() < 0.02, "{as_lips:?}");
         // A deep-toned skin's lips, bluer than it, on a pale B: no bluer than skin would be.
-        let (a_tone, tone) = ([1.4, 0.85, 0.6], [1.15, 0.95, 0.85]);
-        let lip = [120.0, 70.0, 75.0];
-        let tinted = [0, 1, 2].map(|c| lip[c] * 1.3 * tone[c] / a_tone[c]);
-        let blue = |p: [f32; 3]| p[2] / luma(p);
-        let (as_skin, as_lips) = (
-            toward_tone(lip, tinted, tone, a_tone, 0.0),
-            toward_tone(lip, tinted, tone, a_tone, 1.0),
+        let (as_skin, as_lips) = bounded(
+            [120.0, 70.0, 75.0],
+            [1.4, 0.85, 0.6],
+            [1.15, 0.95, 0.85],
+            1.3,
         );
+        let blue = |p: [f32; 3]| p[2] / luma(p);
         assert!(blue(as_lips) <= blue(as_skin) + 1e-3, "{as_lips:?}");
     }
 
