@@ -83,6 +83,27 @@ pub(super) fn toward_tone(
     bounded.map(|q| q * scale)
 }
 
+/// Share of the shading gain's log that a carried beard's hair takes. The gain is B's skin over
+/// A's: B's light over A's times B's skin's reflectance over A's. Hair keeps its own reflectance,
+/// so only the light's part is its; the two parts cannot be told apart on skin alone, so hair takes
+/// half. Taken whole, a deep-toned A's black beard on a pale B was lifted to an ashy grey.
+pub(super) const HAIR_GAIN_SHARE: f32 = 0.5;
+/// How much darker than A's skin around it (1 − its brightness over the skin's) a pixel of a
+/// carried beard starts to be hair, and is wholly: the skin between the hairs is skin.
+pub(super) const HAIR_DARKER: (f32, f32) = (0.15, 0.45);
+
+/// The gain `g` for a pixel `p` of A's carried beard (`beard`: how much the pixel is in it, 0 to
+/// 1), A's skin around it at brightness `skin_level`: its hair takes [`HAIR_GAIN_SHARE`] of the
+/// gain's log, the skin between the hairs all of it.
+pub(super) fn hair_gain(p: [f32; 3], g: [f32; 3], beard: f32, skin_level: f32) -> [f32; 3] {
+    let hair = beard * ramp(1.0 - luma(p) / skin_level.max(1.0), HAIR_DARKER);
+    if hair <= 0.0 {
+        return g;
+    }
+    let k = 1.0 - (1.0 - HAIR_GAIN_SHARE) * hair;
+    g.map(|c| c.max(1e-3).powf(k))
+}
+
 /// Keeps A's brightest parts from burning out: when the shading gain lifts A's upper brightness
 /// (its 98th percentile) past [`HIGHLIGHT_CEILING`], the levels above A's median are compressed
 /// so that they end there (a strongly lit A brightened into a pale B would show flat white
@@ -424,12 +445,14 @@ impl SkinLight {
 
 /// The shading transfer's parts, per low-res cell: `brightness` (one channel), `tint` (three
 /// channels, B's skin colour over A's at equal brightness), `tone` (three channels, B's skin
-/// colour over its brightness, which the tint moves A's skin towards) and `a_tone` (A's).
+/// colour over its brightness, which the tint moves A's skin towards), `a_tone` (A's) and
+/// `a_level` (one channel, A's skin brightness).
 pub(super) struct ShadingGain {
     pub(super) brightness: Vec<f32>,
     pub(super) tint: Vec<f32>,
     pub(super) tone: Vec<f32>,
     pub(super) a_tone: Vec<f32>,
+    pub(super) a_level: Vec<f32>,
 }
 
 impl ShadingGain {
@@ -441,6 +464,7 @@ impl ShadingGain {
         let mut tint = vec![1f32; low.w * low.h * 3];
         let mut tone = vec![1f32; low.w * low.h * 3];
         let mut a_tone = vec![1f32; low.w * low.h * 3];
+        let mut a_level = vec![0f32; low.w * low.h];
         for i in 0..low.w * low.h {
             if wa[i] < 1e-4 || wb[i] < 1e-4 {
                 continue;
@@ -449,7 +473,8 @@ impl ShadingGain {
             let lb = [0, 1, 2].map(|c| b_blur[i * 3 + c] / wb[i]);
             // Brightness follows B's shading within limits (so A's beard or brows are not lifted
             // to skin level), colour follows B's skin tone.
-            let (ya, yb) = (luma(la).max(GAIN_FLOOR), luma(lb).max(1.0));
+            a_level[i] = luma(la);
+            let (ya, yb) = (a_level[i].max(GAIN_FLOOR), luma(lb).max(1.0));
             brightness[i] = (yb / ya).clamp(BRIGHTNESS_RANGE.0, BRIGHTNESS_RANGE.1);
             for c in 0..3 {
                 tint[i * 3 + c] = ((lb[c].max(1.0) / yb) / (la[c].max(1.0) / ya))
@@ -463,6 +488,7 @@ impl ShadingGain {
             tint,
             tone,
             a_tone,
+            a_level,
         }
     }
 }
@@ -611,6 +637,22 @@ mod tests {
         );
         let blue = |p: [f32; 3]| p[2] / luma(p);
         assert!(blue(as_lips) <= blue(as_skin) + 1e-3, "{as_lips:?}");
+    }
+
+    #[test]
+    fn a_carried_beard_s_hair_takes_half_the_gain_s_log_and_the_skin_between_all_of_it() {
+        let g = [2.2, 1.9, 1.7];
+        // A black hair (a quarter of the skin's brightness) takes the square root of the gain.
+        let hair = hair_gain([30.0, 25.0, 20.0], g, 1.0, 100.0);
+        for c in 0..3 {
+            assert!((hair[c] - g[c].sqrt()).abs() < 1e-4, "{hair:?}");
+        }
+        // The skin between the hairs, and any pixel outside the beard, take the whole gain.
+        assert_eq!(hair_gain([110.0, 95.0, 80.0], g, 1.0, 100.0), g);
+        assert_eq!(hair_gain([30.0, 25.0, 20.0], g, 0.0, 100.0), g);
+        // Half in the beard, half the way in the log.
+        let half = hair_gain([30.0, 25.0, 20.0], g, 0.5, 100.0);
+        assert!((half[0] - g[0].powf(0.75)).abs() < 1e-4, "{half:?}");
     }
 
     #[test]

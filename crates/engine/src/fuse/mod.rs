@@ -46,7 +46,7 @@ use detail::{
     add_grain, borrow_texture, grain, match_edges, match_sharpness, sharpness_ratio, TEXTURE_SIGMA,
 };
 use light::{
-    pixel_gain, skin_distance, skin_weights, toward_tone, whiteness, HighlightGuard,
+    hair_gain, pixel_gain, skin_distance, skin_weights, toward_tone, whiteness, HighlightGuard,
     HighlightRemoval, ShadingGain, SkinLight,
 };
 use raster::{abs_laplacian, quantile, Crop, LowRes};
@@ -620,6 +620,12 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
                     _ => local,
                 };
                 let g = pixel_gain(p, g, skin);
+                // A carried beard's hair keeps its own darkness on a paler skin.
+                let g = if beard_at[i] > 0.0 {
+                    hair_gain(p, g, beard_at[i], low.sample::<1>(&fine.a_level, x, y)[0])
+                } else {
+                    g
+                };
                 // A's skin tone matters only on the lips (most pixels are not).
                 let lips = (2.0 * low.sample::<1>(&lips_low, x, y)[0]).min(1.0) * contrast;
                 let a_tone_here = if lips > 0.0 {
