@@ -22,6 +22,13 @@ const GRID: usize = 32;
 /// Cover probability (hair, a hat) under which a cell of the face that is copied counts as
 /// uncovered, and over which it counts as fully covered.
 const UNSURE_COVER: (f32, f32) = (0.3, 0.6);
+/// Rows of the grid above the nose tip (the crop is centred a tenth of the way from the eyes to the
+/// mouth, and half its side is about twice the eye-to-mouth distance: the nose tip lies some three
+/// rows below the middle).
+const ABOVE_NOSE_ROWS: usize = GRID / 2 + 2;
+/// Probability of the photo's surroundings (background, ears, neck, clothes) from which a cell
+/// counts as them.
+const SURROUNDINGS: f32 = 0.5;
 /// The model's 19 classes.
 const CLASSES: usize = 19;
 /// The share of a face's oval (about its centre) inside which nothing is taken for the photo's
@@ -237,7 +244,7 @@ impl FaceParse {
         let outer: Vec<bool> = (0..GRID * GRID)
             .map(|i| !inside(&inner, to_img.apply((i % GRID) as f32, (i / GRID) as f32)))
             .collect();
-        let around = self.reached_from_edge(Part::Other, UNSURE_COVER.1, &|i| outer[i]);
+        let around = self.reached_from(Part::Other, UNSURE_COVER.1, &|i| outer[i], &at_edge);
         let face = (0..GRID * GRID)
             .map(|i| least_around(i, 1, &no_hair).min(least_around(i, 2, &no_glasses)))
             .collect();
@@ -248,13 +255,27 @@ impl FaceParse {
         }
     }
 
-    /// The same parse with the hair that does not reach the face from the crop's edge counted as
-    /// skin: hair in front of a face falls from the hair around it, and a patch the parser calls
-    /// hair inside the face, cut off from the edge by what it calls face (the stubble or the
+    /// The same parse with the hair that does not reach the face from around it counted as skin:
+    /// hair in front of a face falls from the hair around it, and a patch the parser calls hair
+    /// inside the face, cut off from the hair around by what it calls face (the stubble or the
     /// shadowed mouth of a small face, a platinum blonde's nose), is a misreading. (A beard is told
-    /// by the fusion's own measure, not by the parse.)
+    /// by the fusion's own measure, not by the parse.) The hair around the face is hair at the
+    /// crop's edge, or hair above the nose that borders the photo's surroundings: short hair, or a
+    /// small face in a group photo, ends inside the crop, and taken for a stray patch its fringe
+    /// over the forehead was copied onto the template as a dark smudge.
     pub fn without_stray_hair(&self) -> FaceParse {
-        let from_outside = self.reached_from_edge(Part::Hair, UNSURE_COVER.0, &|_| true);
+        // The photo's surroundings: what the parser calls them, reached from the crop's edge (a
+        // pale, made-up face the parser half calls surroundings is not).
+        let surroundings = self.reached_from(Part::Other, SURROUNDINGS, &|_| true, &at_edge);
+        let touches_surroundings = |i: usize| {
+            let (x, y) = (i % GRID, i / GRID);
+            (y.saturating_sub(1)..(y + 2).min(GRID)).any(|ny| {
+                (x.saturating_sub(1)..(x + 2).min(GRID)).any(|nx| surroundings[ny * GRID + nx])
+            })
+        };
+        let around_face =
+            |i: usize| at_edge(i) || (i / GRID < ABOVE_NOSE_ROWS && touches_surroundings(i));
+        let from_outside = self.reached_from(Part::Hair, UNSURE_COVER.0, &|_| true, &around_face);
         let cells: Vec<[f32; PARTS]> = self
             .cells
             .iter()
@@ -271,17 +292,19 @@ impl FaceParse {
         FaceParse::from_cells(self.to_grid, cells, self.around.clone())
     }
 
-    /// Per grid cell, whether it is reached from the grid's edge through cells the parser gives
+    /// Per grid cell, whether it is reached from a `seed` cell through cells the parser gives
     /// `part` at least `least` and that are `open`, eight neighbours at a time.
-    fn reached_from_edge(&self, part: Part, least: f32, open: &dyn Fn(usize) -> bool) -> Vec<bool> {
+    fn reached_from(
+        &self,
+        part: Part,
+        least: f32,
+        open: &dyn Fn(usize) -> bool,
+        seed: &dyn Fn(usize) -> bool,
+    ) -> Vec<bool> {
         let reaching = |i: usize| open(i) && self.cells[i][part as usize] >= least;
-        let edge = |i: usize| {
-            let (x, y) = (i % GRID, i / GRID);
-            x == 0 || y == 0 || x == GRID - 1 || y == GRID - 1
-        };
         let mut reached = vec![false; GRID * GRID];
         let mut stack: Vec<usize> = (0..GRID * GRID)
-            .filter(|&i| edge(i) && reaching(i))
+            .filter(|&i| seed(i) && reaching(i))
             .collect();
         for &i in &stack {
             reached[i] = true;
@@ -361,6 +384,12 @@ impl FaceParse {
             vec![0.0; GRID * GRID],
         )
     }
+}
+
+/// Whether a grid cell is on the grid's edge.
+fn at_edge(i: usize) -> bool {
+    let (x, y) = (i % GRID, i / GRID);
+    x == 0 || y == 0 || x == GRID - 1 || y == GRID - 1
 }
 
 /// A cell's probability of skin: not features, hair or glasses.
@@ -503,6 +532,39 @@ mod tests {
         assert_eq!(GROUP[17], Part::Hair);
         assert_eq!(GROUP[18], Part::Hair);
         assert_eq!(GROUP[6], Part::Glasses);
+    }
+
+    #[test]
+    fn short_hair_that_ends_inside_the_crop_but_borders_the_surroundings_is_cover() {
+        // A face 100 px across in a group photo: the crop's top is a wall, short hair lies
+        // between it and the forehead without reaching the crop's edge, and a fringe hangs from
+        // it over the forehead. A patch the parser calls hair sits alone over the mouth, and
+        // another below the nose touches the wall at the side (a hand's shadow, a collar).
+        let (skin, hair) = ([1.0, 0.0, 0.0, 0.0, 0.0], [0.2, 0.0, 0.8, 0.0, 0.0]);
+        let wall = [0.0, 0.0, 0.0, 0.0, 1.0];
+        let parse = FaceParse::painted(0.0, 0.0, 100.0, &|x, y| {
+            let short_hair = (10.0..90.0).contains(&x) && (8.0..20.0).contains(&y);
+            let fringe = (60.0..70.0).contains(&x) && (20.0..35.0).contains(&y);
+            let mouth = (40.0..60.0).contains(&x) && (70.0..80.0).contains(&y);
+            let low = (85.0..95.0).contains(&x) && (65.0..75.0).contains(&y);
+            let wall_at = y < 8.0 || (x >= 95.0 && y >= 60.0);
+            if short_hair || fringe || mouth || low {
+                hair
+            } else if wall_at {
+                wall
+            } else {
+                skin
+            }
+        });
+        let kept = parse.without_stray_hair();
+        let hair_at = |x: f32, y: f32| kept.hair_and_glasses(x, y).0;
+        assert!(hair_at(50.0, 14.0) > 0.7, "the short hair stays");
+        assert!(hair_at(65.0, 30.0) > 0.7, "the fringe stays");
+        assert!(hair_at(50.0, 75.0) < 0.01, "the mouth's patch goes");
+        assert!(
+            hair_at(90.0, 70.0) < 0.01,
+            "below the nose, only hair at the edge counts"
+        );
     }
 
     #[test]

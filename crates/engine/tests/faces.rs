@@ -802,6 +802,41 @@ fn a_deep_toned_source_s_dark_beard_stays_dark_on_a_pale_template() {
 const HAIR_DARKNESS: f32 = 0.69;
 
 #[test]
+fn a_small_group_face_s_short_hair_is_cover_and_not_copied() {
+    // pascal_2women.jpg's lower woman: a face 78 px wide in a group photo, whose short dark hair
+    // ends inside the parser's crop (the other woman's arms are above it). Not reaching the
+    // crop's edge, all of it was taken for a stray patch: nothing of A counted as covered, and
+    // the hair at her temple was copied onto rose_2.jpg's forehead as a dark smudge.
+    let Fused { b, swapped, face } = fuse_into("pascal_2women.jpg", "rose_2.jpg");
+    let covered = swapped.report.source_covered;
+    // The forehead, from the brows up: its darkest pixels against B's own.
+    let [x0, x1, y0, y1] = bounds(&face.mesh.points, FOREHEAD);
+    let darkest = |img: &RgbImage| {
+        let mut levels = Vec::new();
+        for y in y0 as u32..y1 as u32 {
+            for x in x0 as u32..x1 as u32 {
+                levels.push(luma(img.get_pixel(x, y)));
+            }
+        }
+        levels.sort_by(f32::total_cmp);
+        levels[levels.len() / 50]
+    };
+    let (in_b, in_result) = (darkest(&b), darkest(&swapped.image));
+    eprintln!("covered {covered}; the forehead's darkest 2%: {in_result} (template {in_b})");
+    assert!(covered > 0.1, "{covered}");
+    assert!(
+        in_result > in_b * SMUDGE_DARKER,
+        "{in_result} against {in_b}"
+    );
+}
+
+/// Mesh points around the forehead, from the brows' tops up.
+const FOREHEAD: [usize; 11] = [67, 109, 10, 338, 297, 66, 105, 334, 296, 107, 336];
+/// How dark against the template's the forehead's darkest pixels may be: 0.60 with the smudge,
+/// 0.87 without.
+const SMUDGE_DARKER: f32 = 0.8;
+
+#[test]
 fn a_carried_beard_reaches_the_template_s_visible_chin_below_its_mesh_jaw() {
     // df_img24's beard into df_img39, whose smiling chin is seen from a little above: the mesh's
     // chin sits above the chin's edge in the photo, and the beard carried only as far as the mesh
