@@ -1164,6 +1164,84 @@ fn a_turned_source_s_nostrils_come_without_jagged_shards() {
 /// How much sharper than the template's the sharpest edges under a fused nose may be.
 const NOSE_EDGES: f32 = 2.2;
 
+/// Whether the point (x, y) is inside `poly` (even-odd rule).
+fn in_polygon(poly: &[(f32, f32)], x: f32, y: f32) -> bool {
+    let mut c = false;
+    for k in 0..poly.len() {
+        let (p, q) = (poly[k], poly[(k + 1) % poly.len()]);
+        if (p.1 > y) != (q.1 > y) && x < p.0 + (y - p.1) / (q.1 - p.1) * (q.0 - p.0) {
+            c = !c;
+        }
+    }
+    c
+}
+
+/// A face's contour `idx` widened by `k` about its centre.
+fn widened_contour(face: &faceswap_engine::FoundFace, idx: &[usize], k: f32) -> Vec<(f32, f32)> {
+    let n = idx.len() as f32;
+    let c = idx.iter().fold((0.0, 0.0), |(x, y), &i| {
+        (
+            x + face.mesh.points[i][0] / n,
+            y + face.mesh.points[i][1] / n,
+        )
+    });
+    idx.iter()
+        .map(|&i| {
+            let [x, y, _] = face.mesh.points[i];
+            (c.0 + k * (x - c.0), c.1 + k * (y - c.1))
+        })
+        .collect()
+}
+
+#[test]
+fn the_template_s_brow_does_not_show_beside_the_source_s() {
+    // df_img1.jpg's hair at one temple covers her brow's tail; df_img26.jpg's drawn brows sit
+    // higher and run further out. What of A is covered is left to B there, and B's brow's tail
+    // showed above A's brow, a second brow. Where the result has no brow, B's brows show B's skin.
+    let Fused { b, swapped, face } = fuse_into("df_img1.jpg", "df_img26.jpg");
+    let fused = engine().detect(&swapped.image).unwrap().swap_remove(0);
+    // B's brows beyond the ends of the result's (away from the nose, the face upright): the
+    // darker tenth of their pixels over the median of all of them, a brow's hairs being dark
+    // against the skin around.
+    let contrast = |img: &RgbImage| {
+        let mut levels = Vec::new();
+        for idx in [&BROW_A[..], &BROW_B[..]] {
+            let poly = widened_contour(&face, idx, 1.3);
+            let [x0, x1, y0, y1] = bounds(&face.mesh.points, idx.iter().copied());
+            let [f0, f1, _, _] = bounds(&fused.mesh.points, idx.iter().copied());
+            let outward = |x: f32| {
+                if f0 < fused.mesh.points[1][0] {
+                    x < f0
+                } else {
+                    x > f1
+                }
+            };
+            let (mx, my) = (0.3 * (x1 - x0), 0.3 * (y1 - y0));
+            for y in (y0 - my) as u32..(y1 + my) as u32 {
+                for x in (x0 - mx) as u32..(x1 + mx) as u32 {
+                    let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                    if in_polygon(&poly, fx, fy) && outward(fx) {
+                        levels.push(luma(img.get_pixel(x, y)));
+                    }
+                }
+            }
+        }
+        levels.sort_by(f32::total_cmp);
+        levels[levels.len() / 10] / levels[levels.len() / 2]
+    };
+    let (in_b, in_result) = (contrast(&b), contrast(&swapped.image));
+    eprintln!("B's brows past the result's: darkest tenth over median {in_result} (B: {in_b})");
+    assert!(in_result > BROW_LEFT, "{in_result}");
+}
+
+/// The darkest tenth of B's brows' pixels beyond the result's brows' ends over their median, at
+/// least: 0.85 when B's brow's tail showed there (as in B itself), 0.98 without.
+const BROW_LEFT: f32 = 0.92;
+
+/// The mesh's brow outlines.
+const BROW_A: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
+const BROW_B: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
+
 /// The pixels of the lips of the largest face of `img`: inside the lips' outer edge, outside the
 /// inner one.
 fn lip_pixels(img: &RgbImage) -> Vec<image::Rgb<u8>> {
@@ -1177,16 +1255,7 @@ fn lip_pixels(img: &RgbImage) -> Vec<image::Rgb<u8>> {
             .collect()
     };
     let (outer, inner) = (polygon(&LIPS_OUTER), polygon(&INNER));
-    let inside = |poly: &[(f32, f32)], x: f32, y: f32| {
-        let mut c = false;
-        for k in 0..poly.len() {
-            let (p, q) = (poly[k], poly[(k + 1) % poly.len()]);
-            if (p.1 > y) != (q.1 > y) && x < p.0 + (y - p.1) / (q.1 - p.1) * (q.0 - p.0) {
-                c = !c;
-            }
-        }
-        c
-    };
+    let inside = in_polygon;
     let [x0, x1, y0, y1] = bounds(&face.mesh.points, LIPS_OUTER);
     let mut lips = Vec::new();
     for y in y0.max(0.0) as u32..(y1 as u32 + 1).min(img.height()) {

@@ -6,7 +6,7 @@ use image::RgbImage;
 use super::glasses::FrameMask;
 use super::raster::{luma, median, ramp, Crop, LowRes};
 use super::P2;
-use crate::landmarks::{EYE_A, EYE_B};
+use crate::landmarks::{BROW_A, BROW_B, EYE_A, EYE_B};
 use crate::parse::FaceParse;
 
 /// How far the eye openings are widened, about their centres, to tell the lenses of B's glasses
@@ -154,6 +154,45 @@ pub(super) fn inside_any(crop: &Crop, target: &[P2], contours: &[&[usize]], k: f
         }
     }
     inside
+}
+
+/// How much the brows' (and eyes') contours are widened about their centres to make where a brow
+/// is in the fused face, and where B's own brow may be (wider: a drawn brow's tail runs past the
+/// mesh's).
+const BROW_PLACE: f32 = 1.3;
+const TEMPLATE_BROW_PLACE: f32 = 1.6;
+
+/// Per crop pixel, how much it is B's own brow (B's mesh, `b_points`) where the fused face
+/// (`target`) has neither a brow nor an eye: there B's brow must not show through what is left to
+/// B (A's covered temple, the rim's feather), or it doubles A's brow (a higher brow's tail above
+/// A's). Soft-edged by a box of `soften` pixels.
+pub(super) fn template_brows_astray(
+    crop: &Crop,
+    b_points: &[P2],
+    target: &[P2],
+    soften: usize,
+) -> Vec<f32> {
+    let b_brows = inside_any(crop, b_points, &[&BROW_A, &BROW_B], TEMPLATE_BROW_PLACE);
+    let fused = inside_any(
+        crop,
+        target,
+        &[&BROW_A, &BROW_B, &EYE_A, &EYE_B],
+        BROW_PLACE,
+    );
+    let astray: Vec<f32> = b_brows
+        .iter()
+        .zip(&fused)
+        .map(|(&b, &f)| (b && !f) as u8 as f32)
+        .collect();
+    if !astray.iter().any(|&a| a > 0.0) {
+        return astray;
+    }
+    let low = LowRes::new(crop.w, crop.h, 1);
+    low.blur(&astray, 1, soften as f32)
+        .iter()
+        .zip(&astray)
+        .map(|(s, a)| (2.0 * s).min(1.0).max(*a))
+        .collect()
 }
 
 /// Fine detail of a cell, in multiples of the face's own skin's, from which it starts to count as
