@@ -172,27 +172,59 @@ pub(super) fn template_brows_astray(
     target: &[P2],
     soften: usize,
 ) -> Vec<f32> {
-    let b_brows = inside_any(crop, b_points, &[&BROW_A, &BROW_B], TEMPLATE_BROW_PLACE);
-    let fused = inside_any(
-        crop,
-        target,
-        &[&BROW_A, &BROW_B, &EYE_A, &EYE_B],
-        BROW_PLACE,
+    let mut out = vec![0f32; crop.w * crop.h];
+    // Only the box around B's brows, with room for the soft edge, is searched.
+    let b_brows: Vec<Vec<P2>> = [&BROW_A[..], &BROW_B[..]]
+        .iter()
+        .map(|idx| crate::geometry::widened(idx, TEMPLATE_BROW_PLACE, &|i| b_points[i]))
+        .collect();
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for &(x, y) in b_brows.iter().flatten() {
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+    }
+    let margin = 2.0 * soften as f32 + 1.0;
+    let clip = |v: f32, lo: usize, hi: usize| (v.max(lo as f32) as usize).min(hi);
+    let (bx0, by0) = (
+        clip(x0 - margin, crop.x, crop.x + crop.w),
+        clip(y0 - margin, crop.y, crop.y + crop.h),
     );
-    let astray: Vec<f32> = b_brows
+    let (bx1, by1) = (
+        clip(x1 + margin + 1.0, crop.x, crop.x + crop.w),
+        clip(y1 + margin + 1.0, crop.y, crop.y + crop.h),
+    );
+    if bx1 <= bx0 || by1 <= by0 {
+        return out;
+    }
+    let bx = Crop {
+        x: bx0,
+        y: by0,
+        w: bx1 - bx0,
+        h: by1 - by0,
+    };
+    let mut in_b = vec![false; bx.w * bx.h];
+    for poly in &b_brows {
+        for (a, b) in in_b.iter_mut().zip(bx.fill_polygon(poly)) {
+            *a |= b;
+        }
+    }
+    let fused = inside_any(&bx, target, &[&BROW_A, &BROW_B, &EYE_A, &EYE_B], BROW_PLACE);
+    let astray: Vec<f32> = in_b
         .iter()
         .zip(&fused)
         .map(|(&b, &f)| (b && !f) as u8 as f32)
         .collect();
     if !astray.iter().any(|&a| a > 0.0) {
-        return astray;
+        return out;
     }
-    let low = LowRes::new(crop.w, crop.h, 1);
-    low.blur(&astray, 1, soften as f32)
-        .iter()
-        .zip(&astray)
-        .map(|(s, a)| (2.0 * s).min(1.0).max(*a))
-        .collect()
+    let soft = LowRes::new(bx.w, bx.h, 1).blur(&astray, 1, soften as f32);
+    for y in 0..bx.h {
+        for x in 0..bx.w {
+            let k = y * bx.w + x;
+            out[(bx.y - crop.y + y) * crop.w + bx.x - crop.x + x] =
+                (2.0 * soft[k]).min(1.0).max(astray[k]);
+        }
+    }
+    out
 }
 
 /// Fine detail of a cell, in multiples of the face's own skin's, from which it starts to count as
