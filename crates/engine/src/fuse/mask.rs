@@ -7,7 +7,7 @@ use super::glasses::FrameMask;
 use super::raster::{luma, median, ramp, Crop, LowRes};
 use super::P2;
 use crate::landmarks::{BROW_A, BROW_B, EYE_A, EYE_B};
-use crate::parse::FaceParse;
+use crate::parse::{FaceParse, Part};
 
 /// How far the eye openings are widened, about their centres, to tell the lenses of B's glasses
 /// (A's eyes show through them) from their frames (which stay B's).
@@ -162,16 +162,69 @@ pub(super) fn inside_any(crop: &Crop, target: &[P2], contours: &[&[usize]], k: f
 const BROW_PLACE: f32 = 1.3;
 const TEMPLATE_BROW_PLACE: f32 = 1.6;
 
+/// B's own brows where the fused face has none: what of B shows through there (A's covered
+/// temple, the rim's feather) shows B's skin, so that a template brow higher than A's does not
+/// double A's brow. Never over what of B stays in front (`front`, its hair and glasses' frames;
+/// `parsed`, all the parse's cover), nor over the photo's surroundings past a turned face's rim,
+/// where B's widened brow may reach.
+pub(super) struct TemplateBrows<'a> {
+    pub(super) crop: &'a Crop,
+    /// B's mesh points and the fused face's, in the photo.
+    pub(super) b_points: &'a [P2],
+    pub(super) target: &'a [P2],
+    pub(super) region: &'a [bool],
+    pub(super) parse: &'a FaceParse,
+    pub(super) front: &'a [f32],
+    pub(super) parsed: &'a [f32],
+}
+
+/// B's skin colour at a crop pixel, when known.
+pub(super) type SkinColour<'a> = Box<dyn Fn(usize, usize) -> Option<[f32; 3]> + 'a>;
+
+impl TemplateBrows<'_> {
+    /// Blends B's skin colour (`skin`, made only when some of B's brows are astray) into the
+    /// fused face `warped` and raises its weight `alpha` where B's brows would show through; their
+    /// edge is soft over `soften` pixels.
+    pub(super) fn hide<'s>(
+        &self,
+        warped: &mut [f32],
+        alpha: &mut [f32],
+        soften: usize,
+        skin: &dyn Fn() -> SkinColour<'s>,
+    ) {
+        let crop = self.crop;
+        let astray = template_brows_astray(crop, self.b_points, self.target, soften);
+        if !astray.iter().any(|&e| e > 0.0) {
+            return;
+        }
+        let skin = skin();
+        for i in 0..crop.w * crop.h {
+            let e = astray[i] * (1.0 - alpha[i]) * (1.0 - self.front[i].max(self.parsed[i]));
+            if !self.region[i] || e <= 0.0 {
+                continue;
+            }
+            let (x, y) = (i % crop.w, i / crop.w);
+            let (px, py) = ((crop.x + x) as f32 + 0.5, (crop.y + y) as f32 + 0.5);
+            let e = e
+                * (1.0 - self.parse.surroundings(px, py))
+                * (1.0 - self.parse.at(px, py)[Part::Other as usize]);
+            let Some(colour) = skin(x, y).filter(|_| e > 0.0) else {
+                continue;
+            };
+            let total = alpha[i] + e;
+            for c in 0..3 {
+                warped[i * 3 + c] = (alpha[i] * warped[i * 3 + c] + e * colour[c]) / total;
+            }
+            alpha[i] = total;
+        }
+    }
+}
+
 /// Per crop pixel, how much it is B's own brow (B's mesh, `b_points`) where the fused face
 /// (`target`) has neither a brow nor an eye: there B's brow must not show through what is left to
 /// B (A's covered temple, the rim's feather), or it doubles A's brow (a higher brow's tail above
 /// A's). Soft-edged by a box of `soften` pixels.
-pub(super) fn template_brows_astray(
-    crop: &Crop,
-    b_points: &[P2],
-    target: &[P2],
-    soften: usize,
-) -> Vec<f32> {
+fn template_brows_astray(crop: &Crop, b_points: &[P2], target: &[P2], soften: usize) -> Vec<f32> {
     let mut out = vec![0f32; crop.w * crop.h];
     // Only the box around B's brows, with room for the soft edge, is searched.
     let b_brows: Vec<Vec<P2>> = [&BROW_A[..], &BROW_B[..]]

@@ -753,43 +753,28 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // B's own brow where the fused face has none (B's brow higher than A's, its tail under A's
     // covered temple or in the rim's feather) shows through what is left to B as a second brow:
     // there B shows its skin instead, its colour at the shading's scale.
-    let astray = mask::template_brows_astray(
-        &crop,
-        &b2,
-        &target,
+    let brows = mask::TemplateBrows {
+        crop: &crop,
+        b_points: &b2,
+        target: &target,
+        region: &region,
+        parse: pb,
+        front: &b_keep,
+        parsed: &b_parse_cover,
+    };
+    brows.hide(
+        &mut warped,
+        &mut alpha,
         (BROW_SOFTEN * face_width).ceil() as usize,
+        &|| {
+            let low = &low;
+            let (weight, sums) = light_b.blur(low, SHADING_SIGMA * face_width / block as f32);
+            Box::new(move |x, y| {
+                let w = low.sample::<1>(&weight, x, y)[0];
+                (w >= 1e-4).then(|| low.sample::<3>(&sums, x, y).map(|v| v / w))
+            })
+        },
     );
-    if astray.iter().any(|&e| e > 0.0) {
-        let (weight, sums) = light_b.blur(&low, SHADING_SIGMA * face_width / block as f32);
-        for i in 0..crop.w * crop.h {
-            // Never over what of B stays in front (its hair, its glasses' frames).
-            let e = astray[i] * (1.0 - alpha[i]) * (1.0 - b_keep[i].max(b_parse_cover[i]));
-            if e <= 0.0 {
-                continue;
-            }
-            // Only on B's face: B's brow's place, widened, reaches past a turned face's rim.
-            let (px, py) = (
-                (crop.x + i % crop.w) as f32 + 0.5,
-                (crop.y + i / crop.w) as f32 + 0.5,
-            );
-            let e =
-                e * (1.0 - pb.surroundings(px, py)) * (1.0 - pb.at(px, py)[Part::Other as usize]);
-            if !region[i] || e <= 0.0 {
-                continue;
-            }
-            let (x, y) = (i % crop.w, i / crop.w);
-            let w = low.sample::<1>(&weight, x, y)[0];
-            if w < 1e-4 {
-                continue;
-            }
-            let skin = low.sample::<3>(&sums, x, y).map(|v| v / w);
-            let total = alpha[i] + e;
-            for c in 0..3 {
-                warped[i * 3 + c] = (alpha[i] * warped[i * 3 + c] + e * skin[c]) / total;
-            }
-            alpha[i] = total;
-        }
-    }
     let highlights = HighlightGuard::fit(&warped, &alpha);
 
     let mut out = composite(b, &b_crop, &crop, &warped, &alpha, &highlights);
