@@ -410,6 +410,61 @@ mod tests {
         t
     }
 
+    /// `points` with each brow's contour a flat ellipse about its centre.
+    fn with_brows(mut points: Vec<P2>, a: P2, b: P2) -> Vec<P2> {
+        for (brow, c) in [(&BROW_A, a), (&BROW_B, b)] {
+            for (k, &i) in brow.iter().enumerate() {
+                let t = k as f32 / brow.len() as f32 * std::f32::consts::TAU;
+                points[i] = (c.0 + 8.0 * t.cos(), c.1 + 2.0 * t.sin());
+            }
+        }
+        points
+    }
+
+    #[test]
+    fn a_template_brow_higher_than_the_fused_one_is_hidden_where_b_shows_through() {
+        // The fused brows at height 28; B's first brow there too, its second higher, at 16.
+        let target = with_brows(target(), (30.0, 28.0), (70.0, 28.0));
+        let b_points = with_brows(target.clone(), (30.0, 28.0), (70.0, 16.0));
+        let crop = Crop {
+            x: 0,
+            y: 0,
+            w: 100,
+            h: 100,
+        };
+        let n = crop.w * crop.h;
+        let parse = FaceParse::uniform(0.0, 0.0, 100.0, [1.0, 0.0, 0.0, 0.0, 0.0]);
+        let (region, none) = (vec![true; n], vec![0.0; n]);
+        let hidden = |front: &[f32]| {
+            let brows = TemplateBrows {
+                crop: &crop,
+                b_points: &b_points,
+                target: &target,
+                region: &region,
+                parse: &parse,
+                front,
+                parsed: &none,
+            };
+            // A's face is left to B everywhere (alpha 0), its colour black; B's skin is grey.
+            let (mut warped, mut alpha) = (vec![0.0; n * 3], vec![0.0; n]);
+            brows.hide(&mut warped, &mut alpha, 1, &|| {
+                Box::new(|_, _| Some([128.0; 3]))
+            });
+            (warped, alpha)
+        };
+        let (warped, alpha) = hidden(&none);
+        let at = |x: usize, y: usize| y * 100 + x;
+        // B's higher brow shows B's skin; its brow in the fused brow's place stays B's own (but
+        // for the soft edge of its wider place's rim), and the rest of B too.
+        assert_eq!(alpha[at(70, 16)], 1.0);
+        assert_eq!(warped[at(70, 16) * 3], 128.0);
+        assert!(alpha[at(30, 28)] < 0.5, "{}", alpha[at(30, 28)]);
+        assert_eq!(alpha[at(50, 60)], 0.0);
+        // What of B stays in front (its hair over the brow) is never painted over.
+        let (_, alpha) = hidden(&vec![1.0; n]);
+        assert!(alpha.iter().all(|&a| a == 0.0));
+    }
+
     /// What of B stays over a 100×100 crop whose parse is `parts` everywhere, with B's `frames`.
     fn cover_of(parts: [f32; PARTS], frames: Option<&FrameMask>) -> Vec<f32> {
         let crop = Crop {
