@@ -87,10 +87,10 @@ pub(super) fn toward_tone(
 /// A's: B's light over A's times B's skin's reflectance over A's. Hair keeps its own reflectance,
 /// so only the light's part is its; the two parts cannot be told apart on skin alone, so hair takes
 /// half. Taken whole, a deep-toned A's black beard on a pale B was lifted to an ashy grey.
-pub(super) const HAIR_GAIN_SHARE: f32 = 0.5;
+const HAIR_GAIN_SHARE: f32 = 0.5;
 /// How much darker than A's skin around it (1 − its brightness over the skin's) a pixel of a
 /// carried beard starts to be hair, and is wholly: the skin between the hairs is skin.
-pub(super) const HAIR_DARKER: (f32, f32) = (0.15, 0.45);
+const HAIR_DARKER: (f32, f32) = (0.15, 0.45);
 
 /// The gain `g` for a pixel `p` of A's carried beard (`beard`: how much the pixel is in it, 0 to
 /// 1), A's skin around it at brightness `skin_level`: its hair takes [`HAIR_GAIN_SHARE`] of the

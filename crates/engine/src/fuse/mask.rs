@@ -178,26 +178,24 @@ pub(super) struct TemplateBrows<'a> {
     pub(super) parsed: &'a [f32],
 }
 
-/// B's skin colour at a crop pixel, when known.
-pub(super) type SkinColour<'a> = Box<dyn Fn(usize, usize) -> Option<[f32; 3]> + 'a>;
-
 impl TemplateBrows<'_> {
-    /// Blends B's skin colour (`skin`, made only when some of B's brows are astray) into the
-    /// fused face `warped` and raises its weight `alpha` where B's brows would show through; their
-    /// edge is soft over `soften` pixels.
-    pub(super) fn hide<'s>(
+    /// Per crop pixel, how much B's brow is astray there ([`template_brows_astray`], soft over
+    /// `soften` pixels); `None` when nowhere.
+    pub(super) fn astray(&self, soften: usize) -> Option<Vec<f32>> {
+        let astray = template_brows_astray(self.crop, self.b_points, self.target, soften);
+        astray.iter().any(|&e| e > 0.0).then_some(astray)
+    }
+
+    /// Blends B's skin colour (`skin` at a crop pixel, when known) into the fused face `warped`
+    /// and raises its weight `alpha` where B's brows are `astray` and would show through.
+    pub(super) fn hide(
         &self,
+        astray: &[f32],
         warped: &mut [f32],
         alpha: &mut [f32],
-        soften: usize,
-        skin: &dyn Fn() -> SkinColour<'s>,
+        skin: &dyn Fn(usize, usize) -> Option<[f32; 3]>,
     ) {
         let crop = self.crop;
-        let astray = template_brows_astray(crop, self.b_points, self.target, soften);
-        if !astray.iter().any(|&e| e > 0.0) {
-            return;
-        }
-        let skin = skin();
         for i in 0..crop.w * crop.h {
             let e = astray[i] * (1.0 - alpha[i]) * (1.0 - self.front[i].max(self.parsed[i]));
             if !self.region[i] || e <= 0.0 {
@@ -447,9 +445,8 @@ mod tests {
             };
             // A's face is left to B everywhere (alpha 0), its colour black; B's skin is grey.
             let (mut warped, mut alpha) = (vec![0.0; n * 3], vec![0.0; n]);
-            brows.hide(&mut warped, &mut alpha, 1, &|| {
-                Box::new(|_, _| Some([128.0; 3]))
-            });
+            let astray = brows.astray(1).expect("B's higher brow is astray");
+            brows.hide(&astray, &mut warped, &mut alpha, &|_, _| Some([128.0; 3]));
             (warped, alpha)
         };
         let (warped, alpha) = hidden(&none);

@@ -762,19 +762,13 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         front: &b_keep,
         parsed: &b_parse_cover,
     };
-    brows.hide(
-        &mut warped,
-        &mut alpha,
-        (BROW_SOFTEN * face_width).ceil() as usize,
-        &|| {
-            let low = &low;
-            let (weight, sums) = light_b.blur(low, SHADING_SIGMA * face_width / block as f32);
-            Box::new(move |x, y| {
-                let w = low.sample::<1>(&weight, x, y)[0];
-                (w >= 1e-4).then(|| low.sample::<3>(&sums, x, y).map(|v| v / w))
-            })
-        },
-    );
+    if let Some(astray) = brows.astray((BROW_SOFTEN * face_width).ceil() as usize) {
+        let (weight, sums) = light_b.blur(&low, SHADING_SIGMA * face_width / block as f32);
+        brows.hide(&astray, &mut warped, &mut alpha, &|x, y| {
+            let w = low.sample::<1>(&weight, x, y)[0];
+            (w >= 1e-4).then(|| low.sample::<3>(&sums, x, y).map(|v| v / w))
+        });
+    }
     let highlights = HighlightGuard::fit(&warped, &alpha);
 
     let mut out = composite(b, &b_crop, &crop, &warped, &alpha, &highlights);
