@@ -599,6 +599,55 @@ fn the_deep_shadows_of_a_hard_light_are_flattened_towards_the_template_s() {
 }
 
 #[test]
+fn a_hard_key_light_s_lit_ridge_is_dimmed_to_the_template_s_highlights() {
+    // kit_3.jpg is lit hard from above and one side: its nose ridge and brow shine against a dim
+    // face. portrait_m1.jpg is a tanned face in soft light. Under B's brighter gain the ridge burnt
+    // out to a white, colourless stripe down a tanned face (the brightest 1% of the fused face at
+    // brightness 240 against B's 212, a third of B's saturation): a mask lit from elsewhere.
+    let (a, b) = (photo("kit_3.jpg"), photo("portrait_m1.jpg"));
+    let swapped = engine().swap(&a, &b, &SwapOptions::default()).unwrap();
+    let (mut fused, mut template) = (Vec::new(), Vec::new());
+    for (out, tpl) in swapped.image.pixels().zip(b.pixels()) {
+        if (0..3).any(|c| (out[c] as i32 - tpl[c] as i32).abs() > 12) {
+            fused.push(*out);
+            template.push(*tpl);
+        }
+    }
+    assert!(fused.len() > 20_000, "the face was fused: {}", fused.len());
+    // The brightest 1% of the fused face: its brightness and saturation.
+    let brightest = |px: &[image::Rgb<u8>]| {
+        let mut by_level: Vec<(f32, f32)> = px
+            .iter()
+            .map(|p| {
+                let (hi, lo) = (p.0.iter().max().unwrap(), p.0.iter().min().unwrap());
+                (luma(p), (hi - lo) as f32 / (*hi).max(1) as f32)
+            })
+            .collect();
+        by_level.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let top = &by_level[by_level.len() * 99 / 100..];
+        let n = top.len() as f32;
+        (top[0].0, top.iter().map(|t| t.1).sum::<f32>() / n)
+    };
+    let ((level, saturation), (b_level, b_saturation)) = (brightest(&fused), brightest(&template));
+    eprintln!("brightest 1%: level {level} (template {b_level}), saturation {saturation} (template {b_saturation})");
+    assert!(
+        level < b_level * RIDGE_BRIGHTER,
+        "{level} against {b_level}"
+    );
+    assert!(
+        saturation > b_saturation * RIDGE_SATURATION,
+        "{saturation} against {b_saturation}"
+    );
+}
+
+/// How much brighter than the template's brightest 1% the fused face's may be: 1.13 with A's
+/// highlights kept, 0.99 dimmed towards B's.
+const RIDGE_BRIGHTER: f32 = 1.06;
+/// How much of the template's saturation the fused face's brightest 1% keeps at least: 0.37 burnt
+/// out, 1.2 dimmed.
+const RIDGE_SATURATION: f32 = 0.7;
+
+#[test]
 fn a_hard_lit_source_s_dark_eye_sockets_take_a_flash_lit_template_s_shallow_ones() {
     // df_img41.jpg is lit from above (its sockets ~0.7 of its cheeks' brightness), df_img13.jpg by
     // a flash (~0.9): B's deepest shadows lie elsewhere (nostrils, under the lip), so matching

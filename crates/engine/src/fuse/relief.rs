@@ -1,7 +1,8 @@
 //! Relief: the mid-scale shading of a face (eye sockets, the shadow beside a nose, under a lip, a
 //! side light's half-shadow), between the fine detail that stays A's and the low-frequency light
 //! that the shading gain makes B's. Under a hard light A's relief is much deeper than B's soft one,
-//! and carried over it reads as a mask lit from elsewhere: it is then flattened towards B's depth.
+//! and carried over it reads as a mask lit from elsewhere: it is then flattened towards B's depth,
+//! its shadows lifted and its highlights dimmed.
 
 use super::raster::{luma, ramp, LowRes};
 use super::texture::twice_signed_area;
@@ -80,28 +81,52 @@ fn deepest_tenth(sorted: &[f32]) -> f32 {
     sorted[((sorted.len() - 1) as f32 * DEPTH_QUANTILE) as usize]
 }
 
-/// How A's shadows are flattened: each shadowed cell's depth moved most of the way to B's depth at
+/// How A's relief is flattened: each shadowed cell's depth moved most of the way to B's depth at
 /// the same rank (A's relief given B's distribution of depths, as a histogram match), never
-/// deepened; what is brighter than the light around (A's modelling) stays. `None` when A's relief
-/// is not much deeper than B's.
+/// deepened; each highlight likewise towards B's highlights, never brightened. `None` when A's
+/// relief is not much deeper than B's.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Flattening {
     /// A's magnitudes over its skin, sorted.
     a: Vec<f32>,
     /// B's, sorted.
     b: Vec<f32>,
+    /// A's highlights (its relief above the light around) over its skin, sorted.
+    a_lit: Vec<f32>,
+    /// B's, sorted.
+    b_lit: Vec<f32>,
 }
 
 /// The magnitudes of a relief over the skin (cells of weight at least a half), sorted.
 fn magnitudes(relief: &[f32], weights: &[f32]) -> Vec<f32> {
+    over_skin_sorted(relief, weights, |r| Some(r.abs()))
+}
+
+/// The highlights of a relief (what is above the light around) over the skin, sorted.
+fn highlights(relief: &[f32], weights: &[f32]) -> Vec<f32> {
+    over_skin_sorted(relief, weights, |r| (r > 0.0).then_some(r))
+}
+
+/// What `pick` keeps of a relief's skin cells (weight at least a half), sorted.
+fn over_skin_sorted(
+    relief: &[f32],
+    weights: &[f32],
+    pick: impl Fn(f32) -> Option<f32>,
+) -> Vec<f32> {
     let mut v: Vec<f32> = relief
         .iter()
         .zip(weights)
         .filter(|(_, &w)| w >= 0.5)
-        .map(|(r, _)| r.abs())
+        .filter_map(|(&r, _)| pick(r))
         .collect();
     v.sort_by(f32::total_cmp);
     v
+}
+
+/// What `sorted_b` holds at the rank that `m` has in `sorted_a` (a histogram match).
+fn at_same_rank(sorted_a: &[f32], sorted_b: &[f32], m: f32) -> f32 {
+    let rank = sorted_a.partition_point(|&v| v < m) as f32 / sorted_a.len() as f32;
+    sorted_b[((sorted_b.len() - 1) as f32 * rank.min(1.0)) as usize]
 }
 
 impl Flattening {
@@ -118,7 +143,16 @@ impl Flattening {
         if a.len() < 20 || b.len() < 20 {
             return None;
         }
-        (deepest_tenth(&a) > deepest_tenth(&b) * RELIEF_TOLERANCE).then_some(Flattening { a, b })
+        let (a_lit, b_lit) = (
+            highlights(relief_a, weights_a),
+            highlights(relief_b, weights_b),
+        );
+        (deepest_tenth(&a) > deepest_tenth(&b) * RELIEF_TOLERANCE).then_some(Flattening {
+            a,
+            b,
+            a_lit,
+            b_lit,
+        })
     }
 
     /// The flattened relief of `r`, in a cell where B's relief is `here` (when B's skin is seen
@@ -126,15 +160,31 @@ impl Flattening {
     /// whichever is more. The ranks alone lift A's deepest shadows to B's deepest (its nostrils,
     /// under its lip) and leave A's dark eye sockets dark on B's flash-lit face.
     pub(super) fn apply(&self, r: f32, here: Option<f32>) -> f32 {
-        if r >= 0.0 {
+        if r > 0.0 {
+            return self.dim(r, here);
+        }
+        if r == 0.0 {
             return r;
         }
         let m = r.abs();
-        let rank = self.a.partition_point(|&v| v < m) as f32 / self.a.len() as f32;
-        let target = self.b[((self.b.len() - 1) as f32 * rank.min(1.0)) as usize];
+        let target = at_same_rank(&self.a, &self.b, m);
         let ranked = r.signum() * m.min(m + RELIEF_STRENGTH * (target - m));
         let local = here.map_or(r, |b| r + LOCAL_STRENGTH * (b.min(0.0) - r).max(0.0));
         ranked.max(local)
+    }
+
+    /// A highlight `r` dimmed the same way: towards B's highlight at the same rank, or B's own
+    /// shading of the same place, whichever is dimmer; never brightened. A hard key light's lit
+    /// ridge (a nose, a forehead) under B's gain burns out to a white, colourless patch on a
+    /// flat-lit face.
+    fn dim(&self, r: f32, here: Option<f32>) -> f32 {
+        if self.a_lit.len() < 20 || self.b_lit.len() < 20 {
+            return r;
+        }
+        let target = at_same_rank(&self.a_lit, &self.b_lit, r);
+        let ranked = r.min(r + RELIEF_STRENGTH * (target - r));
+        let local = here.map_or(r, |b| r - LOCAL_STRENGTH * (r - b.max(0.0)).max(0.0));
+        ranked.min(local)
     }
 }
 
@@ -407,8 +457,15 @@ mod tests {
             shadow < 0.0 && shadow > -0.3,
             "a shadow stays a shadow: {shadow}"
         );
-        // Bright relief (a lit cheekbone, A's modelling) and the shallowest shadows stay.
-        assert_eq!(flat.apply(0.3, None), 0.3);
+        // A's brightest highlight, 0.59, is dimmed most of the way to B's brightest, 0.2; a
+        // highlight already as dim as B's at its rank stays.
+        let brightest = flat.apply(0.594, None);
+        assert!(
+            (brightest - 0.594 + 0.75 * (0.594 - 0.198)).abs() < 0.01,
+            "{brightest}"
+        );
+        assert!(flat.apply(0.3, None) < 0.3 && flat.apply(0.3, None) > 0.0);
+        assert!(flat.apply(0.002, None) <= 0.002, "never brightened");
         assert_eq!(flat.apply(0.0, None), 0.0);
         assert!(flat.apply(-0.002, None) >= -0.002, "never deepened");
         // Where B's own shading of the same place is shallower than the rank gives (a flash-lit
@@ -419,7 +476,10 @@ mod tests {
             "{socket}"
         );
         assert_eq!(flat.apply(-0.594, Some(-0.9)), deepest);
-        assert_eq!(flat.apply(0.3, Some(-0.2)), 0.3);
+        // A highlight where B's own place is not lit (B's shadow there) is dimmed most of the
+        // way to flat, whatever its rank.
+        let unlit = flat.apply(0.3, Some(-0.2));
+        assert!((unlit - 0.2 * 0.3).abs() < 0.01, "{unlit}");
     }
 
     #[test]
@@ -501,6 +561,10 @@ mod tests {
         let red = p[0] / p[1];
         assert!(red < 1.6, "lifted with the skin's hue: {red} ({p:?})");
         let skin = &warped[(5 * w + 5) * 3..(5 * w + 5) * 3 + 3];
-        assert_eq!(skin, [200.0, 150.0, 120.0], "lit skin is untouched");
+        let untouched = skin
+            .iter()
+            .zip([200.0, 150.0, 120.0])
+            .all(|(v, w)| (v - w).abs() < 0.5);
+        assert!(untouched, "lit skin is untouched: {skin:?}");
     }
 }
