@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::raster::abs_laplacian;
-use super::raster::{box3, box_pass, luma, quantile, ramp, LowRes};
+use super::raster::{box3, box_pass, coherence, luma, quantile, ramp, structure_tensor, LowRes};
 
 /// Detail ratios of A's face to B's within which A's detail is left as it is.
 const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
@@ -180,29 +180,11 @@ pub(super) fn borrow_texture(
 /// B's (a smile's, a frown's: B's expression and age, not skin), and at which it fully does.
 const LINE_LIKE: (f32, f32) = (0.15, 0.35);
 
-/// Per pixel of a brightness map, the coherence of its gradients over a blur of `sigma` pixels:
-/// ((λ1 − λ2) / (λ1 + λ2))² of the structure tensor.
+/// Per pixel of a brightness map, the [`coherence`] of its gradients over a blur of `sigma` pixels.
 fn line_likeness(y: &[f32], full: &LowRes, sigma: f32) -> Vec<f32> {
-    let (w, h) = (full.w, full.h);
-    let mut tensor = vec![0f32; w * h * 3];
-    for row in 1..h.saturating_sub(1) {
-        for x in 1..w.saturating_sub(1) {
-            let i = row * w + x;
-            let gx = 0.5 * (y[i + 1] - y[i - 1]);
-            let gy = 0.5 * (y[i + w] - y[i - w]);
-            tensor[i * 3..i * 3 + 3].copy_from_slice(&[gx * gx, gx * gy, gy * gy]);
-        }
-    }
-    full.blur(&tensor, 3, sigma)
+    structure_tensor(y, full, sigma)
         .chunks_exact(3)
-        .map(|t| {
-            let (xx, xy, yy) = (t[0], t[1], t[2]);
-            let trace = xx + yy;
-            if trace <= 1e-3 {
-                return 0.0;
-            }
-            (((xx - yy).powi(2) + 4.0 * xy * xy).sqrt() / trace).powi(2)
-        })
+        .map(|t| coherence([t[0], t[1], t[2]]))
         .collect()
 }
 

@@ -3,11 +3,12 @@
 //! head tilted down), and a beard carried only as far as the oval ended across B's bare chin, a
 //! floating beard. Below the oval, where B's parse sees skin, the beard's texture is continued by
 //! mirroring the result about a line just inside the oval, fading out within a band of the face's
-//! width.
+//! width. Where the beard's strands run slanted across that line, the continuation gives way:
+//! mirrored, they fold back into chevrons, a fern along the jaw.
 
 use image::RgbImage;
 
-use super::raster::{ramp, Crop};
+use super::raster::{luma, ramp, structure_tensor, Crop, LowRes, Orientation};
 use super::P2;
 use crate::geometry::centroid;
 use crate::parse::{FaceParse, Part};
@@ -27,6 +28,14 @@ const INSET: f32 = 0.03;
 /// How far from straight down (in the face's own frame) the band reaches round the jaw, as the
 /// cosine of the angle: the chin and the jaw's lower half, not the cheeks beside the ears.
 const LOWEST: f32 = 0.5;
+
+/// Blur, in face widths, over which the strands' direction is read at the mirror line: a few
+/// strands.
+const STRANDS: f32 = 0.02;
+/// How strongly the texture at the mirror line runs slanted across it (its coherence times the
+/// sine of twice the strands' angle to the line), from which the continuation gives way, and at
+/// which it is gone: mirrored, slanted strands fold back into chevrons, a fern along the jaw.
+const SLANTED: (f32, f32) = (0.1, 0.3);
 
 /// What the continuation needs: the fused face's oval (image pixels), its down direction, the face's
 /// width, the carried beard per crop pixel, B's parse and B's photo.
@@ -69,6 +78,7 @@ impl Jaw<'_> {
             let (x, y) = (c.0 + reach * u.0, c.1 + reach * u.1);
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
         }
+        let strands = self.strands(out);
         let margin = 0.02 * reach + 1.0;
         let (x0, x1) = ((x0 - margin).floor() as i64, (x1 + margin).ceil() as i64);
         let (y0, y1) = ((y0 - margin).floor() as i64, (y1 + margin).ceil() as i64);
@@ -92,7 +102,9 @@ impl Jaw<'_> {
                     continue;
                 }
                 let q = (c.0 + u.0 * (2.0 * line - r), c.1 + u.1 * (2.0 * line - r));
-                let Some(beard) = self.carried_at(q) else {
+                let foot = (c.0 + u.0 * line, c.1 + u.1 * line);
+                let folds = strands(foot).map_or(0.0, |o| folding(o, u));
+                let Some(beard) = self.carried_at(q).map(|b| b * (1.0 - folds)) else {
                     continue;
                 };
                 let k = if past <= 0.0 {
@@ -122,6 +134,27 @@ impl Jaw<'_> {
         }
     }
 
+    /// The direction of the texture of `out` at an image point, over [`STRANDS`] of the face's
+    /// width; `None` outside the crop.
+    fn strands<'s>(&'s self, out: &RgbImage) -> impl Fn(P2) -> Option<Orientation> + 's {
+        let full = LowRes::new(self.crop.w, self.crop.h, 1);
+        let y: Vec<f32> = self
+            .crop
+            .read(out)
+            .chunks_exact(3)
+            .map(|p| luma([p[0], p[1], p[2]]))
+            .collect();
+        let tensor = structure_tensor(&y, &full, STRANDS * self.face_width);
+        move |q: P2| {
+            let (x, y) = (q.0 - self.crop.x as f32, q.1 - self.crop.y as f32);
+            if x < 0.0 || y < 0.0 || x >= self.crop.w as f32 || y >= self.crop.h as f32 {
+                return None;
+            }
+            let i = (y as usize * self.crop.w + x as usize) * 3;
+            Some(Orientation::of([tensor[i], tensor[i + 1], tensor[i + 2]]))
+        }
+    }
+
     /// The carried beard at image point `q`; `None` outside the crop.
     fn carried_at(&self, q: P2) -> Option<f32> {
         let (x, y) = (q.0 - self.crop.x as f32, q.1 - self.crop.y as f32);
@@ -130,6 +163,15 @@ impl Jaw<'_> {
         }
         Some(self.carried[y as usize * self.crop.w + x as usize])
     }
+}
+
+/// How much texture running as `o` folds into chevrons when mirrored about a line across the unit
+/// direction `u` (0 to 1): nothing for texture with no direction, or for lines along `u` or along
+/// the mirror line (mirrored, they run on); most for lines slanted at 45° to it.
+fn folding(o: Orientation, u: P2) -> f32 {
+    let out = o.along.0 * u.0 + o.along.1 * u.1;
+    let along_line = o.along.0 * -u.1 + o.along.1 * u.0;
+    ramp(o.coherence * (2.0 * out * along_line).abs(), SLANTED)
 }
 
 /// A pixel's saturation: its channels' spread over its brightest.
@@ -163,6 +205,21 @@ fn boundary(poly: &[P2], c: P2, u: P2) -> Option<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_strands_slanted_across_the_mirror_line_fold() {
+        let down = (0.0, 1.0);
+        let lines = |along: P2, coherence: f32| Orientation { along, coherence };
+        let d = std::f32::consts::FRAC_1_SQRT_2;
+        assert_eq!(folding(lines((d, d), 1.0), down), 1.0, "slanted at 45°");
+        assert_eq!(folding(lines((0.0, 1.0), 1.0), down), 0.0, "along the ray");
+        assert_eq!(folding(lines((1.0, 0.0), 1.0), down), 0.0, "along the line");
+        assert_eq!(
+            folding(lines((d, d), 0.05), down),
+            0.0,
+            "stubble, no direction"
+        );
+    }
 
     #[test]
     fn a_ray_from_inside_a_square_leaves_it_at_its_edge() {
