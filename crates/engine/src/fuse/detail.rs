@@ -182,7 +182,7 @@ const LINE_LIKE: (f32, f32) = (0.15, 0.35);
 
 /// Per pixel of a brightness map, the [`coherence`] of its gradients over a blur of `sigma` pixels.
 fn line_likeness(y: &[f32], full: &LowRes, sigma: f32) -> Vec<f32> {
-    structure_tensor(y, full, sigma)
+    full.blur(&structure_tensor(y, full.w, full.h), 3, sigma)
         .chunks_exact(3)
         .map(|t| coherence([t[0], t[1], t[2]]))
         .collect()

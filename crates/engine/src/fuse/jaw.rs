@@ -8,7 +8,7 @@
 
 use image::RgbImage;
 
-use super::raster::{luma, ramp, structure_tensor, Crop, LowRes, Orientation};
+use super::raster::{coherence, luma, ramp, structure_tensor, Crop, LowRes};
 use super::P2;
 use crate::geometry::centroid;
 use crate::parse::{FaceParse, Part};
@@ -32,6 +32,8 @@ const LOWEST: f32 = 0.5;
 /// Blur, in face widths, over which the strands' direction is read at the mirror line: a few
 /// strands.
 const STRANDS: f32 = 0.02;
+/// Face width, in pixels, above which the strands' direction is read at a lower resolution.
+const STRAND_GRID: f32 = 300.0;
 /// How strongly the texture at the mirror line runs slanted across it (its coherence times the
 /// sine of twice the strands' angle to the line), from which the continuation gives way, and at
 /// which it is gone: mirrored, slanted strands fold back into chevrons, a fern along the jaw.
@@ -78,10 +80,10 @@ impl Jaw<'_> {
             let (x, y) = (c.0 + reach * u.0, c.1 + reach * u.1);
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
         }
-        let strands = self.strands(out);
         let margin = 0.02 * reach + 1.0;
         let (x0, x1) = ((x0 - margin).floor() as i64, (x1 + margin).ceil() as i64);
         let (y0, y1) = ((y0 - margin).floor() as i64, (y1 + margin).ceil() as i64);
+        let strands = self.strands(out, [x0.max(0), y0.max(0), x1.min(w), y1.min(h)]);
         for y in y0.max(0)..y1.min(h) {
             for x in x0.max(0)..x1.min(w) {
                 let p = (x as f32 + 0.5, y as f32 + 0.5);
@@ -134,24 +136,35 @@ impl Jaw<'_> {
         }
     }
 
-    /// The direction of the texture of `out` at an image point, over [`STRANDS`] of the face's
-    /// width; `None` outside the crop.
-    fn strands<'s>(&'s self, out: &RgbImage) -> impl Fn(P2) -> Option<Orientation> + 's {
-        let full = LowRes::new(self.crop.w, self.crop.h, 1);
-        let y: Vec<f32> = self
-            .crop
-            .read(out)
-            .chunks_exact(3)
-            .map(|p| luma([p[0], p[1], p[2]]))
+    /// The structure tensor of `out` at an image point of the box `[x0, y0, x1, y1]` (the searched
+    /// sector's), blurred over [`STRANDS`] of the face's width; `None` outside the box.
+    fn strands(
+        &self,
+        out: &RgbImage,
+        [x0, y0, x1, y1]: [i64; 4],
+    ) -> impl Fn(P2) -> Option<[f32; 3]> {
+        let (w, h) = ((x1 - x0).max(0) as usize, (y1 - y0).max(0) as usize);
+        let y: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let p = out.get_pixel((x0 as usize + i % w) as u32, (y0 as usize + i / w) as u32);
+                luma(p.0.map(f32::from))
+            })
             .collect();
-        let tensor = structure_tensor(&y, &full, STRANDS * self.face_width);
+        // A large face's strands are several pixels wide: its gradients are read at a lower
+        // resolution, a face of about [`STRAND_GRID`] pixels' width.
+        let block = ((self.face_width / STRAND_GRID) as usize).max(1);
+        let low = LowRes::new(w, h, block);
+        let tensor = low.blur(
+            &structure_tensor(&low.average(&y, 1), low.w, low.h),
+            3,
+            STRANDS * self.face_width / block as f32,
+        );
         move |q: P2| {
-            let (x, y) = (q.0 - self.crop.x as f32, q.1 - self.crop.y as f32);
-            if x < 0.0 || y < 0.0 || x >= self.crop.w as f32 || y >= self.crop.h as f32 {
+            let (x, y) = (q.0 - x0 as f32, q.1 - y0 as f32);
+            if x < 0.0 || y < 0.0 || x >= w as f32 || y >= h as f32 {
                 return None;
             }
-            let i = (y as usize * self.crop.w + x as usize) * 3;
-            Some(Orientation::of([tensor[i], tensor[i + 1], tensor[i + 2]]))
+            Some(low.sample::<3>(&tensor, x as usize, y as usize))
         }
     }
 
@@ -165,13 +178,21 @@ impl Jaw<'_> {
     }
 }
 
-/// How much texture running as `o` folds into chevrons when mirrored about a line across the unit
-/// direction `u` (0 to 1): nothing for texture with no direction, or for lines along `u` or along
-/// the mirror line (mirrored, they run on); most for lines slanted at 45° to it.
-fn folding(o: Orientation, u: P2) -> f32 {
-    let out = o.along.0 * u.0 + o.along.1 * u.1;
-    let along_line = o.along.0 * -u.1 + o.along.1 * u.0;
-    ramp(o.coherence * (2.0 * out * along_line).abs(), SLANTED)
+/// How much texture of the blurred structure tensor `t` folds into chevrons when mirrored about a
+/// line across the unit direction `u` (0 to 1): its coherence times |sin 2φ|, φ the angle of its
+/// lines to `u`. Nothing for texture with no direction, or for lines along `u` or along the mirror
+/// line (mirrored, they run on); most for lines slanted at 45° to it.
+fn folding(t: [f32; 3], u: P2) -> f32 {
+    let [xx, xy, yy] = t;
+    let spread = ((xx - yy).powi(2) + 4.0 * xy * xy).sqrt();
+    if spread <= 1e-6 {
+        return 0.0;
+    }
+    // The gradients' doubled angle against `u`'s (cos 2α, sin 2α): the lines run across the
+    // gradients, which turns the sine's sign only.
+    let (cos2, sin2) = (u.0 * u.0 - u.1 * u.1, 2.0 * u.0 * u.1);
+    let slant = (2.0 * xy * cos2 - (xx - yy) * sin2).abs() / spread;
+    ramp(coherence(t) * slant, SLANTED)
 }
 
 /// A pixel's saturation: its channels' spread over its brightest.
@@ -209,13 +230,24 @@ mod tests {
     #[test]
     fn only_strands_slanted_across_the_mirror_line_fold() {
         let down = (0.0, 1.0);
-        let lines = |along: P2, coherence: f32| Orientation { along, coherence };
-        let d = std::f32::consts::FRAC_1_SQRT_2;
-        assert_eq!(folding(lines((d, d), 1.0), down), 1.0, "slanted at 45°");
-        assert_eq!(folding(lines((0.0, 1.0), 1.0), down), 0.0, "along the ray");
-        assert_eq!(folding(lines((1.0, 0.0), 1.0), down), 0.0, "along the line");
+        // The tensor of lines along unit direction `d`: gradients across them, and `k` times as
+        // much in every direction.
+        let lines = |d: P2, k: f32| {
+            let g = (-d.1, d.0);
+            let iso = k * 0.5;
+            [g.0 * g.0 + iso, g.0 * g.1, g.1 * g.1 + iso].map(|v| v * 100.0)
+        };
+        let r = std::f32::consts::FRAC_1_SQRT_2;
+        assert_eq!(folding(lines((r, r), 0.0), down), 1.0, "slanted at 45°");
         assert_eq!(
-            folding(lines((d, d), 0.05), down),
+            folding(lines((r, -r), 0.0), down),
+            1.0,
+            "slanted the other way"
+        );
+        assert_eq!(folding(lines((0.0, 1.0), 0.0), down), 0.0, "along the ray");
+        assert_eq!(folding(lines((1.0, 0.0), 0.0), down), 0.0, "along the line");
+        assert_eq!(
+            folding(lines((r, r), 4.0), down),
             0.0,
             "stubble, no direction"
         );

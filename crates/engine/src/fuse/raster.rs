@@ -79,10 +79,9 @@ pub(crate) fn ramp(v: f32, edges: (f32, f32)) -> f32 {
     ((v - edges.0) / (edges.1 - edges.0)).clamp(0.0, 1.0)
 }
 
-/// Per pixel of a brightness map (`full.w` × `full.h`), its structure tensor (gx², gx·gy, gy²,
-/// from central differences) blurred over `sigma` pixels: how its gradients run around it.
-pub(super) fn structure_tensor(y: &[f32], full: &LowRes, sigma: f32) -> Vec<f32> {
-    let (w, h) = (full.w, full.h);
+/// Per pixel of a `w` × `h` brightness map, its structure tensor (gx², gx·gy, gy², from central
+/// differences; 0 on the border): blurred, how its gradients run around it.
+pub(super) fn structure_tensor(y: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut tensor = vec![0f32; w * h * 3];
     for row in 1..h.saturating_sub(1) {
         for x in 1..w.saturating_sub(1) {
@@ -92,45 +91,16 @@ pub(super) fn structure_tensor(y: &[f32], full: &LowRes, sigma: f32) -> Vec<f32>
             tensor[i * 3..i * 3 + 3].copy_from_slice(&[gx * gx, gx * gy, gy * gy]);
         }
     }
-    full.blur(&tensor, 3, sigma)
+    tensor
 }
 
-/// How much the texture around a pixel runs one way, from its blurred structure tensor (gx², gx·gy,
-/// gy²): ((λ1 − λ2) / (λ1 + λ2))², 0 for texture with no direction (pores), 1 for parallel lines.
+/// How much the texture around a pixel runs one way, from its blurred [`structure_tensor`]: ((λ1 − λ2) / (λ1 + λ2))², 0 for texture with no direction (pores), 1 for parallel lines.
 pub(super) fn coherence([xx, xy, yy]: [f32; 3]) -> f32 {
     let trace = xx + yy;
     if trace <= 1e-3 {
         return 0.0;
     }
     (((xx - yy).powi(2) + 4.0 * xy * xy).sqrt() / trace).powi(2)
-}
-
-/// Which way the texture around a pixel runs, from its blurred structure tensor.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Orientation {
-    /// Unit direction along the texture's lines (across its strongest gradients).
-    pub(super) along: P2,
-    /// Its [`coherence`].
-    pub(super) coherence: f32,
-}
-
-impl Orientation {
-    /// The orientation of a blurred tensor (gx², gx·gy, gy²).
-    pub(super) fn of([xx, xy, yy]: [f32; 3]) -> Orientation {
-        let coherence = coherence([xx, xy, yy]);
-        if coherence == 0.0 {
-            return Orientation {
-                along: (1.0, 0.0),
-                coherence,
-            };
-        }
-        // The strongest gradients' angle; the lines run across it.
-        let across = 0.5 * (2.0 * xy).atan2(xx - yy);
-        Orientation {
-            along: (-across.sin(), across.cos()),
-            coherence,
-        }
-    }
 }
 
 /// Brightness of an RGB pixel (Rec. 601 weights).
@@ -465,7 +435,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_structure_tensor_of_stripes_runs_along_them() {
+    fn the_structure_tensor_of_stripes_is_coherent_and_runs_across_them() {
         // Vertical stripes (brightness varying with x only), then horizontal ones.
         let (w, h) = (24, 24);
         let full = LowRes::new(w, h, 1);
@@ -474,17 +444,24 @@ mod tests {
                 .map(|i| (f(i % w, i / w) % 4) as f32 * 40.0)
                 .collect()
         };
-        let at = |t: &[f32]| {
+        let at = |y: &[f32]| {
+            let t = full.blur(&structure_tensor(y, w, h), 3, 2.0);
             let i = (12 * w + 12) * 3;
-            Orientation::of([t[i], t[i + 1], t[i + 2]])
+            [t[i], t[i + 1], t[i + 2]]
         };
-        let vertical = at(&structure_tensor(&stripes(&|x, _| x), &full, 2.0));
-        assert!(vertical.along.1.abs() > 0.99, "{vertical:?}");
-        assert!(vertical.coherence > 0.9, "{vertical:?}");
-        let horizontal = at(&structure_tensor(&stripes(&|_, y| y), &full, 2.0));
-        assert!(horizontal.along.0.abs() > 0.99, "{horizontal:?}");
-        let flat = at(&structure_tensor(&vec![100.0; w * h], &full, 2.0));
-        assert_eq!(flat.coherence, 0.0);
+        // Gradients across vertical stripes are horizontal: all of the tensor is gx².
+        let vertical = at(&stripes(&|x, _| x));
+        assert!(coherence(vertical) > 0.99, "{vertical:?}");
+        assert!(
+            vertical[1].abs() < 1e-3 && vertical[2] < 1e-3,
+            "{vertical:?}"
+        );
+        let horizontal = at(&stripes(&|_, y| y));
+        assert!(
+            horizontal[0] < 1e-3 && horizontal[2] > 1.0,
+            "{horizontal:?}"
+        );
+        assert_eq!(coherence(at(&vec![100.0; w * h])), 0.0);
     }
 
     #[test]
