@@ -94,7 +94,8 @@ pub(super) fn structure_tensor(y: &[f32], w: usize, h: usize) -> Vec<f32> {
     tensor
 }
 
-/// How much the texture around a pixel runs one way, from its blurred [`structure_tensor`]: ((λ1 − λ2) / (λ1 + λ2))², 0 for texture with no direction (pores), 1 for parallel lines.
+/// How much the texture around a pixel runs one way, from its blurred [`structure_tensor`]:
+/// ((λ1 − λ2) / (λ1 + λ2))², 0 for texture with no direction (pores), 1 for parallel lines.
 pub(super) fn coherence([xx, xy, yy]: [f32; 3]) -> f32 {
     let trace = xx + yy;
     if trace <= 1e-3 {

@@ -143,28 +143,25 @@ impl Flattening {
         if a.len() < 20 || b.len() < 20 {
             return None;
         }
-        let (a_lit, b_lit) = (
-            highlights(relief_a, weights_a),
-            highlights(relief_b, weights_b),
-        );
-        (deepest_tenth(&a) > deepest_tenth(&b) * RELIEF_TOLERANCE).then_some(Flattening {
+        if deepest_tenth(&a) <= deepest_tenth(&b) * RELIEF_TOLERANCE {
+            return None;
+        }
+        Some(Flattening {
             a,
             b,
-            a_lit,
-            b_lit,
+            a_lit: highlights(relief_a, weights_a),
+            b_lit: highlights(relief_b, weights_b),
         })
     }
 
     /// The flattened relief of `r`, in a cell where B's relief is `here` (when B's skin is seen
     /// there): the lift to B's depth at the same rank, or to B's own shading of the same place,
     /// whichever is more. The ranks alone lift A's deepest shadows to B's deepest (its nostrils,
-    /// under its lip) and leave A's dark eye sockets dark on B's flash-lit face.
+    /// under its lip) and leave A's dark eye sockets dark on B's flash-lit face. A highlight is
+    /// dimmed the same way ([`Flattening::dim`]).
     pub(super) fn apply(&self, r: f32, here: Option<f32>) -> f32 {
-        if r > 0.0 {
+        if r >= 0.0 {
             return self.dim(r, here);
-        }
-        if r == 0.0 {
-            return r;
         }
         let m = r.abs();
         let target = at_same_rank(&self.a, &self.b, m);
