@@ -5,6 +5,18 @@ use image::RgbImage;
 /// A point in pixels: x, y.
 pub type P2 = (f32, f32);
 
+/// A Delaunay triangulation of `points`: index triples, one per triangle.
+pub fn triangulate(points: &[P2]) -> Vec<usize> {
+    let pts: Vec<delaunator::Point> = points
+        .iter()
+        .map(|&(x, y)| delaunator::Point {
+            x: x as f64,
+            y: y as f64,
+        })
+        .collect();
+    delaunator::triangulate(&pts).triangles
+}
+
 /// The contour `idx` of the points `at` widened about its centre by `k` (shrunk below 1).
 pub fn widened(idx: &[usize], k: f32, at: &dyn Fn(usize) -> P2) -> Vec<P2> {
     let points: Vec<P2> = idx.iter().map(|&i| at(i)).collect();

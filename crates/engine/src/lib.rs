@@ -13,6 +13,7 @@ mod landmarks;
 mod lighting;
 mod mesh;
 mod parse;
+mod pixel;
 mod report;
 
 use std::time::{Duration, Instant};

@@ -10,10 +10,10 @@
 
 use image::RgbImage;
 
-use crate::fuse::luma;
 use crate::geometry::bilinear;
 use crate::mesh::{Mesh, MESH_POINTS};
 use crate::parse::{FaceParse, Part};
+use crate::pixel::luma;
 
 /// Skin probability of a mesh point from which it takes part in the fit.
 const SKIN: f32 = 0.6;
@@ -167,7 +167,7 @@ pub fn fit_light(
 
 /// The light of a face in its photo, from its mesh (triangulated as the fusion does) and its parse.
 pub fn face_light(img: &RgbImage, mesh: &Mesh, parse: &FaceParse) -> Option<Light> {
-    let normals = vertex_normals(mesh, &crate::fuse::mesh_triangles(mesh));
+    let normals = vertex_normals(mesh, &mesh.triangles());
     fit_light(img, mesh, &normals, parse)
 }
 

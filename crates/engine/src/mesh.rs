@@ -4,7 +4,7 @@
 use faceswap_models::{Model, ModelError};
 
 use crate::detect::Face;
-use crate::geometry::{to_nchw, Affine, Pyramid};
+use crate::geometry::{to_nchw, triangulate, Affine, Pyramid};
 
 /// The mesh model's file.
 pub const MESH_MODEL: &str = "face_landmark.onnx";
@@ -24,6 +24,14 @@ pub struct Mesh {
     pub points: Vec<[f32; 3]>,
     /// Face-presence probability from the model.
     pub presence: f32,
+}
+
+impl Mesh {
+    /// The triangles the fusion warps by and the light is fitted over: a Delaunay triangulation of
+    /// the points in the image plane, as index triples.
+    pub fn triangles(&self) -> Vec<usize> {
+        triangulate(&self.points.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>())
+    }
 }
 
 /// The mesh model.

@@ -231,7 +231,7 @@ impl FaceParse {
         // And only hair that falls from the hair around the face covers it
         // ([`FaceParse::without_stray_hair`]; a platinum blonde's nose, at 0.54 to 0.67).
         let kept = self.without_stray_hair();
-        let no_hair = |j: usize| 1.0 - crate::fuse::ramp(1.0 - kept.face[j], UNSURE_COVER);
+        let no_hair = |j: usize| 1.0 - crate::pixel::ramp(1.0 - kept.face[j], UNSURE_COVER);
         // What surrounds the face (background, an ear, the neck), where it reaches in from the
         // crop's edge: on a turned face the mesh's far cheek takes in the ear and a sliver of
         // background along the cheek's outline, which warped onto a frontal face made a pale band.

@@ -33,7 +33,7 @@ mod shape;
 mod skin_tone;
 mod texture;
 
-use crate::geometry::P2;
+use crate::geometry::{triangulate, P2};
 use crate::landmarks::{
     BROW_A, BROW_B, EYE_A, EYE_B, FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_BASE, NOSE_TIP,
     UPPER_LIP_TOP,
@@ -49,11 +49,10 @@ use light::{
     hair_gain, pixel_gain, skin_distance, skin_weights, toward_tone, whiteness, HighlightGuard,
     HighlightRemoval, ShadingGain, SkinLight,
 };
-use raster::{abs_laplacian, quantile, Crop, LowRes};
-pub(crate) use raster::{luma, ramp};
+use raster::{abs_laplacian, luma, quantile, ramp, Crop, LowRes};
 use shape::{
-    dist, mirror, mouth_opening, neighbours, roll, target_shape, triangulate, trimmed_oval,
-    turned_opposite, yaw, FaceFrame,
+    dist, mirror, mouth_opening, neighbours, roll, target_shape, trimmed_oval, turned_opposite,
+    yaw, FaceFrame,
 };
 use texture::{
     own_side_weights, smoothed_sources, turned_away, warp_triangle, SkinMap, Source, WarpedFace,
@@ -883,11 +882,6 @@ fn composite(
         }
     }
     out
-}
-
-/// The triangles the fusion warps by, for a face's mesh (a Delaunay triangulation of its points).
-pub(crate) fn mesh_triangles(mesh: &Mesh) -> Vec<usize> {
-    triangulate(&mesh.points.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>())
 }
 
 /// Width of a face at eye level (or three quarters of its height, for a face seen from the side).

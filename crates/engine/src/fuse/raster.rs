@@ -5,6 +5,7 @@ use image::RgbImage;
 
 use super::morphology::square_extreme;
 use super::P2;
+pub(crate) use crate::pixel::{luma, ramp};
 
 /// The part of B that the fusion may touch.
 #[derive(Clone, Copy)]
@@ -73,12 +74,6 @@ impl Crop {
     }
 }
 
-/// Where `v` lies from `edges.0` (0) to `edges.1` (1), clamped: the soft threshold every mask of the
-/// fusion is made of (`edges.1` below `edges.0` ramps down).
-pub(crate) fn ramp(v: f32, edges: (f32, f32)) -> f32 {
-    ((v - edges.0) / (edges.1 - edges.0)).clamp(0.0, 1.0)
-}
-
 /// Per pixel of a `w` × `h` brightness map, its structure tensor (gx², gx·gy, gy², from central
 /// differences; 0 on the border): blurred, how its gradients run around it.
 pub(super) fn structure_tensor(y: &[f32], w: usize, h: usize) -> Vec<f32> {
@@ -102,11 +97,6 @@ pub(super) fn coherence([xx, xy, yy]: [f32; 3]) -> f32 {
         return 0.0;
     }
     (((xx - yy).powi(2) + 4.0 * xy * xy).sqrt() / trace).powi(2)
-}
-
-/// Brightness of an RGB pixel (Rec. 601 weights).
-pub(crate) fn luma(p: [f32; 3]) -> f32 {
-    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
 }
 
 /// The absolute Laplacian of an RGB buffer's brightness, one value per pixel (zero on the border):

@@ -172,17 +172,6 @@ pub(super) fn dist(a: P2, b: P2) -> f32 {
     (a.0 - b.0).hypot(a.1 - b.1)
 }
 
-pub(super) fn triangulate(points: &[P2]) -> Vec<usize> {
-    let pts: Vec<delaunator::Point> = points
-        .iter()
-        .map(|&(x, y)| delaunator::Point {
-            x: x as f64,
-            y: y as f64,
-        })
-        .collect();
-    delaunator::triangulate(&pts).triangles
-}
-
 pub(super) fn neighbours(triangles: &[usize]) -> Vec<Vec<usize>> {
     let mut n = vec![Vec::new(); MESH_POINTS];
     for t in triangles.chunks_exact(3) {

@@ -437,7 +437,8 @@ pub(super) fn warp_triangle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuse::shape::{neighbours, triangulate};
+    use crate::fuse::shape::neighbours;
+    use crate::geometry::triangulate;
     use crate::parse::{Part, PARTS};
 
     #[test]
