@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use faceswap_server::fetch::IpNet;
+use faceswap_server::network::IpNet;
 use faceswap_server::{Config, LogFormat};
 
 /// Arguments of `faceswap serve`.

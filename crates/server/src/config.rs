@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use faceswap_engine::PhotoLimits;
 
-use crate::fetch::IpNet;
+use crate::network::IpNet;
 
 /// The content filter's settings.
 #[derive(Debug, Clone, Default)]

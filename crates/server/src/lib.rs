@@ -18,6 +18,7 @@ pub mod fetch;
 pub mod keys;
 pub mod label;
 pub mod metrics;
+pub mod network;
 pub mod slots;
 pub mod store;
 pub mod sweeper;
