@@ -213,14 +213,7 @@ impl FaceParse {
     /// "other" is shaded or grey skin, never the surroundings).
     pub fn with_grown_cover(&self, mesh: &Mesh) -> FaceParse {
         let least_around = |i: usize, reach: usize, value: &dyn Fn(usize) -> f32| {
-            let (x, y) = (i % GRID, i / GRID);
-            let mut least = value(i);
-            for ny in y.saturating_sub(reach)..(y + reach + 1).min(GRID) {
-                for nx in x.saturating_sub(reach)..(x + reach + 1).min(GRID) {
-                    least = least.min(value(ny * GRID + nx));
-                }
-            }
-            least
+            neighbourhood(i, reach).fold(value(i), |least, j| least.min(value(j)))
         };
         let no_glasses = |i: usize| 1.0 - self.cells[i][Part::Glasses as usize];
         // Where the parser is unsure, that doubt is no cover: on a blond face framed by blond
@@ -267,12 +260,7 @@ impl FaceParse {
         // The photo's surroundings: what the parser calls them, reached from the crop's edge (a
         // pale, made-up face the parser half calls surroundings is not).
         let surroundings = self.reached_from(Part::Other, SURROUNDINGS, &|_| true, &at_edge);
-        let touches_surroundings = |i: usize| {
-            let (x, y) = (i % GRID, i / GRID);
-            (y.saturating_sub(1)..(y + 2).min(GRID)).any(|ny| {
-                (x.saturating_sub(1)..(x + 2).min(GRID)).any(|nx| surroundings[ny * GRID + nx])
-            })
-        };
+        let touches_surroundings = |i: usize| neighbourhood(i, 1).any(|j| surroundings[j]);
         let around_face =
             |i: usize| at_edge(i) || (i / GRID < ABOVE_NOSE_ROWS && touches_surroundings(i));
         let from_outside = self.reached_from(Part::Hair, UNSURE_COVER.0, &|_| true, &around_face);
@@ -384,6 +372,14 @@ impl FaceParse {
             vec![0.0; GRID * GRID],
         )
     }
+}
+
+/// The grid cells within `reach` cells of cell `i` (a square, cut at the grid's edge), `i` too.
+fn neighbourhood(i: usize, reach: usize) -> impl Iterator<Item = usize> {
+    let (x, y) = (i % GRID, i / GRID);
+    (y.saturating_sub(reach)..(y + reach + 1).min(GRID)).flat_map(move |ny| {
+        (x.saturating_sub(reach)..(x + reach + 1).min(GRID)).map(move |nx| ny * GRID + nx)
+    })
 }
 
 /// Whether a grid cell is on the grid's edge.
