@@ -35,6 +35,15 @@ pub const EYE_B: [usize; 16] = [
 pub const BROW_A: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
 /// Outline of the other brow.
 pub const BROW_B: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
+/// The eye socket on the image's left: the brow's upper edge from the outer end in, then the
+/// eye's lower lid back out (lids, lashes and their make-up lie inside).
+pub const ORBIT_A: [usize; 14] = [
+    70, 63, 105, 66, 107, 133, 155, 154, 153, 145, 144, 163, 7, 33,
+];
+/// The other eye socket.
+pub const ORBIT_B: [usize; 14] = [
+    300, 293, 334, 296, 336, 362, 382, 381, 380, 374, 373, 390, 249, 263,
+];
 /// Upper edges of both eyebrows.
 pub const BROWS_UPPER: [usize; 10] = [70, 63, 105, 66, 107, 300, 293, 334, 296, 336];
 

@@ -1,7 +1,7 @@
 //! Light: each face's skin-weighted low-frequency light, the shading gain from A's to B's, and the
 //! highlight guard.
 
-use super::raster::{luma, quantile, ramp, LowRes};
+use super::raster::{luma, median, quantile, ramp, LowRes};
 
 /// Tolerance of the skin test, in median absolute deviations of the interior.
 pub(super) const SKIN_SPREAD: f32 = 3.0;
@@ -314,35 +314,65 @@ impl HighlightRemoval<'_> {
 /// `sample` cells), in tolerances, from block averages `a_low` (sums weighted by `m_low`).
 pub(super) fn skin_distance(a_low: &[f32], m_low: &[f32], sample: &[bool]) -> Vec<f32> {
     let colour = |i: usize| [0, 1, 2].map(|c| a_low[i * 3 + c] / m_low[i].max(1e-3));
-    let interior: Vec<usize> = (0..m_low.len()).filter(|&i| sample[i]).collect();
-    if interior.len() < 8 {
+    let Some(channels) = [0, 1, 2]
+        .map(|c| centre_and_spread(sample, &|i| colour(i)[c]))
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+    else {
         return vec![0.0; m_low.len()];
-    }
-    let median = |mut v: Vec<f32>| {
-        v.sort_by(f32::total_cmp);
-        v[v.len() / 2]
     };
-    let centre = [0, 1, 2].map(|c| median(interior.iter().map(|&i| colour(i)[c]).collect()));
-    let spread = [0, 1, 2].map(|c| {
-        median(
-            interior
-                .iter()
-                .map(|&i| (colour(i)[c] - centre[c]).abs())
-                .collect(),
-        )
-    });
     (0..m_low.len())
         .map(|i| {
             if m_low[i] < 1e-3 {
                 return f32::MAX;
             }
             let p = colour(i);
-            let d2: f32 = (0..3)
-                .map(|c| ((p[c] - centre[c]) / (SKIN_SPREAD * spread[c] + 8.0)).powi(2))
+            let d2: f32 = channels
+                .iter()
+                .zip(p)
+                .map(|(&(centre, spread), v)| ((v - centre) / (SKIN_SPREAD * spread + 8.0)).powi(2))
                 .sum();
             (d2 / 3.0).sqrt()
         })
         .collect()
+}
+
+/// How much colder each low-res cell of a warped face is than that face's own skin (the median of
+/// the `sample` cells), in tolerances: its red over blue, for its brightness, below the skin's.
+/// Skin, its shadows and a dark beard are as warm as the skin or warmer; a grey or blue thing in
+/// front of the face (a microphone, a phone) is colder, however close its brightness comes.
+pub(super) fn coldness(a_low: &[f32], m_low: &[f32], sample: &[bool]) -> Vec<f32> {
+    let warmth = |i: usize| {
+        let p = [0, 1, 2].map(|c| a_low[i * 3 + c] / m_low[i].max(1e-3));
+        (p[0] - p[2]) / (luma(p) + GAIN_FLOOR)
+    };
+    let Some((centre, spread)) = centre_and_spread(sample, &warmth) else {
+        return vec![0.0; m_low.len()];
+    };
+    (0..m_low.len())
+        .map(|i| {
+            if m_low[i] < 1e-3 {
+                return 0.0;
+            }
+            (centre - warmth(i)) / (SKIN_SPREAD * spread + WARMTH_TOLERANCE)
+        })
+        .collect()
+}
+
+/// Least tolerance of [`coldness`], in red minus blue over brightness: a face whose skin is all
+/// one warmth (a black-and-white photo) still has noise.
+const WARMTH_TOLERANCE: f32 = 0.03;
+
+/// The median of `value` over the `sample` cells and the median of its absolute deviation from
+/// it; `None` for fewer than eight cells.
+fn centre_and_spread(sample: &[bool], value: &dyn Fn(usize) -> f32) -> Option<(f32, f32)> {
+    let mut values: Vec<f32> = (0..sample.len())
+        .filter(|&i| sample[i])
+        .map(value)
+        .collect();
+    let centre = median(&mut values, 8)?;
+    let mut deviations: Vec<f32> = values.iter().map(|v| (v - centre).abs()).collect();
+    Some((centre, median(&mut deviations, 8)?))
 }
 
 /// How much each low-res cell counts as skin (from 1 down to a small floor), by its colour's
@@ -535,6 +565,42 @@ mod tests {
         eprintln!("light in the beard: {own} read off the beard, {around} from the skin around");
         assert!(own < 100.0, "{own}");
         assert!(around > 130.0, "{around}");
+    }
+
+    #[test]
+    fn grey_metal_is_cold_and_a_shadow_or_a_dark_beard_is_not() {
+        // Forty cells of warm skin in a stage light, varying a little; then a grey microphone as
+        // bright as the skin, a shadow on the skin at half its brightness, a dark brown beard and
+        // a white glint.
+        let mut cells: Vec<[f32; 3]> = (0..40)
+            .map(|k| {
+                let v = (k % 5) as f32 * 3.0;
+                [150.0 + v, 115.0 + v * 0.8, 105.0 + v * 0.7]
+            })
+            .collect();
+        cells.extend([
+            [112.0, 110.0, 118.0],
+            [75.0, 56.0, 50.0],
+            [60.0, 45.0, 38.0],
+            [250.0, 250.0, 252.0],
+        ]);
+        let a_low: Vec<f32> = cells.iter().flatten().copied().collect();
+        let m_low = vec![1.0; cells.len()];
+        let sample: Vec<bool> = (0..cells.len()).map(|i| i < 40).collect();
+        let cold = coldness(&a_low, &m_low, &sample);
+        assert!(
+            cold[..40].iter().all(|&c| c.abs() < 1.0),
+            "{:?}",
+            &cold[..40]
+        );
+        let [mic, shadow, beard, glint] = [cold[40], cold[41], cold[42], cold[43]];
+        assert!(mic > 2.5, "the microphone: {mic}");
+        assert!(glint > 2.5, "the glint: {glint}");
+        assert!(shadow < 1.0, "the shadow: {shadow}");
+        assert!(beard < 1.0, "the beard: {beard}");
+        // The microphone is close to the skin by the plain colour distance: only its coldness
+        // tells it.
+        assert!(skin_distance(&a_low, &m_low, &sample)[40] < 3.0);
     }
 
     #[test]

@@ -36,7 +36,7 @@ mod texture;
 use crate::geometry::{triangulate, P2};
 use crate::landmarks::{
     BROW_A, BROW_B, EYE_A, EYE_B, FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_BASE, NOSE_TIP,
-    UPPER_LIP_TOP,
+    ORBIT_A, ORBIT_B, UPPER_LIP_TOP,
 };
 use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
@@ -69,6 +69,13 @@ const SHADING_SIGMA: f32 = 0.1;
 const RIM_SIGMA: f32 = 0.12;
 /// Skin distance beyond which even the interior of A's face is left to B (an object in front of it).
 const FOREIGN: f32 = 3.0;
+/// Skin distance beyond which the rim of A's face is left to B (hair or background in the oval).
+const SKIN_LIKE: f32 = 2.0;
+/// How much the eye sockets' contours are widened about their centres where coldness is A's own.
+const ORBIT_WIDENING: f32 = 1.15;
+/// Coldness ([`light::coldness`]) from which A's face starts to be left to B, and at which it wholly
+/// is: a grey or blue thing in front of it (a microphone at the chin).
+const COLD_FOREIGN: (f32, f32) = (1.5, 2.5);
 /// Width of the rim where the fine shading applies, as a blur in face widths.
 const SHADING_RIM_SIGMA: f32 = 0.18;
 /// Blur of the skin tint's transfer, in face widths: finer than the shading's, so A's local colour
@@ -445,17 +452,34 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // Near the edge, A's mesh oval often takes in hair or background: keep only what looks like A's
     // skin there, so B's jaw line and cheeks are not painted over with them.
     // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
-    // to B; beards and shadows stay A's.
-    let skin: Vec<f32> = distance
+    // to B; beards and shadows stay A's. What is much colder than A's skin (grey or blue: a
+    // microphone's metal, however close its brightness comes to A's skin) is no skin anywhere,
+    // except A's eyes, lips and eye sockets, which are cold and A's own (whites, teeth, irises,
+    // lids and their make-up).
+    let orbit = |contour: &[usize]| {
+        share_in(&crate::geometry::widened(contour, ORBIT_WIDENING, &|i| {
+            target[i]
+        }))
+    };
+    let orbits = [orbit(&ORBIT_A), orbit(&ORBIT_B)];
+    let own = |i: usize| feature(i).max((2.0 * (orbits[0][i] + orbits[1][i])).min(1.0));
+    let cold: Vec<f32> = light::coldness(&a_low, &m_low, &sample_a)
         .iter()
         .enumerate()
-        .map(|(i, d)| (2.0 - d).clamp(0.0, 1.0).max(feature(i)))
+        .map(|(i, &c)| ramp(c, COLD_FOREIGN) * (1.0 - own(i)))
         .collect();
-    let not_foreign: Vec<f32> = distance
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (FOREIGN - d).clamp(0.0, 1.0).max(feature(i)))
-        .collect();
+    // Grown by the blur's reach below, so that the blur softens its edge outwards and the thing's
+    // rim (mixed with the skin behind, less cold) goes with it.
+    let cold = low.grow(&cold, (feather * 0.5).round() as usize);
+    let like_skin = |within: f32| -> Vec<f32> {
+        (0..low.w * low.h)
+            .map(|i| {
+                let near = (within - distance[i]).clamp(0.0, 1.0);
+                (near * (1.0 - cold[i] * (1.0 - own(i)))).max(feature(i))
+            })
+            .collect()
+    };
+    let (skin, not_foreign) = (like_skin(SKIN_LIKE), like_skin(FOREIGN));
     let skin = low.blur(&skin, 1, feather * 0.5);
     let not_foreign = low.blur(&not_foreign, 1, feather * 0.5);
     for (((a, r), k), f) in alpha_low.iter_mut().zip(&rim).zip(&skin).zip(&not_foreign) {
