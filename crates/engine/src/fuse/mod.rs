@@ -72,7 +72,7 @@ const FOREIGN: f32 = 3.0;
 /// Skin distance beyond which the rim of A's face is left to B (hair or background in the oval).
 const SKIN_LIKE: f32 = 2.0;
 /// How much the eye sockets' contours are widened about their centres where coldness is A's own.
-const ORBIT_WIDENING: f32 = 1.15;
+const ORBIT_WIDENING: f32 = 1.3;
 /// Coldness ([`light::coldness`]) from which A's face starts to be left to B, and at which it wholly
 /// is: a grey or blue thing in front of it (a microphone at the chin).
 const COLD_FOREIGN: (f32, f32) = (1.5, 2.5);
