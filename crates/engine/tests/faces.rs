@@ -1915,8 +1915,8 @@ fn a_microphone_in_front_of_the_source_s_chin_is_not_copied() {
             face,
         } = fuse_into("lin.png", b);
         let p = |i: usize| (face.mesh.points[i][0], face.mesh.points[i][1]);
-        // Where the microphone's head lands: about the mesh's point 199, over a disk a third of
-        // the way from the lower lip to the chin's bottom.
+        // Where the microphone's head lands: a disk round the mesh's point 199, between the lower
+        // lip and the chin's bottom, of radius MIC_REACH of the distance between them.
         let (lip, chin, centre) = (p(17), p(152), p(199));
         let r = MIC_REACH * (chin.0 - lip.0).hypot(chin.1 - lip.1);
         let (mut off, mut all) = (0, 0);

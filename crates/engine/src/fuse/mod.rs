@@ -462,11 +462,11 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         }))
     };
     let orbits = [orbit(&ORBIT_A), orbit(&ORBIT_B)];
-    let own = |i: usize| feature(i).max((2.0 * (orbits[0][i] + orbits[1][i])).min(1.0));
+    let own_part = |i: usize| feature(i).max((2.0 * (orbits[0][i] + orbits[1][i])).min(1.0));
     let cold: Vec<f32> = light::coldness(&a_low, &m_low, &sample_a)
         .iter()
         .enumerate()
-        .map(|(i, &c)| ramp(c, COLD_FOREIGN) * (1.0 - own(i)))
+        .map(|(i, &c)| ramp(c, COLD_FOREIGN) * (1.0 - own_part(i)))
         .collect();
     // Grown by the blur's reach below, so that the blur softens its edge outwards and the thing's
     // rim (mixed with the skin behind, less cold) goes with it.
@@ -475,7 +475,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         (0..low.w * low.h)
             .map(|i| {
                 let near = (within - distance[i]).clamp(0.0, 1.0);
-                (near * (1.0 - cold[i] * (1.0 - own(i)))).max(feature(i))
+                (near * (1.0 - cold[i] * (1.0 - own_part(i)))).max(feature(i))
             })
             .collect()
     };
