@@ -1,9 +1,9 @@
 //! Fine detail: how sharp and how grainy each face is, and A's brought towards B's, so that the new
 //! face does not look pasted from another camera.
 
-#[cfg(doc)]
-use super::raster::abs_laplacian;
-use super::raster::{box3, box_pass, coherence, luma, quantile, ramp, structure_tensor, LowRes};
+use super::raster::{
+    abs_laplacian, box3, box_pass, coherence, luma, quantile, ramp, structure_tensor, LowRes,
+};
 
 /// Detail ratios of A's face to B's within which A's detail is left as it is.
 const SHARPNESS_BAND: (f32, f32) = (0.75, 1.5);
@@ -12,6 +12,73 @@ const GRAIN_MIN: f32 = 1.5;
 const GRAIN_RATIO: f32 = 1.3;
 /// Largest gain of A's fine detail when sharpening a soft A (more shows its noise).
 const MAX_SHARPEN: f32 = 2.5;
+
+/// Sharpness ratio of A's face to B's, once sharpened, from which A's skin starts to take B's fine
+/// texture, and at which it takes it whole.
+const STILL_SOFT: (f32, f32) = (0.6, 0.25);
+
+/// Largest enlargement of A's face that widens the band of edges that are steepened.
+const MAX_EDGE_SCALE: f32 = 4.0;
+
+/// B's camera, which A's warped face takes so that it does not look pasted from another: its
+/// sharpness, its edges, its skin's fine texture and its grain.
+pub(super) struct Camera<'a> {
+    /// The crop of B under the fused face, RGB, and its absolute Laplacian ([`abs_laplacian`]).
+    pub(super) b: &'a [f32],
+    pub(super) lap_b: &'a [f32],
+    /// The blend weight per pixel.
+    pub(super) alpha: &'a [f32],
+    /// Per pixel, how much both faces are skin there, away from the features: where a soft A may
+    /// take B's texture.
+    pub(super) skin: &'a dyn Fn(usize) -> f32,
+    /// The crop's width and height.
+    pub(super) size: (usize, usize),
+    /// A's face width and B's, in their photos' pixels.
+    pub(super) face_widths: [f32; 2],
+}
+
+impl Camera<'_> {
+    /// Brings A's face (`rgb`) to B's camera. Returns the sharpness ratio of A's face to B's as
+    /// warped (before any change) and the grain of each, for the report.
+    pub(super) fn apply(&self, rgb: &mut [f32]) -> (f32, [f32; 2]) {
+        let Camera {
+            b,
+            lap_b,
+            alpha,
+            skin,
+            size: (w, h),
+            face_widths: [a_width, b_width],
+        } = *self;
+        let lap_a = abs_laplacian(rgb, w, h);
+        let ratio = sharpness_ratio(&lap_a, lap_b, alpha, w, h);
+        // A soft A's lost edges (lids, irises, the lips' line) are a pixel or two wide, wider by
+        // as much as A's face was enlarged.
+        let enlarged = (b_width / a_width.max(1.0)).clamp(1.0, MAX_EDGE_SCALE);
+        // A face at least as finely detailed as B's is not soft.
+        if ratio < 1.0 {
+            match_edges(rgb, b, alpha, w, h, enlarged);
+        }
+        let lap_a = if match_sharpness(rgb, w, h, ratio) {
+            abs_laplacian(rgb, w, h)
+        } else {
+            lap_a
+        };
+        // Still much softer than B (a small or blurred A: sharpening cannot bring back pores that
+        // are not there), A's skin takes B's own fine texture where both are skin, away from the
+        // features.
+        let softer = ramp(sharpness_ratio(&lap_a, lap_b, alpha, w, h), STILL_SOFT);
+        let lap_a = if softer > 0.0 {
+            let weight = |i: usize| softer * skin(i) * (alpha[i] > 0.0) as u8 as f32;
+            borrow_texture(rgb, b, &weight, (w, h), TEXTURE_SIGMA * b_width);
+            abs_laplacian(rgb, w, h)
+        } else {
+            lap_a
+        };
+        let grains = [grain(&lap_a, alpha, w, h), grain(lap_b, alpha, w, h)];
+        add_grain(rgb, alpha, grains[0], grains[1]);
+        (ratio, grains)
+    }
+}
 
 /// Fine detail of A's warped face over B's where A's face goes (alpha at least a half, with its four
 /// neighbours): the ratio of the mean of their absolute Laplacians ([`abs_laplacian`]).

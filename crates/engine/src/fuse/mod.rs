@@ -42,9 +42,6 @@ use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
 use crate::parse::{FaceParse, Part};
 use crate::report::{FusionReport, MouthState, PoseDifference};
-use detail::{
-    add_grain, borrow_texture, grain, match_edges, match_sharpness, sharpness_ratio, TEXTURE_SIGMA,
-};
 use light::{
     hair_gain, pixel_gain, skin_distance, skin_weights, toward_tone, whiteness, HighlightGuard,
     HighlightRemoval, ShadingGain, SkinLight,
@@ -111,13 +108,6 @@ const TEETH_PIXELS: usize = 20;
 
 /// How far B's mouth is widened about its centre where it is no beard of B's.
 const MOUTH_WIDENING: f32 = 1.15;
-
-/// Sharpness ratio of A's face to B's, once sharpened, from which A's skin starts to take B's fine
-/// texture, and at which it takes it whole.
-const STILL_SOFT: (f32, f32) = (0.6, 0.25);
-
-/// Largest enlargement of A's face that widens the band of edges that are steepened.
-const MAX_EDGE_SCALE: f32 = 4.0;
 
 /// One face of a fusion: its photo, its mesh and its parse.
 pub struct Side<'a> {
@@ -730,49 +720,21 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         (crop.w, crop.h),
         face_width,
     );
-    let lap_a = abs_laplacian(&warped, crop.w, crop.h);
-    report.sharpness_ratio = sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h);
-    // A soft A's lost edges (lids, irises, the lips' line) are a pixel or two wide, wider by as
-    // much as A's face was enlarged.
-    let enlarged =
-        (report.face_width[1] / report.face_width[0].max(1.0)).clamp(1.0, MAX_EDGE_SCALE);
-    // A face at least as finely detailed as B's is not soft.
-    if report.sharpness_ratio < 1.0 {
-        match_edges(&mut warped, &b_crop, &alpha, crop.w, crop.h, enlarged);
-    }
-    let lap_a = if match_sharpness(&mut warped, crop.w, crop.h, report.sharpness_ratio) {
-        abs_laplacian(&warped, crop.w, crop.h)
-    } else {
-        lap_a
+    // A's face takes B's camera: its sharpness, its edges, its skin's texture and its grain.
+    let b_skin_at = |i: usize| {
+        let (x, y) = (i % crop.w, i / crop.w);
+        let b_skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
+        bare_skin[i] * b_skin * (1.0 - feature_at(i))
     };
-    // Still much softer than B (a small or blurred A: sharpening cannot bring back pores that are
-    // not there), A's skin takes B's own fine texture where both are skin, away from the features.
-    let softer = ramp(
-        sharpness_ratio(&lap_a, &lap_b, &alpha, crop.w, crop.h),
-        STILL_SOFT,
-    );
-    let lap_a = if softer > 0.0 {
-        let weight = |i: usize| {
-            let (x, y) = (i % crop.w, i / crop.w);
-            let b_skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
-            softer * bare_skin[i] * b_skin * (1.0 - feature_at(i)) * (alpha[i] > 0.0) as u8 as f32
-        };
-        borrow_texture(
-            &mut warped,
-            &b_crop,
-            &weight,
-            (crop.w, crop.h),
-            TEXTURE_SIGMA * face_width,
-        );
-        abs_laplacian(&warped, crop.w, crop.h)
-    } else {
-        lap_a
+    let camera = detail::Camera {
+        b: &b_crop,
+        lap_b: &lap_b,
+        alpha: &alpha,
+        skin: &b_skin_at,
+        size: (crop.w, crop.h),
+        face_widths: report.face_width,
     };
-    report.grain = [
-        grain(&lap_a, &alpha, crop.w, crop.h),
-        grain(&lap_b, &alpha, crop.w, crop.h),
-    ];
-    add_grain(&mut warped, &alpha, report.grain[0], report.grain[1]);
+    (report.sharpness_ratio, report.grain) = camera.apply(&mut warped);
     // B's own brow where the fused face has none (B's brow higher than A's, its tail under A's
     // covered temple or in the rim's feather) shows through what is left to B as a second brow:
     // there B shows its skin instead, its colour at the shading's scale.
