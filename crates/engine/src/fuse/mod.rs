@@ -721,7 +721,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         face_width,
     );
     // A's face takes B's camera: its sharpness, its edges, its skin's texture and its grain.
-    let b_skin_at = |i: usize| {
+    let both_skin_at = |i: usize| {
         let (x, y) = (i % crop.w, i / crop.w);
         let b_skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
         bare_skin[i] * b_skin * (1.0 - feature_at(i))
@@ -730,7 +730,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         b: &b_crop,
         lap_b: &lap_b,
         alpha: &alpha,
-        skin: &b_skin_at,
+        skin: &both_skin_at,
         size: (crop.w, crop.h),
         face_widths: report.face_width,
     };
