@@ -1226,7 +1226,8 @@ fn a_turned_source_s_nostrils_come_without_jagged_shards() {
     // nostrils and moustache are spread very unevenly over the mesh's small triangles there, and
     // the warp, affine per triangle, bent their dark lines at every edge into a sawtooth with
     // shards between (the 99th percentile of the absolute Laplacian under the nose 3.7 times the
-    // template's). The warp's mapping is smoothed now: 1.7 times.
+    // template's). The warp's mapping is smoothed now: 1.8 times; 2.25 since the relief is
+    // flattened per pixel, as the shadow round the nostrils is lifted and their holes stay dark.
     let Fused { b, swapped, face } = fuse_into("kit_3.jpg", "cruise.jpg");
     // From the nose's wings (98, 327) and its tip (4) down to the upper lip's top (0).
     let [x0, x1, y0, y1] = bounds(&face.mesh.points, [98, 327, 4, 0]);
@@ -1248,7 +1249,7 @@ fn a_turned_source_s_nostrils_come_without_jagged_shards() {
 }
 
 /// How much sharper than the template's the sharpest edges under a fused nose may be.
-const NOSE_EDGES: f32 = 2.2;
+const NOSE_EDGES: f32 = 2.6;
 
 /// Whether the point (x, y) is inside `poly` (even-odd rule).
 fn in_polygon(poly: &[(f32, f32)], x: f32, y: f32) -> bool {

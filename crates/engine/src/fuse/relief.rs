@@ -38,6 +38,11 @@ pub(super) const SIDE_LIGHT: (f32, f32) = (0.2, 0.45);
 /// Blur of the two sides' gap, in face widths: a spot on one side only (a mole, a scar) of a cell
 /// or two counts less, a shadow cast by the nose or a half-lit cheek is wider.
 const ASYMMETRY_BLUR: f32 = 0.012;
+/// Relief (log brightness) under which a cell's share of relief kept is measured against this
+/// much: about nothing to flatten, its share stays near 1 rather than a ratio of two small numbers.
+const SMALL_RELIEF: f32 = 0.05;
+/// Blur, in face widths, of a pixel's own relief: pores and fine lines stay A's detail.
+const PIXEL_RELIEF_BLUR: f32 = 0.004;
 /// No mirror cell.
 const NO_MIRROR: u32 = u32::MAX;
 
@@ -45,6 +50,16 @@ const NO_MIRROR: u32 = u32::MAX;
 /// blur, both taken over `weights` (its skin: what is not skin, eyes and brows and lips, takes the
 /// relief of the skin around it). `luma` is each cell's mean brightness, `face_width` in cells.
 pub(super) fn relief(low: &LowRes, luma: &[f32], weights: &[f32], face_width: f32) -> Vec<f32> {
+    relief_and_light(low, luma, weights, face_width).0
+}
+
+/// [`relief`], and the light it is measured against: the log brightness at the coarse blur.
+fn relief_and_light(
+    low: &LowRes,
+    luma: &[f32],
+    weights: &[f32],
+    face_width: f32,
+) -> (Vec<f32>, Vec<f32>) {
     let log: Vec<f32> = luma
         .iter()
         .zip(weights)
@@ -59,11 +74,13 @@ pub(super) fn relief(low: &LowRes, luma: &[f32], weights: &[f32], face_width: f3
     };
     let (fine, coarse) = (at(RELIEF_FINE * face_width), at(RELIEF_COARSE * face_width));
     let near = low.blur(weights, 1, RELIEF_FINE * face_width);
-    fine.iter()
+    let relief = fine
+        .iter()
         .zip(&coarse)
         .zip(&near)
         .map(|((f, c), n)| if *n > 1e-3 { f - c } else { 0.0 })
-        .collect()
+        .collect();
+    (relief, coarse)
 }
 
 /// How deep a relief is over `weights`: the magnitude that the deepest tenth of the skin (cells
@@ -307,7 +324,7 @@ pub(super) fn flatten(
         .map(|(s, n)| if *n > 1e-3 { s / n } else { 0.0 })
         .collect();
     let a_weights = low.average(&weighted, 1);
-    let relief_a = relief(low, &a_luma, &a_weights, face_width);
+    let (relief_a, light_a) = relief_and_light(low, &a_luma, &a_weights, face_width);
     let relief_b = relief(low, b.luma, b.skin, face_width);
     // B's depth over the same skin as A's: B's skin beyond A's blended face (at its hairline,
     // beside its ears) has shadows that A's is not measured on.
@@ -322,21 +339,48 @@ pub(super) fn flatten(
     let lifted = lifted.as_deref().unwrap_or(&relief_a);
     let flat = Flattening::new(lifted, &a_weights, &relief_b, &b_shared);
     if flat.is_some() || side.strength > 0.0 {
-        // Per cell, the factor of brightness that flattens it.
-        let factor: Vec<f32> = relief_a
+        // Per cell, the share of its relief that is kept: a cell is the mean of a shadow's dark
+        // core and its paler rim, and one factor per cell left the core dark and lifted the rim
+        // past the light around (a nostril's shadow as a black line with a pale halo).
+        let kept: Vec<f32> = relief_a
             .iter()
             .zip(lifted)
             .enumerate()
             .map(|(i, (&r, &l))| {
                 let here = (b_shared[i] >= 0.5).then_some(relief_b[i]);
-                (flat.as_ref().map_or(l, |f| f.apply(l, here)) - r).exp()
+                let flattened = flat.as_ref().map_or(l, |f| f.apply(l, here));
+                let r_held = r.signum() * r.abs().max(SMALL_RELIEF);
+                (1.0 + (flattened - r) / r_held).clamp(0.0, 1.0)
             })
             .collect();
+        // Per pixel, the relief against the same light: on the skin each pixel's own (its mid-scale
+        // darkness, pores and fine lines left out), elsewhere (eyes, brows, lips) the cell's.
+        // Only what is blended in counts: B's glasses or hair kept in front of the face (no
+        // brightness here) would darken the pixels beside them.
+        let full = LowRes::new(low.full_w, low.full_h, 1);
+        let sigma = PIXEL_RELIEF_BLUR * face_width * low.block as f32;
+        let log_px: Vec<f32> = lumas
+            .iter()
+            .zip(&blended)
+            .map(|(y, m)| y.max(LUMA_FLOOR).ln() * m)
+            .collect();
+        let (log_px, near) = (full.blur(&log_px, 1, sigma), full.blur(&blended, 1, sigma));
+        let log_px: Vec<f32> = log_px
+            .iter()
+            .zip(&near)
+            .map(|(l, n)| if *n > 1e-3 { l / n } else { 0.0 })
+            .collect();
+        let factor = |i: usize, x: usize, y: usize| {
+            let r_cell = low.sample::<1>(&relief_a, x, y)[0];
+            let r_px = log_px[i] - low.sample::<1>(&light_a, x, y)[0];
+            let r = r_cell + skin[i].clamp(0.0, 1.0) * (r_px - r_cell);
+            ((low.sample::<1>(&kept, x, y)[0] - 1.0) * r).exp()
+        };
         let hue = skin_hue(low, warped, &weighted, &a_weights, face_width);
         for (i, &a) in alpha.iter().enumerate() {
             if a > 0.0 {
                 let (x, y) = (i % low.full_w, i / low.full_w);
-                let f = low.sample::<1>(&factor, x, y)[0];
+                let f = factor(i, x, y);
                 let p = &mut warped[i * 3..i * 3 + 3];
                 for v in p.iter_mut() {
                     *v *= f;
@@ -563,5 +607,40 @@ mod tests {
             .zip([200.0, 150.0, 120.0])
             .all(|(v, w)| (v - w).abs() < 0.5);
         assert!(untouched, "lit skin is untouched: {skin:?}");
+    }
+
+    #[test]
+    fn a_narrow_shadow_is_lifted_in_its_core_and_its_rim_not_past_the_light_around() {
+        // A nostril's hard shadow: a dark band three pixels high in even skin, into an evenly lit
+        // B, on cells of four pixels (the band and the skin beside it share cells). One factor per
+        // cell left the band's core dark and lifted the skin beside it past the light around: a
+        // black line with a pale rim, as if drawn.
+        let (w, h) = (64, 64);
+        let low = LowRes::new(w, h, 4);
+        let band = |i: usize| (30..33).contains(&(i / w)) && (16..48).contains(&(i % w));
+        let mut warped: Vec<f32> = (0..w * h)
+            .flat_map(|i| if band(i) { [40.0; 3] } else { [160.0; 3] })
+            .collect();
+        let ones = vec![1f32; w * h];
+        let b_luma = vec![150f32; low.w * low.h];
+        let b_skin = vec![1f32; low.w * low.h];
+        let template = Template {
+            luma: &b_luma,
+            skin: &b_skin,
+        };
+        let no_side = SideShadows::new(&low, (0, 0), &[], &[], 0.0);
+        flatten(&low, &mut warped, &ones, &ones, &template, &no_side, 16.0);
+        let at = |x: usize, y: usize| warped[(y * w + x) * 3];
+        let core = (16..48).map(|x| at(x, 31)).fold(f32::MAX, f32::min);
+        let rim = (24..40)
+            .flat_map(|y| (16..48).map(move |x| (x, y)))
+            .filter(|&(x, y)| !band(y * w + x))
+            .map(|(x, y)| at(x, y))
+            .fold(0f32, f32::max);
+        assert!(core > 65.0, "the core is lifted: {core}");
+        assert!(
+            rim < 165.0,
+            "the skin beside it stays at the light around: {rim}"
+        );
     }
 }
