@@ -29,6 +29,7 @@ mod mask;
 mod morphology;
 mod raster;
 mod relief;
+mod relight;
 mod shape;
 mod skin_tone;
 mod texture;
@@ -43,10 +44,9 @@ use crate::mesh::Mesh;
 use crate::parse::{FaceParse, Part};
 use crate::report::{FusionReport, MouthState, PoseDifference};
 use light::{
-    hair_gain, pixel_gain, skin_distance, skin_weights, toward_tone, whiteness, HighlightGuard,
-    HighlightRemoval, ShadingGain, SkinLight,
+    skin_distance, skin_weights, HighlightGuard, HighlightRemoval, ShadingGain, SkinLight,
 };
-use raster::{abs_laplacian, luma, quantile, ramp, Crop, LowRes};
+use raster::{abs_laplacian, luma, ramp, Crop, LowRes};
 use shape::{
     dist, mirror, mouth_opening, neighbours, roll, target_shape, trimmed_oval, turned_opposite,
     yaw, FaceFrame,
@@ -100,11 +100,6 @@ const BROW_SOFTEN: f32 = 0.02;
 /// How far the eyes' and the mouth's contours are widened about their centres to hold every white
 /// of an eye and every tooth.
 const WHITES_WIDENING: f32 = 1.2;
-
-/// Brightness under which the brightest teeth of A's open mouth are kept by their gain.
-const TEETH_CEILING: f32 = 235.0;
-/// Least number of white pixels in a mouth's opening for its teeth to take one gain.
-const TEETH_PIXELS: usize = 20;
 
 /// How far B's mouth is widened about its centre where it is no beard of B's.
 const MOUTH_WIDENING: f32 = 1.15;
@@ -596,70 +591,39 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             vec![0.0; crop.w * crop.h]
         }
     };
-    // An open mouth's teeth share one gain, capped so that lit teeth do not burn.
-    let white_at = |i: usize| {
-        let skin = if whites[i] { a_skin[i] } else { 1.0 };
-        whiteness([warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]], skin)
-    };
-    let teeth_gain = if report.mouths[0] == MouthState::Open {
-        teeth_gain(&crop, &target, &region, &warped, &white_at, &|x, y| {
-            low.sample::<3>(&gain, x, y)
-        })
-    } else {
-        None
-    };
-    // A's face with B's shading, in place of the warped face; the blend weight per pixel.
+    // The blend weight per pixel.
     let mut alpha = vec![0f32; crop.w * crop.h];
     for y in 0..crop.h {
         for x in 0..crop.w {
             let i = y * crop.w + x;
-            if !region[i] {
-                continue;
-            }
-            alpha[i] = low.sample::<1>(&alpha_low, x, y)[0].max(beard_at[i])
-                * a_face[i]
-                * (1.0 - b_keep[i])
-                * (1.0 - opened[i]);
-            if alpha[i] > 0.0 {
-                let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
-                // Only in the eyes and the mouth can a bright, unsaturated pixel be white (teeth,
-                // an eye's white); elsewhere it is skin the parse is unsure of (above a brow, the
-                // parse's soft edge), and left untinted it would be a grey band.
-                let skin = if whites[i] { a_skin[i] } else { 1.0 };
-                let local = low.sample::<3>(&gain, x, y);
-                let g = match &teeth_gain {
-                    Some((opening, teeth)) if opening[i] => {
-                        // A tooth's edge, half white, takes the teeth's gain whole.
-                        let w = (2.0 * whiteness(p, skin)).min(1.0);
-                        [0, 1, 2].map(|c| local[c] + w * (teeth[c] - local[c]))
-                    }
-                    _ => local,
-                };
-                let g = pixel_gain(p, g, skin);
-                // A carried beard's hair keeps its own darkness on a paler skin.
-                let g = if beard_at[i] > 0.0 {
-                    hair_gain(p, g, beard_at[i], low.sample::<1>(&fine.a_level, x, y)[0])
-                } else {
-                    g
-                };
-                // A's skin tone matters only on the lips (most pixels are not).
-                let lips = (2.0 * low.sample::<1>(&lips_low, x, y)[0]).min(1.0) * contrast;
-                let a_tone_here = if lips > 0.0 {
-                    low.sample::<3>(&a_tone, x, y)
-                } else {
-                    [1.0; 3]
-                };
-                let shaded = toward_tone(
-                    p,
-                    [0, 1, 2].map(|c| p[c] * g[c]),
-                    low.sample::<3>(&tone, x, y),
-                    a_tone_here,
-                    lips,
-                );
-                warped[i * 3..i * 3 + 3].copy_from_slice(&shaded);
+            if region[i] {
+                alpha[i] = low.sample::<1>(&alpha_low, x, y)[0].max(beard_at[i])
+                    * a_face[i]
+                    * (1.0 - b_keep[i])
+                    * (1.0 - opened[i]);
             }
         }
     }
+    // A's face with B's shading, in place of the warped face. An open mouth's teeth share one
+    // gain, capped so that lit teeth do not burn.
+    let relight = relight::Relight {
+        low: &low,
+        gain: &gain,
+        whites: &whites,
+        a_skin: &a_skin,
+        beard: &beard_at,
+        a_level: &fine.a_level,
+        lips: &lips_low,
+        contrast,
+        tone: &tone,
+        a_tone: &a_tone,
+    };
+    let teeth = if report.mouths[0] == MouthState::Open {
+        relight.teeth(&crop, &target, &region, &warped)
+    } else {
+        None
+    };
+    relight.apply(&mut warped, &alpha, teeth.as_ref());
     // A hard light's deep shadows (eye sockets, beside the nose) flattened towards B's softer
     // ones; B's relief is measured on B's uncovered skin by its parse (`b_skin`).
     let b_luma: Vec<f32> = (0..low.w * low.h)
@@ -770,40 +734,6 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         .continue_beard(&mut out);
     }
     (out, report.with_warnings())
-}
-
-/// One gain for the teeth of an open mouth, with where the mouth's opening is: the mean of the
-/// shading `gain` over its white pixels in the region (`white`: how white each crop pixel is, by
-/// [`whiteness`]; those over a half count), lowered (never under 1) so that the brightest teeth
-/// stay under [`TEETH_CEILING`]. Sampled per pixel, the change of light across the mouth left the
-/// upper teeth grey and burnt the lower ones to a flat white (a dark A into a pale B: obama_2
-/// into portrait_f1). `None` when too few teeth show.
-fn teeth_gain(
-    crop: &Crop,
-    target: &[P2],
-    region: &[bool],
-    warped: &[f32],
-    white: &dyn Fn(usize) -> f32,
-    gain: &dyn Fn(usize, usize) -> [f32; 3],
-) -> Option<(Vec<bool>, [f32; 3])> {
-    let opening = mask::inside_any(crop, target, &[&LIPS_INNER], WHITES_WIDENING);
-    let (mut sum, mut lumas) = ([0f32; 3], Vec::new());
-    for i in (0..crop.w * crop.h).filter(|&i| opening[i] && region[i] && white(i) > 0.5) {
-        let g = gain(i % crop.w, i / crop.w);
-        for c in 0..3 {
-            sum[c] += g[c];
-        }
-        lumas.push(luma([warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]]));
-    }
-    if lumas.len() < TEETH_PIXELS {
-        return None;
-    }
-    let mean = sum.map(|s| s / lumas.len() as f32);
-    let level = luma(mean);
-    let brightest = quantile(&mut lumas, 0.98).max(1.0);
-    let most = (TEETH_CEILING / brightest).max(level.min(1.0));
-    let scale = if level > most { most / level } else { 1.0 };
-    Some((opening, mean.map(|g| g * scale)))
 }
 
 /// The report's figures known before the fusion: both heads' turn, their pose difference (A as
