@@ -21,6 +21,7 @@ use image::RgbImage;
 
 mod creases;
 mod detail;
+mod foreign;
 mod glasses;
 mod jaw;
 mod lens;
@@ -64,15 +65,8 @@ const LOW_RES_FACE: f32 = 64.0;
 const SHADING_SIGMA: f32 = 0.1;
 /// Width of the face's rim where only skin-like pixels of A are kept, as a blur in face widths.
 const RIM_SIGMA: f32 = 0.12;
-/// Skin distance beyond which even the interior of A's face is left to B (an object in front of it).
-const FOREIGN: f32 = 3.0;
-/// Skin distance beyond which the rim of A's face is left to B (hair or background in the oval).
-const SKIN_LIKE: f32 = 2.0;
 /// How much the eye sockets' contours are widened about their centres where coldness is A's own.
 const ORBIT_WIDENING: f32 = 1.3;
-/// Coldness ([`light::coldness`]) from which A's face starts to be left to B, and at which it wholly
-/// is: a grey or blue thing in front of it (a microphone at the chin).
-const COLD_FOREIGN: (f32, f32) = (1.5, 2.5);
 /// Width of the rim where the fine shading applies, as a blur in face widths.
 const SHADING_RIM_SIGMA: f32 = 0.18;
 /// Blur of the skin tint's transfer, in face widths: finer than the shading's, so A's local colour
@@ -434,13 +428,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // Blend mask: feathered inward from the edge of the region (the oval, and wherever A's photo
     // ended) and from where A's face ends in its photo, zero outside them.
     let mut alpha_low = mask::feathered(&low, &region_f, &a_outline, feather);
-    // Near the edge, A's mesh oval often takes in hair or background: keep only what looks like A's
-    // skin there, so B's jaw line and cheeks are not painted over with them.
-    // Inside, only what is wildly unlike skin (a microphone or a hand in front of A's face) is left
-    // to B; beards and shadows stay A's. What is much colder than A's skin (grey or blue: a
-    // microphone's metal, however close its brightness comes to A's skin) is no skin anywhere,
-    // except A's eyes, lips and eye sockets, which are cold and A's own (whites, teeth, irises,
-    // lids and their make-up).
+    // What of A's face is not A's (hair or background at the rim, something in front of it) is
+    // left to B; A's eye sockets are A's own, cold as their whites and make-up are.
     let orbit = |contour: &[usize]| {
         share_in(&crate::geometry::widened(contour, ORBIT_WIDENING, &|i| {
             target[i]
@@ -448,28 +437,20 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     };
     let orbits = [orbit(&ORBIT_A), orbit(&ORBIT_B)];
     let own_part = |i: usize| feature(i).max((2.0 * (orbits[0][i] + orbits[1][i])).min(1.0));
-    let cold: Vec<f32> = light::coldness(&a_low, &m_low, &sample_a)
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| ramp(c, COLD_FOREIGN) * (1.0 - own_part(i)))
-        .collect();
-    // Grown by the blur's reach below, so that the blur softens its edge outwards and the thing's
-    // rim (mixed with the skin behind, less cold) goes with it.
-    let cold = low.grow(&cold, (feather * 0.5).round() as usize);
-    let like_skin = |within: f32| -> Vec<f32> {
-        (0..low.w * low.h)
-            .map(|i| {
-                let near = (within - distance[i]).clamp(0.0, 1.0);
-                (near * (1.0 - cold[i] * (1.0 - own_part(i)))).max(feature(i))
-            })
-            .collect()
-    };
-    let (skin, not_foreign) = (like_skin(SKIN_LIKE), like_skin(FOREIGN));
-    let skin = low.blur(&skin, 1, feather * 0.5);
-    let not_foreign = low.blur(&not_foreign, 1, feather * 0.5);
-    for (((a, r), k), f) in alpha_low.iter_mut().zip(&rim).zip(&skin).zip(&not_foreign) {
-        let interior = ((r - 0.5) / 0.45).clamp(0.0, 1.0);
-        *a *= (interior * f).max(*k);
+    let foreign::Kept {
+        face: kept_face,
+        not_foreign,
+    } = foreign::SkinTest {
+        low: &low,
+        distance: &distance,
+        coldness: &light::coldness(&a_low, &m_low, &sample_a),
+        feature: &feature,
+        own_part: &own_part,
+        feather,
+    }
+    .weights(&rim);
+    for (a, k) in alpha_low.iter_mut().zip(&kept_face) {
+        *a *= k;
     }
     // Beards: B's beard stays in front of A's face. A's beard on a clean-shaven B is carried over
     // whole, down to B's jaw line: shaved off, A's mouth loses the beard it sits in (and most of
