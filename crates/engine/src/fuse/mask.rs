@@ -218,6 +218,31 @@ impl TemplateBrows<'_> {
     }
 }
 
+/// A face's skin colour near each pixel: its colour averaged over its skin (`skin`, per pixel, 0 to
+/// 1) within a blur, so that what is no skin (a brow, an eye) does not darken it.
+pub(super) struct SkinNearby<'a> {
+    low: &'a LowRes,
+    weight: Vec<f32>,
+    sums: Vec<f32>,
+}
+
+impl<'a> SkinNearby<'a> {
+    /// Over the crop's `rgb`, blurred by `sigma` cells of `low`.
+    pub(super) fn new(low: &'a LowRes, rgb: &[f32], skin: &[f32], sigma: f32) -> SkinNearby<'a> {
+        SkinNearby {
+            low,
+            weight: low.blur(&low.average(skin, 1), 1, sigma),
+            sums: low.blur(&low.average_masked(rgb, skin), 3, sigma),
+        }
+    }
+
+    /// The colour at crop pixel (x, y); `None` where there is no skin within reach.
+    pub(super) fn at(&self, x: usize, y: usize) -> Option<[f32; 3]> {
+        let w = self.low.sample::<1>(&self.weight, x, y)[0];
+        (w >= 1e-4).then(|| self.low.sample::<3>(&self.sums, x, y).map(|v| v / w))
+    }
+}
+
 /// Per crop pixel, how much it is B's own brow (B's mesh, `b_points`) where the fused face
 /// (`target`) has neither a brow nor an eye: there B's brow must not show through what is left to
 /// B (A's covered temple, the rim's feather), or it doubles A's brow (a higher brow's tail above
@@ -663,5 +688,40 @@ mod tests {
             .carried(&low, &m_low, feather, 0.0)
             .iter()
             .all(|&c| c == 0.0));
+    }
+
+    #[test]
+    fn the_skin_nearby_is_the_skin_s_own_colour_there_not_the_brow_s_nor_the_face_s() {
+        // A pale lit temple (200) on the right, darker skin (120) on the left, and a dark brow (40,
+        // no skin) across both; cells of four pixels, a blur of two cells.
+        let (w, h) = (64, 32);
+        let low = LowRes::new(w, h, 4);
+        let brow = |i: usize| (14..18).contains(&(i / w));
+        let rgb: Vec<f32> = (0..w * h)
+            .flat_map(|i| {
+                let v = if brow(i) {
+                    40.0
+                } else if i % w >= 32 {
+                    200.0
+                } else {
+                    120.0
+                };
+                [v; 3]
+            })
+            .collect();
+        let skin: Vec<f32> = (0..w * h)
+            .map(|i| if brow(i) { 0.0 } else { 1.0 })
+            .collect();
+        let near = SkinNearby::new(&low, &rgb, &skin, 2.0);
+        let temple = near.at(56, 16).expect("skin within reach")[0];
+        assert!(
+            (temple - 200.0).abs() < 10.0,
+            "the lit temple's own: {temple}"
+        );
+        let cheek = near.at(8, 16).expect("skin within reach")[0];
+        assert!(
+            (cheek - 120.0).abs() < 10.0,
+            "the darker skin's own: {cheek}"
+        );
     }
 }

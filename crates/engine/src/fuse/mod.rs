@@ -90,6 +90,10 @@ const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
 
 /// Soft edge of B's brows hidden where the fused face has none, in face widths.
 const BROW_SOFTEN: f32 = 0.02;
+/// Blur, in face widths, of B's skin colour that hides them: near enough to be the brow's own
+/// surroundings (at the shading's scale, a pale lit temple took the face's darker mean, a flat
+/// brown crescent).
+const BROW_SKIN_SIGMA: f32 = 0.03;
 
 /// How far the eyes' and the mouth's contours are widened about their centres to hold every white
 /// of an eye and every tooth.
@@ -693,11 +697,13 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         parsed: &b_parse_cover,
     };
     if let Some(astray) = brows.astray((BROW_SOFTEN * face_width).ceil() as usize) {
-        let (weight, sums) = light_b.blur(&low, SHADING_SIGMA * face_width / block as f32);
-        brows.hide(&astray, &mut warped, &mut alpha, &|x, y| {
-            let w = low.sample::<1>(&weight, x, y)[0];
-            (w >= 1e-4).then(|| low.sample::<3>(&sums, x, y).map(|v| v / w))
-        });
+        let near = mask::SkinNearby::new(
+            &low,
+            &b_crop,
+            &b_skin_px,
+            BROW_SKIN_SIGMA * face_width / block as f32,
+        );
+        brows.hide(&astray, &mut warped, &mut alpha, &|x, y| near.at(x, y));
     }
     let highlights = HighlightGuard::fit(&warped, &alpha);
 
