@@ -369,6 +369,17 @@ impl LowRes {
         cur
     }
 
+    /// The mean of a one-channel map weighted by `weights` within a [`LowRes::blur`] of `sigma`:
+    /// the blur of `weighted` (the map times its weights) over the blur of the weights, 0 where
+    /// too little weight is within reach.
+    pub(super) fn weighted_mean(&self, weighted: &[f32], weights: &[f32], sigma: f32) -> Vec<f32> {
+        let (sum, weight) = (self.blur(weighted, 1, sigma), self.blur(weights, 1, sigma));
+        sum.iter()
+            .zip(&weight)
+            .map(|(s, w)| if *w > 1e-3 { s / w } else { 0.0 })
+            .collect()
+    }
+
     /// Largest value within `radius` cells (a square), one channel: a mask grown by that much, so
     /// that a blur after it softens the mask's edge outwards instead of thinning a narrow mask.
     pub(super) fn grow(&self, data: &[f32], radius: usize) -> Vec<f32> {

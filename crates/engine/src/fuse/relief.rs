@@ -65,13 +65,7 @@ fn relief_and_light(
         .zip(weights)
         .map(|(y, w)| y.max(LUMA_FLOOR).ln() * w)
         .collect();
-    let at = |sigma: f32| {
-        let (sum, weight) = (low.blur(&log, 1, sigma), low.blur(weights, 1, sigma));
-        sum.iter()
-            .zip(&weight)
-            .map(|(s, w)| if *w > 1e-3 { s / w } else { 0.0 })
-            .collect::<Vec<f32>>()
-    };
+    let at = |sigma: f32| low.weighted_mean(&log, weights, sigma);
     let (fine, coarse) = (at(RELIEF_FINE * face_width), at(RELIEF_COARSE * face_width));
     let near = low.blur(weights, 1, RELIEF_FINE * face_width);
     let relief = fine
@@ -364,12 +358,7 @@ pub(super) fn flatten(
             .zip(&blended)
             .map(|(y, m)| y.max(LUMA_FLOOR).ln() * m)
             .collect();
-        let (log_px, near) = (full.blur(&log_px, 1, sigma), full.blur(&blended, 1, sigma));
-        let log_px: Vec<f32> = log_px
-            .iter()
-            .zip(&near)
-            .map(|(l, n)| if *n > 1e-3 { l / n } else { 0.0 })
-            .collect();
+        let log_px = full.weighted_mean(&log_px, &blended, sigma);
         let factor = |i: usize, x: usize, y: usize| {
             let r_cell = low.sample::<1>(&relief_a, x, y)[0];
             let r_px = log_px[i] - low.sample::<1>(&light_a, x, y)[0];
