@@ -262,11 +262,7 @@ impl HighlightRemoval<'_> {
 
     /// A's skin light over the pixels weighted by `weights`.
     fn light_over(&self, warped: &[f32], weights: &[f32]) -> SkinLight {
-        SkinLight::new(
-            &self.low.average(weights, 1),
-            &self.low.average_masked(warped, weights),
-            self.skin_weights,
-        )
+        SkinLight::over_pixels(self.low, warped, weights, self.skin_weights)
     }
 
     /// Per low-res cell, the local skin colour of `light` at blur `sigma` (0 where there is no
@@ -415,6 +411,21 @@ impl SkinLight {
                 .collect(),
             kept: None,
         }
+    }
+
+    /// From a crop's colours `rgb` over the pixels weighted by `weights` (0 to 1), each cell
+    /// counting as skin by `skin`.
+    pub(super) fn over_pixels(
+        low: &LowRes,
+        rgb: &[f32],
+        weights: &[f32],
+        skin: &[f32],
+    ) -> SkinLight {
+        SkinLight::new(
+            &low.average(weights, 1),
+            &low.average_masked(rgb, weights),
+            skin,
+        )
     }
 
     /// The same light, told that each cell's weight is only the share `kept` of what it would be

@@ -4,6 +4,7 @@
 use image::RgbImage;
 
 use super::glasses::FrameMask;
+use super::light::SkinLight;
 use super::raster::{luma, median, ramp, Crop, LowRes};
 use super::P2;
 use crate::landmarks::{BROW_A, BROW_B, EYE_A, EYE_B};
@@ -229,11 +230,9 @@ pub(super) struct SkinNearby<'a> {
 impl<'a> SkinNearby<'a> {
     /// Over the crop's `rgb`, blurred by `sigma` cells of `low`.
     pub(super) fn new(low: &'a LowRes, rgb: &[f32], skin: &[f32], sigma: f32) -> SkinNearby<'a> {
-        SkinNearby {
-            low,
-            weight: low.blur(&low.average(skin, 1), 1, sigma),
-            sums: low.blur(&low.average_masked(rgb, skin), 3, sigma),
-        }
+        let every_cell = vec![1.0; low.w * low.h];
+        let (weight, sums) = SkinLight::over_pixels(low, rgb, skin, &every_cell).blur(low, sigma);
+        SkinNearby { low, weight, sums }
     }
 
     /// The colour at crop pixel (x, y); `None` where there is no skin within reach.
