@@ -1286,39 +1286,89 @@ fn the_template_s_brow_does_not_show_beside_the_source_s() {
     // higher and run further out. What of A is covered is left to B there, and B's brow's tail
     // showed above A's brow, a second brow. Where the result has no brow, B's brows show B's skin.
     let Fused { b, swapped, face } = fuse_into("df_img1.jpg", "df_img26.jpg");
-    let fused = engine().detect(&swapped.image).unwrap().swap_remove(0);
-    // B's brows beyond the ends of the result's (away from the nose, the face upright): the
-    // darker tenth of their pixels over the median of all of them, a brow's hairs being dark
-    // against the skin around.
+    let tails = brow_tails(&face, &swapped.image);
+    // Over B's brows beyond the ends of the result's, the darker tenth of their pixels over the
+    // median of all of them, a brow's hairs being dark against the skin around.
     let contrast = |img: &RgbImage| {
-        let mut levels = Vec::new();
-        for idx in [&BROW_A[..], &BROW_B[..]] {
-            let poly = widened_contour(&face, idx, 1.3);
-            let [x0, x1, y0, y1] = bounds(&face.mesh.points, idx.iter().copied());
-            let [f0, f1, _, _] = bounds(&fused.mesh.points, idx.iter().copied());
-            let outward = |x: f32| {
-                if f0 < fused.mesh.points[1][0] {
-                    x < f0
-                } else {
-                    x > f1
-                }
-            };
-            let (mx, my) = (0.3 * (x1 - x0), 0.3 * (y1 - y0));
-            for y in (y0 - my) as u32..(y1 + my) as u32 {
-                for x in (x0 - mx) as u32..(x1 + mx) as u32 {
-                    let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
-                    if in_polygon(&poly, fx, fy) && outward(fx) {
-                        levels.push(luma(img.get_pixel(x, y)));
-                    }
-                }
-            }
-        }
+        let mut levels: Vec<f32> = tails
+            .iter()
+            .map(|&(x, y)| luma(img.get_pixel(x, y)))
+            .collect();
         levels.sort_by(f32::total_cmp);
         levels[levels.len() / 10] / levels[levels.len() / 2]
     };
     let (in_b, in_result) = (contrast(&b), contrast(&swapped.image));
     eprintln!("B's brows past the result's: darkest tenth over median {in_result} (B: {in_b})");
     assert!(in_result > BROW_LEFT, "{in_result}");
+}
+
+#[test]
+fn the_template_s_hidden_brow_has_the_skin_s_texture_on_a_large_face() {
+    // kit_3.jpg's face (170 px wide, in a full-length photo) into df_img32.jpg's (690 px): B's
+    // brows' tails run past A's, and were hidden with a smooth colour, flat patches on B's
+    // textured temples. They take the texture of B's skin above them.
+    let Fused { b, swapped, face } = fuse_into("kit_3.jpg", "df_img32.jpg");
+    let tails = brow_tails(&face, &swapped.image);
+    // Fine texture: a pixel's distance in brightness from the mean of the 5×5 pixels around it.
+    let texture = |img: &RgbImage, (x, y): (u32, u32)| {
+        let mut sum = 0.0;
+        for dy in 0..5 {
+            for dx in 0..5 {
+                sum += luma(img.get_pixel(x + dx - 2, y + dy - 2));
+            }
+        }
+        (luma(img.get_pixel(x, y)) - sum / 25.0).abs()
+    };
+    let mean = |v: &mut dyn Iterator<Item = f32>| {
+        let (s, n) = v.fold((0.0, 0), |(s, n), t| (s + t, n + 1));
+        s / n as f32
+    };
+    // B's skin just above its brows: the tails' pixels moved up by a brow's height.
+    let [_, _, y0, y1] = bounds(&face.mesh.points, BROW_A.iter().copied());
+    let up = (y1 - y0).ceil() as u32 * 2;
+    let hidden = mean(&mut tails.iter().map(|&p| texture(&swapped.image, p)));
+    let skin = mean(&mut tails.iter().map(|&(x, y)| texture(&b, (x, y - up))));
+    eprintln!(
+        "texture where B's brows are hidden {hidden:.2} levels, B's skin above them {skin:.2} ({} pixels)",
+        tails.len()
+    );
+    assert!(
+        hidden > HIDDEN_BROW_TEXTURE * skin,
+        "{hidden} against {skin}"
+    );
+}
+
+/// Fine texture where B's brows are hidden, at least, as a share of B's skin's above them: 0.39
+/// with a smooth colour, 0.62 with the skin's texture (the brows' soft edges count, half hidden).
+const HIDDEN_BROW_TEXTURE: f32 = 0.5;
+
+/// The pixels of B's brows (`face`, widened a little) beyond the ends of the brows of `result`
+/// (away from the nose, the face upright).
+fn brow_tails(face: &faceswap_engine::FoundFace, result: &RgbImage) -> Vec<(u32, u32)> {
+    let fused = engine().detect(result).unwrap().swap_remove(0);
+    let mut tails = Vec::new();
+    for idx in [&BROW_A[..], &BROW_B[..]] {
+        let poly = widened_contour(face, idx, 1.3);
+        let [x0, x1, y0, y1] = bounds(&face.mesh.points, idx.iter().copied());
+        let [f0, f1, _, _] = bounds(&fused.mesh.points, idx.iter().copied());
+        let outward = |x: f32| {
+            if f0 < fused.mesh.points[1][0] {
+                x < f0
+            } else {
+                x > f1
+            }
+        };
+        let (mx, my) = (0.3 * (x1 - x0), 0.3 * (y1 - y0));
+        for y in (y0 - my) as u32..(y1 + my) as u32 {
+            for x in (x0 - mx) as u32..(x1 + mx) as u32 {
+                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                if in_polygon(&poly, fx, fy) && outward(fx) {
+                    tails.push((x, y));
+                }
+            }
+        }
+    }
+    tails
 }
 
 /// The darkest tenth of B's brows' pixels beyond the result's brows' ends over their median, at

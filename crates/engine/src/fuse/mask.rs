@@ -242,6 +242,55 @@ impl<'a> SkinNearby<'a> {
     }
 }
 
+/// A face's fine skin texture (pores, fine hairs: its pixels less their cell's smooth colour)
+/// read a fixed `offset` away, where that is skin and nothing `hidden`: what hides B's brow takes
+/// the texture of the skin beside it, so on a large face it is no flat patch.
+pub(super) struct SkinTexture<'a> {
+    low: &'a LowRes,
+    rgb: &'a [f32],
+    smooth: Vec<f32>,
+    skin: &'a dyn Fn(usize, usize) -> f32,
+    hidden: &'a [f32],
+    offset: P2,
+}
+
+impl<'a> SkinTexture<'a> {
+    /// Over the crop's `rgb` with its `skin` at a crop pixel (0 to 1); `offset` in crop pixels.
+    pub(super) fn new(
+        low: &'a LowRes,
+        rgb: &'a [f32],
+        skin: &'a dyn Fn(usize, usize) -> f32,
+        hidden: &'a [f32],
+        offset: P2,
+    ) -> SkinTexture<'a> {
+        SkinTexture {
+            low,
+            rgb,
+            smooth: low.average(rgb, 3),
+            skin,
+            hidden,
+            offset,
+        }
+    }
+
+    /// The texture for crop pixel (x, y), to add to a smooth colour; none off the crop or skin.
+    pub(super) fn at(&self, x: usize, y: usize) -> [f32; 3] {
+        let (sx, sy) = (
+            (x as f32 + self.offset.0).round(),
+            (y as f32 + self.offset.1).round(),
+        );
+        let (w, h) = (self.low.full_w, self.low.full_h);
+        if sx < 0.0 || sy < 0.0 || sx >= w as f32 || sy >= h as f32 {
+            return [0.0; 3];
+        }
+        let (sx, sy) = (sx as usize, sy as usize);
+        let j = sy * w + sx;
+        let weight = (self.skin)(sx, sy) * (1.0 - self.hidden[j]);
+        let smooth = self.low.sample::<3>(&self.smooth, sx, sy);
+        std::array::from_fn(|c| weight * (self.rgb[j * 3 + c] - smooth[c]))
+    }
+}
+
 /// Per crop pixel, how much it is B's own brow (B's mesh, `b_points`) where the fused face
 /// (`target`) has neither a brow nor an eye: there B's brow must not show through what is left to
 /// B (A's covered temple, the rim's feather), or it doubles A's brow (a higher brow's tail above
@@ -722,5 +771,41 @@ mod tests {
             (cheek - 120.0).abs() < 10.0,
             "the darker skin's own: {cheek}"
         );
+    }
+
+    #[test]
+    fn the_skin_texture_is_the_skin_s_fine_detail_above_and_none_from_hidden_or_no_skin() {
+        // Skin at 150 with a checkerboard of ±10 above row 24, a hidden band (a brow) at rows 24
+        // to 31, hair (no skin) in the left half's top rows; cells of four pixels, texture read
+        // eight pixels up.
+        let (w, h) = (32, 40);
+        let low = LowRes::new(w, h, 4);
+        let rgb: Vec<f32> = (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                let v = if (24..32).contains(&y) {
+                    40.0
+                } else {
+                    150.0 + if (x + y) % 2 == 0 { 10.0 } else { -10.0 }
+                };
+                [v; 3]
+            })
+            .collect();
+        let hidden: Vec<f32> = (0..w * h)
+            .map(|i| ((24..32).contains(&(i / w))) as u8 as f32)
+            .collect();
+        let skin = |x: usize, y: usize| if x < 16 && y < 20 { 0.0 } else { 1.0 };
+        let texture = SkinTexture::new(&low, &rgb, &skin, &hidden, (0.0, -8.0));
+        // In the band's right half, the checkerboard from eight pixels up (rows 16 to 23).
+        for (x, y) in [(20, 26), (21, 26), (25, 29)] {
+            let t = texture.at(x, y)[0];
+            let want = if (x + y - 8) % 2 == 0 { 10.0 } else { -10.0 };
+            assert!((t - want).abs() < 1.0, "({x}, {y}): {t} for {want}");
+        }
+        // Its left half reads hair above: no texture. Below the band, the band itself: none.
+        assert_eq!(texture.at(8, 26), [0.0; 3]);
+        assert_eq!(texture.at(20, 34), [0.0; 3]);
+        // Off the crop: none.
+        assert_eq!(texture.at(20, 3), [0.0; 3]);
     }
 }

@@ -90,9 +90,12 @@ const BEARD_SHARE: (f32, f32) = (0.08, 0.15);
 
 /// Soft edge of B's brows hidden where the fused face has none, in face widths.
 const BROW_SOFTEN: f32 = 0.02;
-/// Blur, in face widths, of B's skin colour that hides them: near enough to be the brow's own
-/// surroundings (at the shading's scale, a pale lit temple took the face's darker mean, a flat
-/// brown crescent).
+/// How far above B's hidden brow, in face widths, the skin whose texture it takes is: past the
+/// brow and its soft edge.
+const BROW_TEXTURE_OFFSET: f32 = 0.12;
+/// Blur, in face widths, of the skin colour that hides them (the result's skin around them): near
+/// enough to be the brow's own surroundings (at the shading's scale, a pale lit temple took the
+/// face's darker mean, a flat brown crescent).
 const BROW_SKIN_SIGMA: f32 = 0.03;
 
 /// How far the eyes' and the mouth's contours are widened about their centres to hold every white
@@ -686,7 +689,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     (report.sharpness_ratio, report.grain) = camera.apply(&mut warped);
     // B's own brow where the fused face has none (B's brow higher than A's, its tail under A's
     // covered temple or in the rim's feather) shows through what is left to B as a second brow:
-    // there B shows its skin instead, its colour at the shading's scale.
+    // there the result shows skin instead, the colour of its skin around and the texture of B's
+    // skin above (a smooth colour was a flat patch on a large face).
     let brows = mask::TemplateBrows {
         crop: &crop,
         b_points: &b2,
@@ -697,13 +701,43 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         parsed: &b_parse_cover,
     };
     if let Some(astray) = brows.astray((BROW_SOFTEN * face_width).ceil() as usize) {
+        // The skin as it will show around the brow: the fused face's where it is blended in, B's
+        // beyond, so the hidden brow takes the colour on each of its sides.
+        let (shown, shown_skin): (Vec<f32>, Vec<f32>) = {
+            let mut shown = b_crop.clone();
+            let mut skin = vec![0f32; crop.w * crop.h];
+            for i in 0..crop.w * crop.h {
+                let a = alpha[i];
+                for c in 0..3 {
+                    shown[i * 3 + c] += a * (warped[i * 3 + c] - b_crop[i * 3 + c]);
+                }
+                skin[i] = (1.0 - astray[i]) * (a * a_skin_px[i] + (1.0 - a) * b_skin_px[i]);
+            }
+            (shown, skin)
+        };
         let near = mask::SkinNearby::new(
             &low,
-            &b_crop,
-            &b_skin_px,
+            &shown,
+            &shown_skin,
             BROW_SKIN_SIGMA * face_width / block as f32,
         );
-        brows.hide(&astray, &mut warped, &mut alpha, &|x, y| near.at(x, y));
+        let up = BROW_TEXTURE_OFFSET * face_width;
+        // B's skin as its parse sees it, past the oval too (a brow's tail reaches the temple).
+        let b_parse_skin = |x: usize, y: usize| {
+            let (px, py) = ((crop.x + x) as f32 + 0.5, (crop.y + y) as f32 + 0.5);
+            pb.at(px, py)[Part::Skin as usize]
+        };
+        let texture = mask::SkinTexture::new(
+            &low,
+            &b_crop,
+            &b_parse_skin,
+            &astray,
+            (frame.up.0 * up, frame.up.1 * up),
+        );
+        brows.hide(&astray, &mut warped, &mut alpha, &|x, y| {
+            let (colour, grain) = (near.at(x, y)?, texture.at(x, y));
+            Some(std::array::from_fn(|c| colour[c] + grain[c]))
+        });
     }
     let highlights = HighlightGuard::fit(&warped, &alpha);
 
