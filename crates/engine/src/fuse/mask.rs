@@ -16,6 +16,9 @@ const LENS_WIDENING: f32 = 1.25;
 /// Probability of a cover on B (hair, glasses) from which it starts to stay in front, and at which
 /// fully.
 const B_COVER: (f32, f32) = (0.4, 0.7);
+/// Share of a dark area's cells that are textured too, over the beard's softening, from which it
+/// starts to count as hair rather than a smooth shadow, and at which fully.
+const HAIRY_SHARE: (f32, f32) = (0.1, 0.3);
 /// Brightness, relative to the face's own skin, below which the lower face counts as beard fully,
 /// and from which it starts counting.
 const BEARD_LEVELS: (f32, f32) = (0.6, 0.82);
@@ -389,6 +392,22 @@ impl Beard {
         low.blur(&self.whole, 1, self.sigma)
     }
 
+    /// How much each cell is a beard's or stubble's hair rather than a smooth shadow: the dark
+    /// parts around it (softened) by the share of them that is textured too. Per cell, hairs
+    /// and the skin between them alternate; over the beard's softening they do not.
+    pub(super) fn hairy(&self, low: &LowRes) -> Vec<f32> {
+        let (hair, whole) = (low.blur(&self.hair, 1, self.sigma), self.softened(low));
+        hair.iter()
+            .zip(&whole)
+            .map(|(h, w)| {
+                if *w <= 1e-3 {
+                    return 0.0;
+                }
+                w.min(1.0) * ramp(h / w, HAIRY_SHARE)
+            })
+            .collect()
+    }
+
     /// A's beard as carried onto a clean-shaven B, by `amount` (how surely A has a beard and B has
     /// not): grown by a cell so that its thin edges (stubble along the jaw, a moustache's ends)
     /// come whole, and feathered at the oval (`m_low`, the region's share of each cell) by only
@@ -658,6 +677,30 @@ mod tests {
         assert!(
             shadow.hair.iter().all(|&v| v == 0.0),
             "a smooth shadow is no hair"
+        );
+        // Hairy: the beard is, inside; the shadow is not, however dark.
+        assert!(found.hairy(&low)[17 * w + 10] > 0.9, "a beard is hair");
+        assert!(shadow.hairy(&low).iter().all(|&v| v == 0.0), "a shadow");
+        // Stubble, every third cell a hair (the cells between as dark but smooth), is hair too,
+        // over a softening of a few cells.
+        let stubble: Vec<f32> = (0..w * h)
+            .map(|i| if i / w >= 10 && i % 3 == 0 { 30.0 } else { 3.0 })
+            .collect();
+        let stubble = beard(
+            &BeardCues {
+                detail: &stubble,
+                ..cues
+            },
+            &lower,
+            4.0,
+        );
+        let (hairy, dark) = (
+            stubble.hairy(&low)[15 * w + 10],
+            stubble.softened(&low)[15 * w + 10],
+        );
+        assert!(
+            dark > 0.5 && hairy > dark - 0.01,
+            "stubble: {hairy} of {dark}"
         );
         assert!(at(10, 17) > 0.9, "beard: {}", at(10, 17));
         assert!(at(10, 4) < 0.01, "forehead: {}", at(10, 4));

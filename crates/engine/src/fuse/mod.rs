@@ -631,8 +631,18 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     report.relief = relief::flatten(
         &low,
         &mut warped,
-        &alpha,
-        &bare_skin,
+        &relief::Source {
+            alpha: &alpha,
+            skin: &bare_skin,
+            // A carried beard has its own light (`relight`); a stubble or a short beard that is
+            // not carried is A's face's and stays as dark as it is.
+            hair: &beard_a
+                .hairy(&low)
+                .iter()
+                .zip(&carried)
+                .map(|(h, c)| h * (1.0 - c.clamp(0.0, 1.0)))
+                .collect::<Vec<f32>>(),
+        },
         &template,
         &side_shadows,
         face_width / block as f32,

@@ -291,18 +291,30 @@ pub(super) struct Template<'a> {
     pub(super) skin: &'a [f32],
 }
 
-/// Flattens the relief of A's warped face (`warped`, per pixel; `alpha` its blend weight, `skin`
-/// the parse's probability of skin): its one-sided shadows lifted by `side`, then the whole
-/// brought towards B's when it is much deeper. Returns both depths.
+/// What [`flatten`] measures A's relief on, and what it leaves.
+pub(super) struct Source<'a> {
+    /// A's blend weight per pixel.
+    pub(super) alpha: &'a [f32],
+    /// The parse's probability of A's skin per pixel.
+    pub(super) skin: &'a [f32],
+    /// Per low-res cell, how much of it is A's hair: dark and textured, a beard or stubble
+    /// however little of the face it covers. It is no shadow: lifted, a short beard turned into
+    /// pale, skin-coloured blotches.
+    pub(super) hair: &'a [f32],
+}
+
+/// Flattens the relief of A's warped face (`warped`, per pixel, over `a`'s skin): its one-sided
+/// shadows lifted by `side`, then the whole brought towards B's when it is much deeper. Returns
+/// both depths.
 pub(super) fn flatten(
     low: &LowRes,
     warped: &mut [f32],
-    alpha: &[f32],
-    skin: &[f32],
+    a: &Source,
     b: &Template,
     side: &SideShadows,
     face_width: f32,
 ) -> [f32; 2] {
+    let (alpha, skin) = (a.alpha, a.skin);
     // A is measured on what is blended in (its pixels there carry B's light already).
     let weighted: Vec<f32> = skin.iter().zip(alpha).map(|(s, a)| s * a).collect();
     let blended: Vec<f32> = alpha.iter().map(|&a| (a > 0.0) as u8 as f32).collect();
@@ -344,7 +356,8 @@ pub(super) fn flatten(
                 let here = (b_shared[i] >= 0.5).then_some(relief_b[i]);
                 let flattened = flat.as_ref().map_or(l, |f| f.apply(l, here));
                 let r_held = r.signum() * r.abs().max(SMALL_RELIEF);
-                (1.0 + (flattened - r) / r_held).clamp(0.0, 1.0)
+                let kept = (1.0 + (flattened - r) / r_held).clamp(0.0, 1.0);
+                kept + a.hair[i].clamp(0.0, 1.0) * (1.0 - kept)
             })
             .collect();
         // Per pixel, the relief against the same light: on the skin each pixel's own (its mid-scale
@@ -584,7 +597,23 @@ mod tests {
         };
         let before = warped[(22 * w + 22) * 3];
         let no_side = SideShadows::new(&low, (0, 0), &[], &[], 0.0);
-        flatten(&low, &mut warped, &ones, &ones, &template, &no_side, 64.0);
+        // The same dark patch, were it dark, textured hair (a short beard), stays as it is.
+        let hair: Vec<f32> = (0..w * h).map(|i| socket(i) as u8 as f32).collect();
+        let mut bearded = warped.clone();
+        let a = Source {
+            alpha: &ones,
+            skin: &ones,
+            hair: &hair,
+        };
+        flatten(&low, &mut bearded, &a, &template, &no_side, 64.0);
+        let kept = bearded[(22 * w + 22) * 3..(22 * w + 22) * 3 + 3].to_vec();
+        assert_eq!(kept, [80.0, 40.0, 25.0], "hair is no shadow");
+        let no_hair = vec![0f32; w * h];
+        let a = Source {
+            hair: &no_hair,
+            ..a
+        };
+        flatten(&low, &mut warped, &a, &template, &no_side, 64.0);
         let p = &warped[(22 * w + 22) * 3..(22 * w + 22) * 3 + 3];
         assert!(p[0] > before, "the shadow is lifted: {p:?}");
         // The skin's red over green is 1.33, the shadow's 2.0: lifted whole it stayed 2.0.
@@ -618,7 +647,13 @@ mod tests {
             skin: &b_skin,
         };
         let no_side = SideShadows::new(&low, (0, 0), &[], &[], 0.0);
-        flatten(&low, &mut warped, &ones, &ones, &template, &no_side, 16.0);
+        let no_hair = vec![0f32; low.w * low.h];
+        let a = Source {
+            alpha: &ones,
+            skin: &ones,
+            hair: &no_hair,
+        };
+        flatten(&low, &mut warped, &a, &template, &no_side, 16.0);
         let at = |x: usize, y: usize| warped[(y * w + x) * 3];
         let core = (16..48).map(|x| at(x, 31)).fold(f32::MAX, f32::min);
         let rim = (24..40)
