@@ -245,6 +245,27 @@ impl<'a> SkinNearby<'a> {
     }
 }
 
+/// The crop as the result will show it: B's pixels (`b`) with the fused face blended in by its
+/// weight, and how much each pixel is skin there (A's `skins[0]` where blended in, B's `skins[1]`
+/// beyond), but for what is `hidden`. What hides B's brow takes the colour on each of its sides.
+pub(super) fn skin_as_shown(
+    b: &[f32],
+    fused: &[f32],
+    alpha: &[f32],
+    skins: [&[f32]; 2],
+    hidden: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let mut shown = b.to_vec();
+    let mut skin = vec![0f32; alpha.len()];
+    for (i, &a) in alpha.iter().enumerate() {
+        for c in 0..3 {
+            shown[i * 3 + c] += a * (fused[i * 3 + c] - b[i * 3 + c]);
+        }
+        skin[i] = (1.0 - hidden[i]) * (a * skins[0][i] + (1.0 - a) * skins[1][i]);
+    }
+    (shown, skin)
+}
+
 /// A face's fine skin texture (pores, fine hairs: its pixels less their cell's smooth colour)
 /// read a fixed `offset` away, where that is skin and nothing `hidden`: what hides B's brow takes
 /// the texture of the skin beside it, so on a large face it is no flat patch.

@@ -711,20 +711,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         parsed: &b_parse_cover,
     };
     if let Some(astray) = brows.astray((BROW_SOFTEN * face_width).ceil() as usize) {
-        // The skin as it will show around the brow: the fused face's where it is blended in, B's
-        // beyond, so the hidden brow takes the colour on each of its sides.
-        let (shown, shown_skin): (Vec<f32>, Vec<f32>) = {
-            let mut shown = b_crop.clone();
-            let mut skin = vec![0f32; crop.w * crop.h];
-            for i in 0..crop.w * crop.h {
-                let a = alpha[i];
-                for c in 0..3 {
-                    shown[i * 3 + c] += a * (warped[i * 3 + c] - b_crop[i * 3 + c]);
-                }
-                skin[i] = (1.0 - astray[i]) * (a * a_skin_px[i] + (1.0 - a) * b_skin_px[i]);
-            }
-            (shown, skin)
-        };
+        let (shown, shown_skin) =
+            mask::skin_as_shown(&b_crop, &warped, &alpha, [&a_skin_px, &b_skin_px], &astray);
         let near = mask::SkinNearby::new(
             &low,
             &shown,
