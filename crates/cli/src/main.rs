@@ -11,6 +11,7 @@ macro_rules! outln {
 
 mod bench;
 mod keys;
+mod memory;
 mod moderate;
 mod serve;
 mod swap;
@@ -45,6 +46,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    memory::keep_freed_buffers();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
