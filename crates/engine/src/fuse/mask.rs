@@ -117,7 +117,7 @@ pub(super) fn template_cover(
             if !region[i] {
                 continue;
             }
-            let (px, py) = ((crop.x + x) as f32 + 0.5, (crop.y + y) as f32 + 0.5);
+            let (px, py) = crop.pixel_centre(x, y);
             let (hair, glasses) = parse.hair_and_glasses(px, py);
             let frame = frames.map(|frames| {
                 (
@@ -206,7 +206,7 @@ impl TemplateBrows<'_> {
                 continue;
             }
             let (x, y) = (i % crop.w, i / crop.w);
-            let (px, py) = ((crop.x + x) as f32 + 0.5, (crop.y + y) as f32 + 0.5);
+            let (px, py) = crop.pixel_centre(x, y);
             let e = e
                 * (1.0 - self.parse.surroundings(px, py))
                 * (1.0 - self.parse.at(px, py)[Part::Other as usize]);

@@ -722,7 +722,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         let up = BROW_TEXTURE_OFFSET * face_width;
         // B's skin as its parse sees it, past the oval too (a brow's tail reaches the temple).
         let b_parse_skin = |x: usize, y: usize| {
-            let (px, py) = ((crop.x + x) as f32 + 0.5, (crop.y + y) as f32 + 0.5);
+            let (px, py) = crop.pixel_centre(x, y);
             pb.at(px, py)[Part::Skin as usize]
         };
         let texture = mask::SkinTexture::new(

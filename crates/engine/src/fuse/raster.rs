@@ -17,6 +17,12 @@ pub(super) struct Crop {
 }
 
 impl Crop {
+    /// The centre, in image pixels, of the crop's pixel (x, y): where the parse and the photo are
+    /// read for it.
+    pub(super) fn pixel_centre(&self, x: usize, y: usize) -> P2 {
+        ((self.x + x) as f32 + 0.5, (self.y + y) as f32 + 0.5)
+    }
+
     pub(super) fn around(points: &[P2], width: u32, height: u32) -> Crop {
         let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
         for &(x, y) in points {
