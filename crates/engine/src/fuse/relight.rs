@@ -9,6 +9,10 @@ use crate::landmarks::LIPS_INNER;
 
 /// Brightness under which the brightest teeth of A's open mouth are kept by their gain.
 const TEETH_CEILING: f32 = 235.0;
+/// Brightest channel that the rest of the gain brings teeth to, never reached, and the level from
+/// which they are bent towards it.
+const TEETH_WHITE: f32 = 245.0;
+const TEETH_KNEE: f32 = 190.0;
 /// Least number of white pixels in a mouth's opening for its teeth to take one gain.
 const TEETH_PIXELS: usize = 20;
 
@@ -35,10 +39,12 @@ pub(super) struct Relight<'a> {
     pub(super) a_tone: &'a [f32],
 }
 
-/// An open mouth's teeth: where its opening is (per pixel) and the one gain they share.
+/// An open mouth's teeth: where its opening is (per pixel), the one gain they share, and the
+/// brightness that gain holds back from the light around (1 when it holds back none).
 pub(super) struct Teeth {
     opening: Vec<bool>,
     gain: [f32; 3],
+    held_back: f32,
 }
 
 impl Relight<'_> {
@@ -57,7 +63,8 @@ impl Relight<'_> {
     /// pixels in the `region` (of `crop`, in the fused shape `target`), lowered (never under 1) so
     /// that the brightest teeth stay under [`TEETH_CEILING`]. Sampled per pixel, the change of
     /// light across the mouth left the upper teeth grey and burnt the lower ones to a flat white
-    /// (a dark A into a pale B: obama_2 into portrait_f1). `None` when too few teeth show.
+    /// (a dark A into a pale B: obama_2 into portrait_f1). What the lowering holds back is given
+    /// back through a shoulder ([`lifted_teeth`]). `None` when too few teeth show.
     pub(super) fn teeth(
         &self,
         crop: &Crop,
@@ -87,6 +94,7 @@ impl Relight<'_> {
         Some(Teeth {
             opening,
             gain: mean.map(|g| g * scale),
+            held_back: 1.0 / scale,
         })
     }
 
@@ -102,11 +110,14 @@ impl Relight<'_> {
             let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
             let skin = self.skin_for_whiteness(i);
             let local = low.sample::<3>(self.gain, x, y);
+            // A tooth's edge, half white, is a tooth whole.
+            let tooth = match teeth {
+                Some(t) if t.opening[i] => (2.0 * whiteness(p, skin)).min(1.0),
+                _ => 0.0,
+            };
             let g = match teeth {
-                Some(t) if t.opening[i] => {
-                    // A tooth's edge, half white, takes the teeth's gain whole.
-                    let w = (2.0 * whiteness(p, skin)).min(1.0);
-                    [0, 1, 2].map(|c| local[c] + w * (t.gain[c] - local[c]))
+                Some(t) if tooth > 0.0 => {
+                    [0, 1, 2].map(|c| local[c] + tooth * (t.gain[c] - local[c]))
                 }
                 _ => local,
             };
@@ -132,7 +143,60 @@ impl Relight<'_> {
                 a_tone,
                 lips,
             );
+            let shaded = match teeth {
+                Some(t) if tooth > 0.0 && t.held_back > 1.0 => {
+                    let lifted = lifted_teeth(shaded, t.held_back);
+                    [0, 1, 2].map(|c| shaded[c] + tooth * (lifted[c] - shaded[c]))
+                }
+                _ => shaded,
+            };
             warped[i * 3..i * 3 + 3].copy_from_slice(&shaded);
         }
+    }
+}
+
+/// A tooth `p` (under the teeth's lowered gain) given back the brightness `held_back` from it,
+/// with its brightest channel bent smoothly from [`TEETH_KNEE`] towards [`TEETH_WHITE`] and the
+/// other channels scaled with it; never darker than `p`. Held at their own brightness while the
+/// lips and gums around took a much brighter B's light, a smile's teeth were greyer than its gums
+/// (alex_2 into df_img13); given it all back, the brightest would burn to a flat white.
+fn lifted_teeth(p: [f32; 3], held_back: f32) -> [f32; 3] {
+    let m = p[0].max(p[1]).max(p[2]);
+    let full = m * held_back;
+    if full <= TEETH_KNEE {
+        return p.map(|v| v * held_back);
+    }
+    let room = TEETH_WHITE - TEETH_KNEE;
+    let bent = TEETH_KNEE + room * (1.0 - (-(full - TEETH_KNEE) / room).exp());
+    if bent <= m {
+        return p;
+    }
+    p.map(|v| v * bent / m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn teeth_get_back_what_their_gain_held_back_bent_under_white_with_their_hue() {
+        let tooth = [200.0, 180.0, 160.0];
+        assert_eq!(lifted_teeth(tooth, 1.0), tooth, "nothing held back");
+        assert_eq!(
+            lifted_teeth([100.0, 90.0, 80.0], 1.5),
+            [150.0, 135.0, 120.0]
+        );
+        let mut last = 0.0;
+        for held_back in [1.2, 1.6, 2.5, 4.0] {
+            let p = lifted_teeth(tooth, held_back);
+            assert!(p[0] > last && p[0] < TEETH_WHITE, "{held_back}: {p:?}");
+            assert!((p[1] / p[0] - 0.9).abs() < 1e-4 && (p[2] / p[0] - 0.8).abs() < 1e-4);
+            last = p[0];
+        }
+        // A tooth already brighter than its bent level stays as it is.
+        let bright = [240.0, 238.0, 236.0];
+        assert_eq!(lifted_teeth(bright, 1.05), bright);
+        // A darker gap between teeth stays darker than the teeth.
+        assert!(lifted_teeth([120.0, 100.0, 90.0], 1.6)[0] < lifted_teeth(tooth, 1.6)[0]);
     }
 }
