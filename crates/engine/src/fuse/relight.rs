@@ -110,16 +110,15 @@ impl Relight<'_> {
             let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
             let skin = self.skin_for_whiteness(i);
             let local = low.sample::<3>(self.gain, x, y);
-            // A tooth's edge, half white, is a tooth whole.
-            let tooth = match teeth {
-                Some(t) if t.opening[i] => (2.0 * whiteness(p, skin)).min(1.0),
-                _ => 0.0,
-            };
-            let g = match teeth {
-                Some(t) if tooth > 0.0 => {
-                    [0, 1, 2].map(|c| local[c] + tooth * (t.gain[c] - local[c]))
-                }
-                _ => local,
+            // The teeth, and how much this pixel is one (a tooth's edge, half white, is a tooth
+            // whole).
+            let tooth = teeth
+                .filter(|t| t.opening[i])
+                .map(|t| (t, (2.0 * whiteness(p, skin)).min(1.0)))
+                .filter(|&(_, w)| w > 0.0);
+            let g = match tooth {
+                Some((t, w)) => [0, 1, 2].map(|c| local[c] + w * (t.gain[c] - local[c])),
+                None => local,
             };
             let g = pixel_gain(p, g, skin);
             // A carried beard's hair keeps its own darkness on a paler skin.
@@ -143,10 +142,10 @@ impl Relight<'_> {
                 a_tone,
                 lips,
             );
-            let shaded = match teeth {
-                Some(t) if tooth > 0.0 && t.held_back > 1.0 => {
+            let shaded = match tooth {
+                Some((t, w)) if t.held_back > 1.0 => {
                     let lifted = lifted_teeth(shaded, t.held_back);
-                    [0, 1, 2].map(|c| shaded[c] + tooth * (lifted[c] - shaded[c]))
+                    [0, 1, 2].map(|c| shaded[c] + w * (lifted[c] - shaded[c]))
                 }
                 _ => shaded,
             };
