@@ -301,6 +301,12 @@ fn luma(p: &image::Rgb<u8>) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
 }
 
+/// Saturation of a pixel: (max − min) / max of its channels (0 for black).
+fn saturation(p: &image::Rgb<u8>) -> f32 {
+    let (max, min) = (*p.0.iter().max().unwrap(), *p.0.iter().min().unwrap());
+    (max - min) as f32 / max.max(1) as f32
+}
+
 /// Mean of `f` over points between a mesh point and the point `up` inter-ocular distances above it.
 fn mean_over(
     face: &faceswap_engine::FoundFace,
@@ -616,13 +622,7 @@ fn a_hard_key_light_s_lit_ridge_is_dimmed_to_the_template_s_highlights() {
     assert!(fused.len() > 20_000, "the face was fused: {}", fused.len());
     // The brightest 1% of the fused face: its brightness and saturation.
     let brightest = |px: &[image::Rgb<u8>]| {
-        let mut by_level: Vec<(f32, f32)> = px
-            .iter()
-            .map(|p| {
-                let (hi, lo) = (p.0.iter().max().unwrap(), p.0.iter().min().unwrap());
-                (luma(p), (hi - lo) as f32 / (*hi).max(1) as f32)
-            })
-            .collect();
+        let mut by_level: Vec<(f32, f32)> = px.iter().map(|p| (luma(p), saturation(p))).collect();
         by_level.sort_by(|x, y| x.0.total_cmp(&y.0));
         let top = &by_level[by_level.len() * 99 / 100..];
         let n = top.len() as f32;
@@ -1160,9 +1160,7 @@ fn a_closed_mouth_into_an_open_smile_is_the_source_s_closed_mouth() {
             for y in y0 as u32..y1 as u32 {
                 for x in x0 as u32..x1 as u32 {
                     let p = img.get_pixel(x, y);
-                    let (max, min) = (*p.0.iter().max().unwrap(), *p.0.iter().min().unwrap());
-                    let saturation = (max - min) as f32 / max.max(1) as f32;
-                    n += (luma(p) > 140.0 && saturation < 0.2) as u32;
+                    n += (luma(p) > 140.0 && saturation(p) < 0.2) as u32;
                 }
             }
             n
@@ -1192,8 +1190,7 @@ fn a_bearded_template_s_open_smile_shows_no_teeth_beside_the_source_s_closed_lip
     for y in y0 as u32..y1 as u32 {
         for x in x0 as u32..x1 as u32 {
             let p = tpl.get_pixel(x, y);
-            let (max, min) = (*p.0.iter().max().unwrap(), *p.0.iter().min().unwrap());
-            if luma(p) > 140.0 && ((max - min) as f32) < 0.2 * max as f32 {
+            if luma(p) > 140.0 && saturation(p) < 0.2 {
                 in_b.push(luma(p) - luma(tpl.get_pixel(x - 1, y)));
                 in_result.push(
                     luma(swapped.image.get_pixel(x, y)) - luma(swapped.image.get_pixel(x - 1, y)),
@@ -1237,11 +1234,9 @@ fn a_smile_s_teeth_are_no_greyer_than_its_lips_under_a_much_brighter_template_s_
     for y in y0 as u32..y1 as u32 {
         for x in x0 as u32..x1 as u32 {
             let p = swapped.image.get_pixel(x, y);
-            let (max, min) = (*p.0.iter().max().unwrap(), *p.0.iter().min().unwrap());
-            let saturation = (max - min) as f32 / max.max(1) as f32;
             let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
             if in_polygon(&opening, fx, fy) {
-                if luma(p) > 120.0 && saturation < 0.3 {
+                if luma(p) > 120.0 && saturation(p) < 0.3 {
                     teeth.push(luma(p));
                 }
             } else if in_polygon(&mouth, fx, fy) {
@@ -1501,13 +1496,7 @@ fn when_both_mouths_are_open_the_result_has_the_source_s_whole() {
     // Saturation ((max - min) / max) over the lips.
     let lip_saturation = |img: &RgbImage| {
         let lips = lip_pixels(img);
-        lips.iter()
-            .map(|q| {
-                let (max, min) = (q.0.iter().max().unwrap(), q.0.iter().min().unwrap());
-                (*max as f32 - *min as f32) / (*max as f32).max(1.0)
-            })
-            .sum::<f32>()
-            / lips.len() as f32
+        lips.iter().map(saturation).sum::<f32>() / lips.len() as f32
     };
     let (own, template, result) = (
         lip_saturation(&a),
