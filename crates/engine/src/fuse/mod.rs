@@ -192,6 +192,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             mirrored: [t[0], t[1], t[2]].map(|i| a2[MIRROR[i] as usize]),
             weight: [own[t[0]], own[t[1]], own[t[2]]],
             turned_away: [away[t[0]], away[t[1]], away[t[2]]],
+            mirror_reach: texture::MIRROR_REACH * report.face_width[0],
         };
         warp_triangle(a, &src, &dst, &crop, &mut warp);
     }

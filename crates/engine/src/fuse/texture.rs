@@ -21,6 +21,8 @@ const TURNED_AWAY: (f32, f32) = (0.95, 0.75);
 /// How much a mirror point is the photo's surroundings (bilinear between the parse's cells) from
 /// which it starts to give no texture, and at which it gives none.
 const MIRROR_AROUND: (f32, f32) = (0.0, 0.5);
+/// How far around a mirror point the photo's surroundings are looked for, in A's face widths.
+pub(super) const MIRROR_REACH: f32 = 0.02;
 
 /// Cells across A's face of its [`SkinMap`].
 const SKIN_CELLS: f32 = 24.0;
@@ -127,6 +129,9 @@ pub(super) struct Source<'a> {
     /// How much each corner is turned away ([`turned_away`]): there the photo's surroundings at
     /// the rim are not A's face.
     pub(super) turned_away: [f32; 3],
+    /// How far around a mirror point (in A's pixels) the photo's surroundings are looked for
+    /// ([`MIRROR_REACH`]).
+    pub(super) mirror_reach: f32,
 }
 
 /// Blur of the warp's source points, in face widths. The warp is affine per triangle, so where A's
@@ -403,7 +408,17 @@ pub(super) fn warp_triangle(
             // background beside a turned face): no face to take either, from half of the way
             // between a cell of the surroundings and one of the face, so that a mostly covered
             // own side does not take a faint copy of an ear or a wall.
-            let around_m = ramp(there.around, MIRROR_AROUND);
+            // Read a little way off the mirror point on each side too: on A's outline the parse's
+            // surroundings begin a few pixels outside the face's own edge, and a mirror point
+            // there took A's pale background as skin, a round spot on a turned B's far cheek.
+            let r = src.mirror_reach;
+            let around_m = [(r, 0.0), (-r, 0.0), (0.0, r), (0.0, -r)]
+                .iter()
+                .map(|(dx, dy)| (m.0 + dx, m.1 + dy))
+                .filter(|&p| !outside(p))
+                .map(|p| src.parse.cover_at(p.0, p.1).around)
+                .fold(there.around, f32::max);
+            let around_m = ramp(around_m, MIRROR_AROUND);
             allowed * face_weight(there.face) * (1.0 - around_m)
         });
         let own_weight = own_face * (w + (1.0 - w) * (1.0 - mirror_face));
