@@ -594,15 +594,9 @@ fn a_turned_template_s_far_cheek_takes_no_pale_spot_of_the_source_s_background()
     // A's pale background: sampled there, a pale round spot sat on the far cheek (at mesh point
     // 366).
     let Fused { b, swapped, face } = fuse_into("df_img18.jpg", "group_t1.jpg");
-    let step = face.face.rect.w / 40.0;
     let palest = FAR_CHEEK
         .iter()
-        .flat_map(|&i| {
-            let [x, y, _] = face.mesh.points[i];
-            (-2..=2)
-                .flat_map(move |dy| (-2..=2).map(move |dx| (dx, dy)))
-                .map(move |(dx, dy)| ((x + dx as f32 * step) as u32, (y + dy as f32 * step) as u32))
-        })
+        .flat_map(|&i| samples_around(&face, i))
         .map(|(x, y)| luma(swapped.image.get_pixel(x, y)) - luma(b.get_pixel(x, y)))
         .fold(f32::MIN, f32::max);
     eprintln!("the far cheek at most {palest} levels paler than the template's");
@@ -702,28 +696,32 @@ fn darker_than_the_skin(
     mean(brightness_around(img, face, SKIN_POINTS)) - mean(brightness_around(img, face, points))
 }
 
-/// Mean brightness of `img` around each of `points` of the mesh of `face` (5×5 samples a fortieth
-/// of the face's width apart).
+/// Mean brightness of `img` around each of `points` of the mesh of `face` ([`samples_around`]).
 fn brightness_around(
     img: &RgbImage,
     face: &faceswap_engine::FoundFace,
     points: &[usize],
 ) -> Vec<f32> {
-    let step = face.face.rect.w / 40.0;
     points
         .iter()
         .map(|&i| {
-            let [x, y, _] = face.mesh.points[i];
-            let mut sum = 0.0;
-            for dy in -2..=2 {
-                for dx in -2..=2 {
-                    let p =
-                        img.get_pixel((x + dx as f32 * step) as u32, (y + dy as f32 * step) as u32);
-                    sum += luma(p);
-                }
-            }
-            sum / 25.0
+            let samples = samples_around(face, i);
+            samples
+                .iter()
+                .map(|&(x, y)| luma(img.get_pixel(x, y)))
+                .sum::<f32>()
+                / samples.len() as f32
         })
+        .collect()
+}
+
+/// The 5×5 pixels a fortieth of the face's width apart around mesh point `i` of `face`.
+fn samples_around(face: &faceswap_engine::FoundFace, i: usize) -> Vec<(u32, u32)> {
+    let step = face.face.rect.w / 40.0;
+    let [x, y, _] = face.mesh.points[i];
+    (-2..=2)
+        .flat_map(|dy| (-2..=2).map(move |dx| (dx, dy)))
+        .map(|(dx, dy)| ((x + dx as f32 * step) as u32, (y + dy as f32 * step) as u32))
         .collect()
 }
 

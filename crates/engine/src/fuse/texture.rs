@@ -416,7 +416,7 @@ pub(super) fn warp_triangle(
                 .iter()
                 .map(|(dx, dy)| (m.0 + dx, m.1 + dy))
                 .filter(|&p| !outside(p))
-                .map(|p| src.parse.cover_at(p.0, p.1).around)
+                .map(|p| src.parse.surroundings(p.0, p.1))
                 .fold(there.around, f32::max);
             let around_m = ramp(around_m, MIRROR_AROUND);
             allowed * face_weight(there.face) * (1.0 - around_m)
