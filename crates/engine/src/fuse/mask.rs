@@ -184,9 +184,9 @@ pub(super) struct TemplateBrows<'a> {
 
 impl TemplateBrows<'_> {
     /// Per crop pixel, how much B's brow is astray there ([`template_brows_astray`], soft over
-    /// `soften` pixels); `None` when nowhere.
-    pub(super) fn astray(&self, soften: usize) -> Option<Vec<f32>> {
-        let astray = template_brows_astray(self.crop, self.b_points, self.target, soften);
+    /// `soften` pixels) given the fused face's weight `alpha`; `None` when nowhere.
+    pub(super) fn astray(&self, soften: usize, alpha: &[f32]) -> Option<Vec<f32>> {
+        let astray = template_brows_astray(self.crop, self.b_points, self.target, alpha, soften);
         astray.iter().any(|&e| e > 0.0).then_some(astray)
     }
 
@@ -318,8 +318,16 @@ impl<'a> SkinTexture<'a> {
 /// Per crop pixel, how much it is B's own brow (B's mesh, `b_points`) where the fused face
 /// (`target`) has neither a brow nor an eye: there B's brow must not show through what is left to
 /// B (A's covered temple, the rim's feather), or it doubles A's brow (a higher brow's tail above
-/// A's). Soft-edged by a box of `soften` pixels.
-fn template_brows_astray(crop: &Crop, b_points: &[P2], target: &[P2], soften: usize) -> Vec<f32> {
+/// A's). Where the fused face has a brow but shows little of it (`alpha`, its weight per crop
+/// pixel: A's brow under its hair is left to B), B's brow is astray by as much as is left to B:
+/// it showed there as a grey stroke above A's brow. Soft-edged by a box of `soften` pixels.
+fn template_brows_astray(
+    crop: &Crop,
+    b_points: &[P2],
+    target: &[P2],
+    alpha: &[f32],
+    soften: usize,
+) -> Vec<f32> {
     let mut out = vec![0f32; crop.w * crop.h];
     // Only the box around B's brows, with room for the soft edge, is searched.
     let b_brows: Vec<Vec<P2>> = [&BROW_A[..], &BROW_B[..]]
@@ -356,10 +364,15 @@ fn template_brows_astray(crop: &Crop, b_points: &[P2], target: &[P2], soften: us
         }
     }
     let fused = inside_any(&bx, target, &[&BROW_A, &BROW_B, &EYE_A, &EYE_B], BROW_PLACE);
-    let astray: Vec<f32> = in_b
-        .iter()
-        .zip(&fused)
-        .map(|(&b, &f)| (b && !f) as u8 as f32)
+    let astray: Vec<f32> = (0..in_b.len())
+        .map(|k| match (in_b[k], fused[k]) {
+            (false, _) => 0.0,
+            (true, false) => 1.0,
+            (true, true) => {
+                let (x, y) = (bx.x - crop.x + k % bx.w, bx.y - crop.y + k / bx.w);
+                1.0 - alpha[y * crop.w + x].clamp(0.0, 1.0)
+            }
+        })
         .collect();
     if !astray.iter().any(|&a| a > 0.0) {
         return out;
@@ -546,7 +559,8 @@ mod tests {
         let n = crop.w * crop.h;
         let parse = FaceParse::uniform(0.0, 0.0, 100.0, [1.0, 0.0, 0.0, 0.0, 0.0]);
         let (region, none) = (vec![true; n], vec![0.0; n]);
-        let hidden = |front: &[f32]| {
+        // `shown`: the fused face's weight when B's brows are found astray.
+        let hidden = |front: &[f32], shown: f32| {
             let brows = TemplateBrows {
                 crop: &crop,
                 b_points: &b_points,
@@ -556,22 +570,30 @@ mod tests {
                 front,
                 parsed: &none,
             };
-            // A's face is left to B everywhere (alpha 0), its colour black; B's skin is grey.
+            // A's face is left to B (alpha 0) when hidden, its colour black; B's skin is grey.
             let (mut warped, mut alpha) = (vec![0.0; n * 3], vec![0.0; n]);
-            let astray = brows.astray(1).expect("B's higher brow is astray");
+            let astray = brows
+                .astray(1, &vec![shown; n])
+                .expect("B's higher brow is astray");
             brows.hide(&astray, &mut warped, &mut alpha, &|_, _| Some([128.0; 3]));
             (warped, alpha)
         };
-        let (warped, alpha) = hidden(&none);
+        let (warped, alpha) = hidden(&none, 1.0);
         let at = |x: usize, y: usize| y * 100 + x;
-        // B's higher brow shows B's skin; its brow in the fused brow's place stays B's own (but
-        // for the soft edge of its wider place's rim), and the rest of B too.
+        // B's higher brow shows B's skin; its brow in the fused brow's place stays B's own where
+        // the fused face shows (but for the soft edge of its wider place's rim), and the rest of
+        // B too.
         assert_eq!(alpha[at(70, 16)], 1.0);
         assert_eq!(warped[at(70, 16) * 3], 128.0);
         assert!(alpha[at(30, 28)] < 0.5, "{}", alpha[at(30, 28)]);
         assert_eq!(alpha[at(50, 60)], 0.0);
+        // Where the fused face is left to B there (A's brow under its hair), B's brow in the
+        // fused brow's place is hidden too.
+        let (_, alpha) = hidden(&none, 0.0);
+        assert!(alpha[at(30, 28)] > 0.9, "{}", alpha[at(30, 28)]);
+        assert_eq!(alpha[at(50, 60)], 0.0);
         // What of B stays in front (its hair over the brow) is never painted over.
-        let (_, alpha) = hidden(&vec![1.0; n]);
+        let (_, alpha) = hidden(&vec![1.0; n], 0.0);
         assert!(alpha.iter().all(|&a| a == 0.0));
     }
 

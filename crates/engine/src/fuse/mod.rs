@@ -711,7 +711,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         front: &b_keep,
         parsed: &b_parse_cover,
     };
-    if let Some(astray) = brows.astray((BROW_SOFTEN * face_width).ceil() as usize) {
+    if let Some(astray) = brows.astray((BROW_SOFTEN * face_width).ceil() as usize, &alpha) {
         let (shown, shown_skin) =
             mask::skin_as_shown(&b_crop, &warped, &alpha, [&a_skin_px, &b_skin_px], &astray);
         let near = mask::SkinNearby::new(
