@@ -1698,18 +1698,49 @@ fn a_side_light_s_one_sided_shadows_are_lifted_to_the_lit_side_s() {
     // Over A's own nose, the sides are about 20 levels more apart than B's without the lift, 16.5
     // with it.
     let Fused { b, swapped, face } = fuse_into("poster_m1.jpg", "portrait_m1.jpg");
-    // Mean brightness gap between the mesh's two sides beside the nose and on the cheeks.
-    let gap = |img: &RgbImage| {
-        let (left, right) = (
-            brightness_around(img, &face, &SIDE_POINTS.map(|p| p.0)),
-            brightness_around(img, &face, &SIDE_POINTS.map(|p| p.1)),
-        );
-        left.iter().zip(&right).map(|(l, r)| l - r).sum::<f32>() / left.len() as f32
-    };
-    let (in_b, in_result) = (gap(&b), gap(&swapped.image));
+    let (in_b, in_result) = (sides_apart(&b, &face), sides_apart(&swapped.image, &face));
     eprintln!("sides {in_result} levels apart (template: {in_b})");
     assert!(in_result - in_b < SIDE_GAP, "{in_result} against {in_b}");
 }
+
+/// Mean brightness gap between the mesh's two sides beside the nose and on the cheeks
+/// ([`SIDE_POINTS`]), left less right.
+fn sides_apart(img: &RgbImage, face: &faceswap_engine::FoundFace) -> f32 {
+    let (left, right) = (
+        brightness_around(img, face, &SIDE_POINTS.map(|p| p.0)),
+        brightness_around(img, face, &SIDE_POINTS.map(|p| p.1)),
+    );
+    left.iter().zip(&right).map(|(l, r)| l - r).sum::<f32>() / left.len() as f32
+}
+
+#[test]
+fn a_hard_side_light_s_wide_shadow_beside_the_nose_is_lifted_past_its_own_light_around() {
+    // poster_m1.jpg and alex_1.png are lit hard from one side, df_img14.jpg flat and obama_2.jpg
+    // softly. The shadow beside A's nose is about as wide as the relief's coarse blur: lifted only
+    // to the light around (which it darkens itself), it stayed a flat, dark patch beside the nose,
+    // and the result's sides were 18.3 and 27.4 levels further apart than the template's; lifted
+    // to its mirror side's level, 6.9 and 10.4.
+    for (a, b) in [
+        ("poster_m1.jpg", "df_img14.jpg"),
+        ("alex_1.png", "obama_2.jpg"),
+    ] {
+        let Fused {
+            b: tpl,
+            swapped,
+            face,
+        } = fuse_into(a, b);
+        let (in_b, in_result) = (sides_apart(&tpl, &face), sides_apart(&swapped.image, &face));
+        eprintln!("{a} into {b}: sides {in_result} levels apart (template: {in_b})");
+        assert!(
+            (in_result - in_b).abs() < WIDE_SHADOW_GAP,
+            "{a} into {b}: {in_result} against {in_b}"
+        );
+    }
+}
+
+/// How much further apart (or closer) the result's sides may be than the template's under a hard
+/// side light, in levels.
+const WIDE_SHADOW_GAP: f32 = 13.0;
 
 /// Mirror pairs of mesh points beside the nose and on the cheeks.
 const SIDE_POINTS: [(usize, usize); 8] = [
@@ -1724,8 +1755,8 @@ const SIDE_POINTS: [(usize, usize); 8] = [
 ];
 /// How much further apart the result's sides may be than the template's, in levels (16.6, then 17.6
 /// once a mirror point by A's outline gives no texture: a little less of the lit side's texture
-/// reaches the shadowed one).
-const SIDE_GAP: f32 = 18.0;
+/// reaches the shadowed one; 13.9 once a shadow is lifted past its own light around).
+const SIDE_GAP: f32 = 15.0;
 
 #[test]
 fn a_soft_source_s_eyes_take_edges_as_sharp_as_the_template_s() {

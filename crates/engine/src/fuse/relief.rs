@@ -30,7 +30,8 @@ const LIFT_HUE: (f32, f32) = (0.0, 0.35);
 const LUMA_FLOOR: f32 = 8.0;
 /// Share of the gap to its mirror cell by which a shadowed cell is lifted under a side light: all
 /// of it, so the shadowed side takes the lit side's relief (what both sides share, A's own
-/// modelling, stays), never above the light around.
+/// modelling, stays): within the relief never above the light around, and past it only where the
+/// cell is darker than its mirror cell by more than B's is, and than B's skin there.
 const SIDE_SHADOW_LIFT: f32 = 1.0;
 /// Strength of A's light that B's does not share ([`crate::lighting::Light::unshared_strength`])
 /// from which A's one-sided shadows start to be lifted, and at which they are fully.
@@ -49,11 +50,13 @@ const NO_MIRROR: u32 = u32::MAX;
 /// Per low-res cell, the relief of a face: log brightness at the fine blur less that at the coarse
 /// blur, both taken over `weights` (its skin: what is not skin, eyes and brows and lips, takes the
 /// relief of the skin around it). `luma` is each cell's mean brightness, `face_width` in cells.
-pub(super) fn relief(low: &LowRes, luma: &[f32], weights: &[f32], face_width: f32) -> Vec<f32> {
+#[cfg(test)]
+fn relief(low: &LowRes, luma: &[f32], weights: &[f32], face_width: f32) -> Vec<f32> {
     relief_and_light(low, luma, weights, face_width).0
 }
 
-/// [`relief`], and the light it is measured against: the log brightness at the coarse blur.
+/// A face's relief (log brightness at the fine blur less that at the coarse blur, both taken over
+/// `weights`), and the light it is measured against: the log brightness at the coarse blur.
 fn relief_and_light(
     low: &LowRes,
     luma: &[f32],
@@ -231,22 +234,73 @@ impl SideShadows {
     /// `relief` with each skin cell (`weights` at least a half) darker than its mirror cell lifted
     /// by [`SIDE_SHADOW_LIFT`] of the gap, never above the light around. `face_width` in cells.
     fn lift(&self, low: &LowRes, relief: &[f32], weights: &[f32], face_width: f32) -> Vec<f32> {
-        let gap: Vec<f32> = (0..relief.len())
-            .map(|i| {
-                let j = self.mirror[i];
-                if j == NO_MIRROR || weights[i] < 0.5 || weights[j as usize] < 0.5 {
-                    return 0.0;
-                }
-                (relief[j as usize] - relief[i]).max(0.0)
-            })
-            .collect();
-        let gap = low.blur(&gap, 1, ASYMMETRY_BLUR * face_width);
+        let gap = self.blurred_gap(low, face_width, |i, j| {
+            if weights[i] < 0.5 || weights[j] < 0.5 {
+                return 0.0;
+            }
+            relief[j] - relief[i]
+        });
         relief
             .iter()
             .zip(&gap)
             .map(|(&r, g)| (r + self.strength * SIDE_SHADOW_LIFT * g).min(r.max(0.0)))
             .collect()
     }
+
+    /// How much each skin cell of A (`a.weights` at least a half) is to be lifted in all, in log
+    /// brightness: by [`SIDE_SHADOW_LIFT`] of how much darker it is than its mirror cell, less how
+    /// much darker B's skin is there than at B's mirror cell (B's own side light stays B's), and
+    /// never past B's own level there. These are the cells' levels, not their relief: a hard side
+    /// light's shadow as wide as the relief's coarse blur darkens its own light around, and
+    /// lifted only to that it stayed a flat, dark patch beside the nose. `face_width` in cells.
+    fn level_lift(&self, low: &LowRes, a: &Levels, b: &Levels, face_width: f32) -> Vec<f32> {
+        let skin = |l: &Levels, i: usize| l.weights[i] >= 0.5;
+        let gap = self.blurred_gap(low, face_width, |i, j| {
+            if !skin(a, i) || !skin(a, j) {
+                return 0.0;
+            }
+            let b_gap = if skin(b, i) && skin(b, j) {
+                b.level[j] - b.level[i]
+            } else {
+                0.0
+            };
+            // A cell across from an over-bright one (the shading gain's overshoot beside a hard
+            // shadow) but as bright as B's skin there is no shadow.
+            let below_b = if skin(b, i) {
+                b.level[i] - a.level[i]
+            } else {
+                0.0
+            };
+            (a.level[j] - a.level[i] - b_gap).min(below_b)
+        });
+        gap.iter()
+            .map(|g| self.strength * SIDE_SHADOW_LIFT * g)
+            .collect()
+    }
+
+    /// Per cell, `gap(cell, mirror cell)` where it is positive and the cell has a mirror, 0
+    /// elsewhere, blurred by [`ASYMMETRY_BLUR`].
+    fn blurred_gap(
+        &self,
+        low: &LowRes,
+        face_width: f32,
+        gap: impl Fn(usize, usize) -> f32,
+    ) -> Vec<f32> {
+        let raw: Vec<f32> = (0..self.mirror.len())
+            .map(|i| match self.mirror[i] {
+                NO_MIRROR => 0.0,
+                j => gap(i, j as usize).max(0.0),
+            })
+            .collect();
+        low.blur(&raw, 1, ASYMMETRY_BLUR * face_width)
+    }
+}
+
+/// A face's log brightness per low-res cell at the relief's fine blur, and the weights of its
+/// skin it was taken over.
+struct Levels<'a> {
+    level: Vec<f32>,
+    weights: &'a [f32],
 }
 
 /// Marks, for the cells whose centres fall in triangle `dst` (in cell units), the cell at the same
@@ -331,7 +385,7 @@ pub(super) fn flatten(
         .collect();
     let a_weights = low.average(&weighted, 1);
     let (relief_a, light_a) = relief_and_light(low, &a_luma, &a_weights, face_width);
-    let relief_b = relief(low, b.luma, b.skin, face_width);
+    let (relief_b, light_b) = relief_and_light(low, b.luma, b.skin, face_width);
     // B's depth over the same skin as A's: B's skin beyond A's blended face (at its hairline,
     // beside its ears) has shadows that A's is not measured on.
     let b_shared: Vec<f32> = b
@@ -341,8 +395,31 @@ pub(super) fn flatten(
         .map(|(s, a)| if *a >= 0.5 { *s } else { 0.0 })
         .collect();
     let depths = [depth(&relief_a, &a_weights), depth(&relief_b, &b_shared)];
-    let lifted = (side.strength > 0.0).then(|| side.lift(low, &relief_a, &a_weights, face_width));
-    let lifted = lifted.as_deref().unwrap_or(&relief_a);
+    // A side light's one-sided shadows lifted: within the relief (to the light around at most),
+    // and past it by a lift per cell where the shadow darkens its own light around.
+    let (lifted, beyond) = if side.strength > 0.0 {
+        let lifted = side.lift(low, &relief_a, &a_weights, face_width);
+        let levels = |relief: &[f32], light: &[f32], weights| Levels {
+            level: relief.iter().zip(light).map(|(r, l)| r + l).collect(),
+            weights,
+        };
+        let in_all = side.level_lift(
+            low,
+            &levels(&relief_a, &light_a, &a_weights),
+            &levels(&relief_b, &light_b, &b_shared),
+            face_width,
+        );
+        let beyond = (0..in_all.len())
+            .map(|i| {
+                let rest = (in_all[i] - (lifted[i] - relief_a[i])).max(0.0);
+                rest * (1.0 - a.hair[i].clamp(0.0, 1.0))
+            })
+            .collect();
+        (lifted, beyond)
+    } else {
+        (relief_a.clone(), vec![0.0; relief_a.len()])
+    };
+    let lifted = &lifted;
     let flat = Flattening::new(lifted, &a_weights, &relief_b, &b_shared);
     if flat.is_some() || side.strength > 0.0 {
         // Per cell, the share of its relief that is kept: a cell is the mean of a shadow's dark
@@ -376,7 +453,7 @@ pub(super) fn flatten(
             let r_cell = low.sample::<1>(&relief_a, x, y)[0];
             let r_px = log_px[i] - low.sample::<1>(&light_a, x, y)[0];
             let r = r_cell + skin[i].clamp(0.0, 1.0) * (r_px - r_cell);
-            ((low.sample::<1>(&kept, x, y)[0] - 1.0) * r).exp()
+            ((low.sample::<1>(&kept, x, y)[0] - 1.0) * r + low.sample::<1>(&beyond, x, y)[0]).exp()
         };
         let hue = skin_hue(low, warped, &weighted, &a_weights, face_width);
         for (i, &a) in alpha.iter().enumerate() {
@@ -572,6 +649,52 @@ mod tests {
             ..side
         };
         assert_eq!(weak.lift(&low, &relief, &vec![1.0; w * h], 64.0), relief);
+    }
+
+    #[test]
+    fn a_wide_one_sided_shadow_is_lifted_to_its_mirror_side_unless_the_template_has_it_too() {
+        // Sixty-four cells across, mirrored about the middle; a shadow ten cells wide (about as
+        // wide as the relief's coarse blur, which it darkens) on the left only.
+        let (w, h) = (64, 40);
+        let low = LowRes::new(w, h, 1);
+        let side = SideShadows {
+            mirror: (0..w * h)
+                .map(|i| (i / w * w + w - 1 - i % w) as u32)
+                .collect(),
+            strength: 1.0,
+        };
+        let shadow = |i: usize| (14..24).contains(&(i % w));
+        let face: Vec<f32> = (0..w * h)
+            .flat_map(|i| if shadow(i) { [90.0; 3] } else { [160.0; 3] })
+            .collect();
+        let ones = vec![1f32; w * h];
+        let no_hair = vec![0f32; w * h];
+        let a = Source {
+            alpha: &ones,
+            skin: &ones,
+            hair: &no_hair,
+        };
+        let fused = |b_luma: &[f32]| {
+            let mut warped = face.clone();
+            let template = Template {
+                luma: b_luma,
+                skin: &ones,
+            };
+            flatten(&low, &mut warped, &a, &template, &side, 64.0);
+            warped[(20 * w + 19) * 3]
+        };
+        // Lifted only to the light around, the shadow's core stayed at about 117.
+        let flat_b = fused(&vec![160f32; w * h]);
+        assert!(flat_b > 145.0, "lifted to the lit side: {flat_b}");
+        // B has the same shadow: it is B's light, and is lifted no further than before.
+        let shadowed_b: Vec<f32> = (0..w * h)
+            .map(|i| if shadow(i) { 90.0 } else { 160.0 })
+            .collect();
+        let kept = fused(&shadowed_b);
+        assert!(
+            kept < 125.0,
+            "B's own shadow is lifted no further than the light around: {kept}"
+        );
     }
 
     #[test]
