@@ -409,15 +409,15 @@ pub(super) fn flatten(
             &levels(&relief_b, &light_b, &b_shared),
             face_width,
         );
-        let beyond = (0..in_all.len())
+        let beyond: Vec<f32> = (0..in_all.len())
             .map(|i| {
                 let rest = (in_all[i] - (lifted[i] - relief_a[i])).max(0.0);
                 rest * (1.0 - a.hair[i].clamp(0.0, 1.0))
             })
             .collect();
-        (lifted, beyond)
+        (lifted, Some(beyond))
     } else {
-        (relief_a.clone(), vec![0.0; relief_a.len()])
+        (relief_a.clone(), None)
     };
     let lifted = &lifted;
     let flat = Flattening::new(lifted, &a_weights, &relief_b, &b_shared);
@@ -453,7 +453,8 @@ pub(super) fn flatten(
             let r_cell = low.sample::<1>(&relief_a, x, y)[0];
             let r_px = log_px[i] - low.sample::<1>(&light_a, x, y)[0];
             let r = r_cell + skin[i].clamp(0.0, 1.0) * (r_px - r_cell);
-            ((low.sample::<1>(&kept, x, y)[0] - 1.0) * r + low.sample::<1>(&beyond, x, y)[0]).exp()
+            let past = beyond.as_ref().map_or(0.0, |b| low.sample::<1>(b, x, y)[0]);
+            ((low.sample::<1>(&kept, x, y)[0] - 1.0) * r + past).exp()
         };
         let hue = skin_hue(low, warped, &weighted, &a_weights, face_width);
         for (i, &a) in alpha.iter().enumerate() {
