@@ -614,18 +614,23 @@ mod tests {
         assert_eq!(mirror[4 * 10 + 4], NO_MIRROR, "outside the triangle");
     }
 
+    /// Full-strength side shadows on a grid of `w` by `h` cells mirrored about its middle column.
+    fn mirrored_about_the_middle(w: usize, h: usize) -> SideShadows {
+        SideShadows {
+            mirror: (0..w * h)
+                .map(|i| (i / w * w + w - 1 - i % w) as u32)
+                .collect(),
+            strength: 1.0,
+        }
+    }
+
     #[test]
     fn a_shadow_on_one_side_only_is_lifted_and_one_on_both_sides_stays() {
         // Twenty cells across, mirrored about the middle; a four-cell shadow on the left only, and a
         // socket on both sides.
         let (w, h) = (20, 12);
         let low = LowRes::new(w, h, 1);
-        let side = SideShadows {
-            mirror: (0..w * h)
-                .map(|i| (i / w * w + w - 1 - i % w) as u32)
-                .collect(),
-            strength: 1.0,
-        };
+        let side = mirrored_about_the_middle(w, h);
         let relief: Vec<f32> = (0..w * h)
             .map(|i| match i % w {
                 3..=6 => -0.3,
@@ -658,12 +663,7 @@ mod tests {
         // wide as the relief's coarse blur, which it darkens) on the left only.
         let (w, h) = (64, 40);
         let low = LowRes::new(w, h, 1);
-        let side = SideShadows {
-            mirror: (0..w * h)
-                .map(|i| (i / w * w + w - 1 - i % w) as u32)
-                .collect(),
-            strength: 1.0,
-        };
+        let side = mirrored_about_the_middle(w, h);
         let shadow = |i: usize| (14..24).contains(&(i % w));
         let face: Vec<f32> = (0..w * h)
             .flat_map(|i| if shadow(i) { [90.0; 3] } else { [160.0; 3] })
