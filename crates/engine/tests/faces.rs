@@ -1696,7 +1696,7 @@ fn a_side_light_s_one_sided_shadows_are_lifted_to_the_lit_side_s() {
     // 9.7 with the one-sided shadows lifted (8.5 once soft edges are steepened too). Those figures
     // were flattered: the parser took poster_m1's nose for hair and it was left to the template.
     // Over A's own nose, the sides are about 20 levels more apart than B's without the lift, 16.5
-    // with it.
+    // with it, 14.9 once a shadow as wide as the relief's blur is lifted past its light around.
     let Fused { b, swapped, face } = fuse_into("poster_m1.jpg", "portrait_m1.jpg");
     let (in_b, in_result) = (sides_apart(&b, &face), sides_apart(&swapped.image, &face));
     eprintln!("sides {in_result} levels apart (template: {in_b})");
@@ -1719,7 +1719,7 @@ fn a_hard_side_light_s_wide_shadow_beside_the_nose_is_lifted_past_its_own_light_
     // softly. The shadow beside A's nose is about as wide as the relief's coarse blur: lifted only
     // to the light around (which it darkens itself), it stayed a flat, dark patch beside the nose,
     // and the result's sides were 18.3 and 27.4 levels further apart than the template's; lifted
-    // to its mirror side's level, 6.9 and 10.4.
+    // to its mirror side's level, 8.3 and 10.4.
     for (a, b) in [
         ("poster_m1.jpg", "df_img14.jpg"),
         ("alex_1.png", "obama_2.jpg"),
@@ -1755,8 +1755,9 @@ const SIDE_POINTS: [(usize, usize); 8] = [
 ];
 /// How much further apart the result's sides may be than the template's, in levels (16.6, then 17.6
 /// once a mirror point by A's outline gives no texture: a little less of the lit side's texture
-/// reaches the shadowed one; 13.9 once a shadow is lifted past its own light around).
-const SIDE_GAP: f32 = 15.0;
+/// reaches the shadowed one; 14.9 once a shadow is lifted past its own light around, as far as
+/// the relief's own lift and flattening have not lifted it).
+const SIDE_GAP: f32 = 16.0;
 
 #[test]
 fn a_soft_source_s_eyes_take_edges_as_sharp_as_the_template_s() {

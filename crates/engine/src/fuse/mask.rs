@@ -166,9 +166,9 @@ pub(super) fn inside_any(crop: &Crop, target: &[P2], contours: &[&[usize]], k: f
 const BROW_PLACE: f32 = 1.3;
 const TEMPLATE_BROW_PLACE: f32 = 1.6;
 
-/// B's own brows where the fused face has none: what of B shows through there (A's covered
-/// temple, the rim's feather) shows B's skin, so that a template brow higher than A's does not
-/// double A's brow. Never over what of B stays in front (`front`, its hair and glasses' frames;
+/// B's own brows where the fused face has none, or has one that is left to B (A's brow under its
+/// hair): what of B shows through there (A's covered temple, the rim's feather) shows B's skin, so
+/// that a template brow higher than A's does not double A's brow. Never over what of B stays in front (`front`, its hair and glasses' frames;
 /// `parsed`, all the parse's cover), nor over the photo's surroundings past a turned face's rim,
 /// where B's widened brow may reach.
 pub(super) struct TemplateBrows<'a> {
@@ -319,8 +319,10 @@ impl<'a> SkinTexture<'a> {
 /// (`target`) has neither a brow nor an eye: there B's brow must not show through what is left to
 /// B (A's covered temple, the rim's feather), or it doubles A's brow (a higher brow's tail above
 /// A's). Where the fused face has a brow but shows little of it (`alpha`, its weight per crop
-/// pixel: A's brow under its hair is left to B), B's brow is astray by as much as is left to B:
-/// it showed there as a grey stroke above A's brow. Soft-edged by a box of `soften` pixels.
+/// pixel: A's brow under its hair is left to B), B's brow is astray by as much as is left to B
+/// (hidden by that much of what shows of it, [`TemplateBrows::hide`]: none left where A's face is
+/// wholly left to B, a quarter at half weight, where B's brow still carries the feathered edge of
+/// A's): it showed there as a grey stroke above A's brow. Soft-edged by a box of `soften` pixels.
 fn template_brows_astray(
     crop: &Crop,
     b_points: &[P2],
@@ -559,8 +561,8 @@ mod tests {
         let n = crop.w * crop.h;
         let parse = FaceParse::uniform(0.0, 0.0, 100.0, [1.0, 0.0, 0.0, 0.0, 0.0]);
         let (region, none) = (vec![true; n], vec![0.0; n]);
-        // `shown`: the fused face's weight when B's brows are found astray.
-        let hidden = |front: &[f32], shown: f32| {
+        // `shown`: the fused face's weight at a crop pixel; A's colour is black, B's skin grey.
+        let hidden = |front: &[f32], shown: &dyn Fn(usize) -> f32| {
             let brows = TemplateBrows {
                 crop: &crop,
                 b_points: &b_points,
@@ -570,30 +572,28 @@ mod tests {
                 front,
                 parsed: &none,
             };
-            // A's face is left to B (alpha 0) when hidden, its colour black; B's skin is grey.
-            let (mut warped, mut alpha) = (vec![0.0; n * 3], vec![0.0; n]);
-            let astray = brows
-                .astray(1, &vec![shown; n])
-                .expect("B's higher brow is astray");
+            let (mut warped, mut alpha) = (vec![0.0; n * 3], (0..n).map(shown).collect::<Vec<_>>());
+            let astray = brows.astray(1, &alpha).expect("B's higher brow is astray");
             brows.hide(&astray, &mut warped, &mut alpha, &|_, _| Some([128.0; 3]));
             (warped, alpha)
         };
-        let (warped, alpha) = hidden(&none, 1.0);
         let at = |x: usize, y: usize| y * 100 + x;
-        // B's higher brow shows B's skin; its brow in the fused brow's place stays B's own where
-        // the fused face shows (but for the soft edge of its wider place's rim), and the rest of
-        // B too.
+        // The fused face shows on the image's left half, and is left to B on its right half.
+        let (warped, alpha) = hidden(&none, &|i| (i % 100 < 50) as u8 as f32);
+        // B's higher brow shows B's skin; its brow in the fused brow's place, where the fused face
+        // shows, is not painted over, and the rest of B neither.
         assert_eq!(alpha[at(70, 16)], 1.0);
         assert_eq!(warped[at(70, 16) * 3], 128.0);
-        assert!(alpha[at(30, 28)] < 0.5, "{}", alpha[at(30, 28)]);
-        assert_eq!(alpha[at(50, 60)], 0.0);
-        // Where the fused face is left to B there (A's brow under its hair), B's brow in the
-        // fused brow's place is hidden too.
-        let (_, alpha) = hidden(&none, 0.0);
+        assert_eq!((alpha[at(30, 28)], warped[at(30, 28) * 3]), (1.0, 0.0));
+        assert_eq!(alpha[at(60, 60)], 0.0);
+        // Where the fused face is left to B there too (A's brow under its hair), B's brow in the
+        // fused brow's place is hidden.
+        let (warped, alpha) = hidden(&none, &|_| 0.0);
         assert!(alpha[at(30, 28)] > 0.9, "{}", alpha[at(30, 28)]);
-        assert_eq!(alpha[at(50, 60)], 0.0);
+        assert!(warped[at(30, 28) * 3] > 120.0, "{}", warped[at(30, 28) * 3]);
+        assert_eq!(alpha[at(60, 60)], 0.0);
         // What of B stays in front (its hair over the brow) is never painted over.
-        let (_, alpha) = hidden(&vec![1.0; n], 0.0);
+        let (_, alpha) = hidden(&vec![1.0; n], &|_| 0.0);
         assert!(alpha.iter().all(|&a| a == 0.0));
     }
 

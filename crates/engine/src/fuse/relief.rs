@@ -250,7 +250,8 @@ impl SideShadows {
     /// How much each skin cell of A (`a.weights` at least a half) is to be lifted in all, in log
     /// brightness: by [`SIDE_SHADOW_LIFT`] of how much darker it is than its mirror cell, less how
     /// much darker B's skin is there than at B's mirror cell (B's own side light stays B's), and
-    /// never past B's own level there. These are the cells' levels, not their relief: a hard side
+    /// not past B's own level there (before the gap's blur). These are the cells' levels, not
+    /// their relief: a hard side
     /// light's shadow as wide as the relief's coarse blur darkens its own light around, and
     /// lifted only to that it stayed a flat, dark patch beside the nose. `face_width` in cells.
     fn level_lift(&self, low: &LowRes, a: &Levels, b: &Levels, face_width: f32) -> Vec<f32> {
@@ -265,7 +266,8 @@ impl SideShadows {
                 0.0
             };
             // A cell across from an over-bright one (the shading gain's overshoot beside a hard
-            // shadow) but as bright as B's skin there is no shadow.
+            // shadow) but as bright as B's skin there is no shadow; where B shows no skin (its
+            // nostril, its beard) there is no level to lift to, and none is lifted.
             let below_b = if skin(b, i) {
                 b.level[i] - a.level[i]
             } else {
@@ -296,8 +298,8 @@ impl SideShadows {
     }
 }
 
-/// A face's log brightness per low-res cell at the relief's fine blur, and the weights of its
-/// skin it was taken over.
+/// A face's log brightness per low-res cell at the relief's fine blur, and the weights that say
+/// which cells are its skin (at least a half).
 struct Levels<'a> {
     level: Vec<f32>,
     weights: &'a [f32],
@@ -395,10 +397,10 @@ pub(super) fn flatten(
         .map(|(s, a)| if *a >= 0.5 { *s } else { 0.0 })
         .collect();
     let depths = [depth(&relief_a, &a_weights), depth(&relief_b, &b_shared)];
-    // A side light's one-sided shadows lifted: within the relief (to the light around at most),
-    // and past it by a lift per cell where the shadow darkens its own light around.
-    let (lifted, beyond) = if side.strength > 0.0 {
-        let lifted = side.lift(low, &relief_a, &a_weights, face_width);
+    // A side light's one-sided shadows: lifted within the relief (to the light around at most),
+    // and how much each cell is to be lifted in all (past the light around where a shadow as wide
+    // as the relief's coarse blur darkens it).
+    let side_lift = (side.strength > 0.0).then(|| {
         let levels = |relief: &[f32], light: &[f32], weights| Levels {
             level: relief.iter().zip(light).map(|(r, l)| r + l).collect(),
             weights,
@@ -409,23 +411,19 @@ pub(super) fn flatten(
             &levels(&relief_b, &light_b, &b_shared),
             face_width,
         );
-        let beyond: Vec<f32> = (0..in_all.len())
-            .map(|i| {
-                let rest = (in_all[i] - (lifted[i] - relief_a[i])).max(0.0);
-                rest * (1.0 - a.hair[i].clamp(0.0, 1.0))
-            })
-            .collect();
-        (lifted, Some(beyond))
-    } else {
-        (relief_a.clone(), None)
-    };
-    let lifted = &lifted;
+        (side.lift(low, &relief_a, &a_weights, face_width), in_all)
+    });
+    let lifted = side_lift
+        .as_ref()
+        .map_or(&relief_a[..], |(lifted, _)| lifted);
     let flat = Flattening::new(lifted, &a_weights, &relief_b, &b_shared);
-    if flat.is_some() || side.strength > 0.0 {
+    if flat.is_some() || side_lift.is_some() {
         // Per cell, the share of its relief that is kept: a cell is the mean of a shadow's dark
         // core and its paler rim, and one factor per cell left the core dark and lifted the rim
-        // past the light around (a nostril's shadow as a black line with a pale halo).
-        let kept: Vec<f32> = relief_a
+        // past the light around (a nostril's shadow as a black line with a pale halo). And the
+        // lift past the light around: what the side light's lift in all asks for beyond what the
+        // relief's own lift and flattening give.
+        let (kept, past_light): (Vec<f32>, Vec<f32>) = relief_a
             .iter()
             .zip(lifted)
             .enumerate()
@@ -434,9 +432,14 @@ pub(super) fn flatten(
                 let flattened = flat.as_ref().map_or(l, |f| f.apply(l, here));
                 let r_held = r.signum() * r.abs().max(SMALL_RELIEF);
                 let kept = (1.0 + (flattened - r) / r_held).clamp(0.0, 1.0);
-                kept + a.hair[i].clamp(0.0, 1.0) * (1.0 - kept)
+                let hair = a.hair[i].clamp(0.0, 1.0);
+                let past = side_lift.as_ref().map_or(0.0, |(_, in_all)| {
+                    let given = ((1.0 - kept) * -r).max(0.0);
+                    (in_all[i] - given).max(0.0) * (1.0 - hair)
+                });
+                (kept + hair * (1.0 - kept), past)
             })
-            .collect();
+            .unzip();
         // Per pixel, the relief against the same light: on the skin each pixel's own (its mid-scale
         // darkness, pores and fine lines left out), elsewhere (eyes, brows, lips) the cell's.
         // Only what is blended in counts: B's glasses or hair kept in front of the face (no
@@ -453,7 +456,7 @@ pub(super) fn flatten(
             let r_cell = low.sample::<1>(&relief_a, x, y)[0];
             let r_px = log_px[i] - low.sample::<1>(&light_a, x, y)[0];
             let r = r_cell + skin[i].clamp(0.0, 1.0) * (r_px - r_cell);
-            let past = beyond.as_ref().map_or(0.0, |b| low.sample::<1>(b, x, y)[0]);
+            let past = low.sample::<1>(&past_light, x, y)[0];
             ((low.sample::<1>(&kept, x, y)[0] - 1.0) * r + past).exp()
         };
         let hue = skin_hue(low, warped, &weighted, &a_weights, face_width);
@@ -687,6 +690,7 @@ mod tests {
         // Lifted only to the light around, the shadow's core stayed at about 117.
         let flat_b = fused(&vec![160f32; w * h]);
         assert!(flat_b > 145.0, "lifted to the lit side: {flat_b}");
+        assert!(flat_b < 163.0, "not past B's level: {flat_b}");
         // B has the same shadow: it is B's light, and is lifted no further than before.
         let shadowed_b: Vec<f32> = (0..w * h)
             .map(|i| if shadow(i) { 90.0 } else { 160.0 })
