@@ -1450,7 +1450,8 @@ fn brow_tails(face: &faceswap_engine::FoundFace, result: &RgbImage) -> Vec<(u32,
 }
 
 /// The darkest tenth of B's brows' pixels beyond the result's brows' ends over their median, at
-/// least: 0.85 when B's brow's tail showed there (0.88 in B itself), 0.93 without.
+/// least: 0.85 when B's brow's tail showed there (0.88 in B itself), 0.93 without, 0.98 since B's
+/// brow is hidden under a covered brow of A's too.
 const BROW_LEFT: f32 = 0.92;
 
 /// The mesh's brow outlines.

@@ -168,9 +168,9 @@ const TEMPLATE_BROW_PLACE: f32 = 1.6;
 
 /// B's own brows where the fused face has none, or has one that is left to B (A's brow under its
 /// hair): what of B shows through there (A's covered temple, the rim's feather) shows B's skin, so
-/// that a template brow higher than A's does not double A's brow. Never over what of B stays in front (`front`, its hair and glasses' frames;
-/// `parsed`, all the parse's cover), nor over the photo's surroundings past a turned face's rim,
-/// where B's widened brow may reach.
+/// that a template brow higher than A's does not double A's brow. Never over what of B stays in
+/// front (`front`, its hair and glasses' frames; `parsed`, all the parse's cover), nor over the
+/// photo's surroundings past a turned face's rim, where B's widened brow may reach.
 pub(super) struct TemplateBrows<'a> {
     pub(super) crop: &'a Crop,
     /// B's mesh points and the fused face's, in the photo.

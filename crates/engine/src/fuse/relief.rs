@@ -251,9 +251,9 @@ impl SideShadows {
     /// brightness: by [`SIDE_SHADOW_LIFT`] of how much darker it is than its mirror cell, less how
     /// much darker B's skin is there than at B's mirror cell (B's own side light stays B's), and
     /// not past B's own level there (before the gap's blur). These are the cells' levels, not
-    /// their relief: a hard side
-    /// light's shadow as wide as the relief's coarse blur darkens its own light around, and
-    /// lifted only to that it stayed a flat, dark patch beside the nose. `face_width` in cells.
+    /// their relief: a hard side light's shadow as wide as the relief's coarse blur darkens its
+    /// own light around, and lifted only to that it stayed a flat, dark patch beside the nose.
+    /// `face_width` in cells.
     fn level_lift(&self, low: &LowRes, a: &Levels, b: &Levels, face_width: f32) -> Vec<f32> {
         let skin = |l: &Levels, i: usize| l.weights[i] >= 0.5;
         let gap = self.blurred_gap(low, face_width, |i, j| {
@@ -423,7 +423,7 @@ pub(super) fn flatten(
         // past the light around (a nostril's shadow as a black line with a pale halo). And the
         // lift past the light around: what the side light's lift in all asks for beyond what the
         // relief's own lift and flattening give.
-        let (kept, past_light): (Vec<f32>, Vec<f32>) = relief_a
+        let (kept, past_light): (Vec<f32>, Vec<Option<f32>>) = relief_a
             .iter()
             .zip(lifted)
             .enumerate()
@@ -433,13 +433,15 @@ pub(super) fn flatten(
                 let r_held = r.signum() * r.abs().max(SMALL_RELIEF);
                 let kept = (1.0 + (flattened - r) / r_held).clamp(0.0, 1.0);
                 let hair = a.hair[i].clamp(0.0, 1.0);
-                let past = side_lift.as_ref().map_or(0.0, |(_, in_all)| {
+                let past = side_lift.as_ref().map(|(_, in_all)| {
                     let given = ((1.0 - kept) * -r).max(0.0);
                     (in_all[i] - given).max(0.0) * (1.0 - hair)
                 });
                 (kept + hair * (1.0 - kept), past)
             })
             .unzip();
+        // Only under a side light is there a lift past the light around to read per pixel.
+        let past_light: Option<Vec<f32>> = past_light.into_iter().collect();
         // Per pixel, the relief against the same light: on the skin each pixel's own (its mid-scale
         // darkness, pores and fine lines left out), elsewhere (eyes, brows, lips) the cell's.
         // Only what is blended in counts: B's glasses or hair kept in front of the face (no
@@ -456,7 +458,9 @@ pub(super) fn flatten(
             let r_cell = low.sample::<1>(&relief_a, x, y)[0];
             let r_px = log_px[i] - low.sample::<1>(&light_a, x, y)[0];
             let r = r_cell + skin[i].clamp(0.0, 1.0) * (r_px - r_cell);
-            let past = low.sample::<1>(&past_light, x, y)[0];
+            let past = past_light
+                .as_ref()
+                .map_or(0.0, |p| low.sample::<1>(p, x, y)[0]);
             ((low.sample::<1>(&kept, x, y)[0] - 1.0) * r + past).exp()
         };
         let hue = skin_hue(low, warped, &weighted, &a_weights, face_width);
