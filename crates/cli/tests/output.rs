@@ -1,4 +1,5 @@
-//! The one-shot commands' output into a pipe whose reader has gone.
+//! The one-shot commands' output: into a pipe whose reader has gone, and a bench over pairs of
+//! which one cannot be fused.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -29,4 +30,58 @@ fn a_report_into_a_closed_pipe_ends_quietly() {
     assert!(done.status.success(), "{:?}: {stderr}", done.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.path().join("result.png").exists());
+}
+
+#[test]
+fn a_bench_skips_a_pair_without_a_face_and_measures_and_writes_the_others() {
+    // The second pair's template is a photo of horses: it used to stop the bench, the results of
+    // the pairs after it unwritten and no figure printed.
+    let out = tempfile::tempdir().unwrap();
+    let pairs = out.path().join("pairs.tsv");
+    let face = |name: &str| faces().join(name).display().to_string();
+    std::fs::write(
+        &pairs,
+        format!(
+            "id\tsource\ttemplate\nnone\t{}\t{}\nfine\t{}\t{}\n",
+            face("rose_1.jpg"),
+            face("noface_horses.jpg"),
+            face("rose_1.jpg"),
+            face("portrait_f1.jpg"),
+        ),
+    )
+    .unwrap();
+    let done = Command::new(env!("CARGO_BIN_EXE_faceswap"))
+        .args([
+            "bench",
+            "--rounds",
+            "0",
+            "--threads",
+            "1",
+            "--cache",
+            "none",
+            "--pairs",
+        ])
+        .arg(&pairs)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr),
+    );
+    assert_eq!(done.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("skipped: pair none: no face"), "{stderr}");
+    assert!(stderr.contains("1 of 2 pairs skipped"), "{stderr}");
+    assert!(
+        stdout.contains("pairs/s"),
+        "the figures are printed: {stdout}"
+    );
+    assert!(out.path().join("fine.png").exists());
+    assert!(!out.path().join("none.png").exists());
+    let times = std::fs::read_to_string(out.path().join("times.tsv")).unwrap();
+    assert!(
+        times.contains("fine\t") && !times.contains("none\t"),
+        "{times}"
+    );
 }
