@@ -266,7 +266,8 @@ impl Engine {
         Ok((found, true))
     }
 
-    /// Fuses the largest face of `source` (A) into the chosen face of `template` (B).
+    /// Fuses the largest face of `source` (A) into the chosen face of `template` (B); in a group
+    /// photo A whose largest face is seen from the side, the largest face that is not.
     pub fn swap(
         &self,
         source_img: &RgbImage,
@@ -301,14 +302,23 @@ impl Engine {
             FaceChoice::Region(_) => usize::MAX,
         };
         let (source_side, template_side) = self.on_both_lanes(
-            |lane| self.analyse(lane, source_img, source, Role::Image, 1, |_| Ok(0)),
+            |lane| {
+                self.analyse(
+                    lane,
+                    source_img,
+                    source,
+                    Role::Image,
+                    source_faces_wanted,
+                    |faces| Ok(choose_source_face(faces)),
+                )
+            },
             |lane| {
                 self.analyse(
                     lane,
                     template_img,
                     template,
                     Role::Template,
-                    wanted,
+                    |_| wanted,
                     |faces| choose_face(faces, opts.template_face),
                 )
             },
@@ -321,7 +331,7 @@ impl Engine {
         let t2 = Instant::now();
         let (source_face, source_parse) = source.face(source_index);
         let (template_face, template_parse) = template.face(template_face_index);
-        let (image, report) = fuse::fuse(
+        let (image, mut report) = fuse::fuse(
             &fuse::Side {
                 img: source_img,
                 mesh: &source_face.mesh,
@@ -334,6 +344,11 @@ impl Engine {
             },
             opts.degree.min(100),
         );
+        if source_index > 0 {
+            report.warnings.push(format!(
+                "the source photo's largest face is seen from the side: its face {source_index} (largest first, counting from 0), seen more from the front, was used"
+            ));
+        }
         let t3 = Instant::now();
         let detect_and_mesh = both(source_times.0, template_times.0);
         Ok(Swapped {
@@ -350,30 +365,36 @@ impl Engine {
         })
     }
 
-    /// Completes `analysis` of `img` with at least `wanted` faces (or all there are) and the parse
-    /// of the face `pick` chooses; returns that face's index and the time spent detecting and
-    /// parsing.
+    /// Completes `analysis` of `img` with as many faces as `wanted` asks for, given the faces
+    /// found so far (or all there are), and the parse of the face `pick` chooses; returns that
+    /// face's index and the time spent detecting and parsing.
     fn analyse(
         &self,
         lane: &Lane,
         img: &RgbImage,
         analysis: &mut Analysis,
         role: Role,
-        wanted: usize,
+        wanted: impl Fn(&[FoundFace]) -> usize,
         pick: impl FnOnce(&[FoundFace]) -> Result<usize, EngineError>,
     ) -> Result<(usize, (Duration, Duration)), EngineError> {
         let t0 = Instant::now();
         // The pyramid is built only when a model has to run.
         let mut pyramid = None;
-        if !analysis.holds(wanted) {
-            let p = pyramid.insert(geometry::Pyramid::new(img));
-            let (faces, complete) = self.detect_until(lane, p, wanted)?;
+        let mut want = wanted(&analysis.faces).max(1);
+        while !analysis.holds(want) {
+            let p = pyramid.get_or_insert_with(|| geometry::Pyramid::new(img));
+            let (faces, complete) = self.detect_until(lane, p, want)?;
+            // The same detections in the same order: the faces found before keep their parses.
+            let mut parses = std::mem::take(&mut analysis.parses);
+            parses.resize(faces.len(), None);
             *analysis = Analysis {
-                parses: vec![None; faces.len()],
+                parses,
                 faces,
                 complete,
                 analysed: true,
             };
+            // What is found may ask for more (a source whose largest face is seen from the side).
+            want = want.max(wanted(&analysis.faces));
         }
         if analysis.faces.is_empty() {
             return Err(EngineError::NoFace { role });
@@ -459,6 +480,42 @@ impl Analysis {
                 .map(FaceParse::heap_bytes)
                 .sum::<usize>()
     }
+}
+
+/// Turn of a face (its nose's offset from the middle of its sides, in half face widths, as in the
+/// report's `yaw`) past which it counts as seen from the side: its far half is hidden.
+const SIDE_VIEW: f32 = 0.75;
+/// Least width of a face taken instead of a larger one seen from the side, as a share of that one.
+const STAND_IN_WIDTH: f32 = 0.5;
+
+/// How many faces of the source photo the choice needs, given those found so far: the largest,
+/// and all of them when it is seen from the side.
+fn source_faces_wanted(faces: &[FoundFace]) -> usize {
+    match faces.first() {
+        Some(f) if seen_from_the_side(f) => usize::MAX,
+        _ => 1,
+    }
+}
+
+/// The source face: the largest, unless it is seen from the side and a group photo shows another
+/// face, not seen from the side, at least [`STAND_IN_WIDTH`] as wide. A side view's hidden half
+/// can only be its near half mirrored: into a template facing the camera it gives a distorted,
+/// flattened face, where any face seen from the front carries a whole face.
+fn choose_source_face(faces: &[FoundFace]) -> usize {
+    let Some(largest) = faces.first().filter(|f| seen_from_the_side(f)) else {
+        return 0;
+    };
+    faces
+        .iter()
+        .position(|f| {
+            !seen_from_the_side(f) && f.face.rect.w >= STAND_IN_WIDTH * largest.face.rect.w
+        })
+        .unwrap_or(0)
+}
+
+/// Whether a face is turned past [`SIDE_VIEW`].
+fn seen_from_the_side(face: &FoundFace) -> bool {
+    fuse::head_turn(&face.mesh).abs() > SIDE_VIEW
 }
 
 fn choose_face(faces: &[FoundFace], choice: FaceChoice) -> Result<usize, EngineError> {

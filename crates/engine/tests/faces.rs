@@ -213,6 +213,81 @@ fn a_kept_analysis_gives_the_same_result_and_grows_for_a_later_face() {
 }
 
 #[test]
+fn a_group_source_whose_largest_face_is_seen_from_the_side_gives_a_face_seen_from_the_front() {
+    use faceswap_engine::Analysis;
+    // group_t1's largest face is a near profile; two faces beside it, nearly as large, look at the
+    // camera. Fused, the profile's hidden half was its near half mirrored: eyes and nose misplaced
+    // on a frontal template.
+    let (group, b) = (photo("group_t1.jpg"), photo("alex_1.png"));
+    let faces = engine().detect(&group).unwrap();
+    // The report's turn of the largest face, fused as the template's: its nose is at its side.
+    let turn = |k: usize| {
+        let opts = SwapOptions {
+            template_face: faceswap_engine::FaceChoice::Index(k),
+            ..SwapOptions::default()
+        };
+        engine().swap(&b, &group, &opts).unwrap().report.yaw[1]
+    };
+    assert!(
+        turn(0).abs() > 1.0,
+        "the largest is seen from the side: {}",
+        turn(0)
+    );
+    let mut source = Analysis::default();
+    let swapped = engine()
+        .swap_analysed(
+            &group,
+            &mut source,
+            &b,
+            &mut Analysis::default(),
+            &SwapOptions::default(),
+        )
+        .unwrap();
+    let used = faces
+        .iter()
+        .position(|f| f.face.rect == swapped.source_face.rect)
+        .expect("a face of the group");
+    assert!(used > 0, "not the profile");
+    assert!(faces[used].face.rect.w >= 0.5 * faces[0].face.rect.w);
+    assert!(
+        swapped.report.yaw[0].abs() < 0.3,
+        "{:?}",
+        swapped.report.yaw
+    );
+    assert_eq!(swapped.report.yaw[0], turn(used));
+    assert!(
+        swapped
+            .report
+            .warnings
+            .iter()
+            .any(|w| w.contains("seen from the side")),
+        "{:?}",
+        swapped.report.warnings
+    );
+    // Every face was needed for the choice; kept, the analysis gives the same result again.
+    assert_eq!(source.faces().len(), faces.len());
+    let again = engine()
+        .swap_analysed(
+            &group,
+            &mut source,
+            &b,
+            &mut Analysis::default(),
+            &SwapOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(again.image, swapped.image);
+    // A single face seen from the side is still the one used (there is no other).
+    let one = engine()
+        .swap(&photo("rose_1.jpg"), &b, &SwapOptions::default())
+        .unwrap();
+    assert!(one
+        .report
+        .warnings
+        .iter()
+        .all(|w| !w.contains("seen from the side")));
+}
+
+#[test]
 fn a_face_under_fifty_pixels_is_no_face_detected_in_image() {
     // hanks_112.png's face is about 90 px wide; at 40% it is about 36 px.
     let small = image::imageops::resize(

@@ -35,6 +35,8 @@ mod shape;
 mod skin_tone;
 mod texture;
 
+pub(crate) use shape::yaw as head_turn;
+
 use crate::geometry::{triangulate, P2};
 use crate::landmarks::{
     BROW_A, BROW_B, EYE_A, EYE_B, FACE_OVAL, LIPS_INNER, LIPS_OUTER, MIRROR, NOSE_BASE, NOSE_TIP,

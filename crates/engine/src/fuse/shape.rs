@@ -116,7 +116,7 @@ pub(super) fn target_shape(ma: &Mesh, mb: &Mesh, neighbours: &[Vec<usize>], degr
 
 /// Head turn: the nose tip's offset from the middle of the face's sides, in half face widths
 /// (positive when the nose is towards the image's right).
-pub(super) fn yaw(m: &Mesh) -> f32 {
+pub(crate) fn yaw(m: &Mesh) -> f32 {
     let p = |i: usize| (m.points[i][0], m.points[i][1]);
     let (l, r, nose) = (p(FACE_SIDES[0]), p(FACE_SIDES[1]), p(NOSE_TIP));
     let half = dist(l, r).max(1.0) / 2.0;
