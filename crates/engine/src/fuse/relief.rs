@@ -44,6 +44,9 @@ const ASYMMETRY_BLUR: f32 = 0.012;
 const SMALL_RELIEF: f32 = 0.05;
 /// Blur, in face widths, of a pixel's own relief: pores and fine lines stay A's detail.
 const PIXEL_RELIEF_BLUR: f32 = 0.004;
+/// Skin share of a cell (B's, and A's) from which B's own shading there starts to count for the
+/// flattening, and at which it counts fully.
+const B_SEEN: (f32, f32) = (0.25, 0.75);
 /// No mirror cell.
 const NO_MIRROR: u32 = u32::MAX;
 
@@ -428,8 +431,19 @@ pub(super) fn flatten(
             .zip(lifted)
             .enumerate()
             .map(|(i, (&r, &l))| {
-                let here = (b_shared[i] >= 0.5).then_some(relief_b[i]);
-                let flattened = flat.as_ref().map_or(l, |f| f.apply(l, here));
+                // B's own shading of the same place counts as far as both faces' skin is seen
+                // there (A's beard, B's hair: no skin shading to match). Cut at half of each, a
+                // lit brow ridge where the parse is unsure of A's skin was left bright in square
+                // cells beside cells dimmed to B's shading (lin into portrait_f1).
+                let flattened = flat.as_ref().map_or(l, |f| {
+                    let anywhere = f.apply(l, None);
+                    let seen = ramp(b.skin[i], B_SEEN) * ramp(a_weights[i], B_SEEN);
+                    if seen > 0.0 {
+                        anywhere + seen * (f.apply(l, Some(relief_b[i])) - anywhere)
+                    } else {
+                        anywhere
+                    }
+                });
                 let r_held = r.signum() * r.abs().max(SMALL_RELIEF);
                 let kept = (1.0 + (flattened - r) / r_held).clamp(0.0, 1.0);
                 let hair = a.hair[i].clamp(0.0, 1.0);
@@ -757,6 +771,57 @@ mod tests {
             .zip([200.0, 150.0, 120.0])
             .all(|(v, w)| (v - w).abs() < 0.5);
         assert!(untouched, "lit skin is untouched: {skin:?}");
+    }
+
+    #[test]
+    fn a_lit_ridge_is_dimmed_by_how_surely_it_is_skin_without_a_step() {
+        // A bright ridge across even skin (a lit brow ridge), into a B with a paler ridge
+        // elsewhere (its highlights are strong too) but even skin where A's ridge is, and where the
+        // parse grows surer of A's skin from left to right (0.2 to 0.8). Cut at half, the right
+        // half was dimmed towards B's even shading there and the left half not: a bright patch
+        // with a cell's square edge.
+        let (w, h) = (64, 64);
+        let low = LowRes::new(w, h, 1);
+        let ridge = |i: usize| (28..34).contains(&(i / w));
+        let mut warped: Vec<f32> = (0..w * h)
+            .flat_map(|i| if ridge(i) { [230.0; 3] } else { [160.0; 3] })
+            .collect();
+        let skin: Vec<f32> = (0..w * h)
+            .map(|i| 0.2 + 0.6 * (i % w) as f32 / (w - 1) as f32)
+            .collect();
+        let ones = vec![1f32; w * h];
+        let b_luma: Vec<f32> = (0..w * h)
+            .map(|i| {
+                if (10..16).contains(&(i / w)) {
+                    185.0
+                } else {
+                    150.0
+                }
+            })
+            .collect();
+        let template = Template {
+            luma: &b_luma,
+            skin: &ones,
+        };
+        let no_side = SideShadows::new(&low, (0, 0), &[], &[], 0.0);
+        let no_hair = vec![0f32; w * h];
+        let a = Source {
+            alpha: &ones,
+            skin: &skin,
+            hair: &no_hair,
+        };
+        flatten(&low, &mut warped, &a, &template, &no_side, 64.0);
+        let at = |x: usize| warped[(31 * w + x) * 3];
+        let step = (1..w)
+            .map(|x| (at(x) - at(x - 1)).abs())
+            .fold(0f32, f32::max);
+        assert!(step < 3.0, "no step along the ridge: {step}");
+        assert!(
+            at(56) < at(8) - 10.0,
+            "surer skin is dimmed more: {} against {}",
+            at(56),
+            at(8)
+        );
     }
 
     #[test]
