@@ -209,7 +209,9 @@ impl Engine {
     /// model's face-presence score weeds those out.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<FoundFace>, EngineError> {
         let (faces, _) =
-            self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), usize::MAX)?;
+            self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), &|_| {
+                usize::MAX
+            })?;
         Ok(faces)
     }
 
@@ -222,7 +224,9 @@ impl Engine {
     ) -> Result<&'a [FoundFace], EngineError> {
         if !(analysis.analysed && analysis.complete) {
             let (faces, _) =
-                self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), usize::MAX)?;
+                self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), &|_| {
+                    usize::MAX
+                })?;
             // The same detections in the same order: the faces found before keep their parses.
             let mut parses = std::mem::take(&mut analysis.parses);
             parses.resize(faces.len(), None);
@@ -243,17 +247,18 @@ impl Engine {
             .parse(&geometry::Pyramid::new(img), &face.mesh)?)
     }
 
-    /// Like [`Engine::detect`], but stops once `wanted` faces are confirmed (meshing every face of
-    /// a group photo costs a model run each). Also says whether the list holds every face.
+    /// Like [`Engine::detect`], but stops once as many faces are confirmed as `wanted` asks for,
+    /// given those confirmed so far (meshing every face of a group photo costs a model run each).
+    /// Also says whether the list holds every face.
     fn detect_until(
         &self,
         lane: &Lane,
         pyramid: &geometry::Pyramid,
-        wanted: usize,
+        wanted: &dyn Fn(&[FoundFace]) -> usize,
     ) -> Result<(Vec<FoundFace>, bool), EngineError> {
         let mut found = Vec::new();
         for face in lane.detector.detect(pyramid)? {
-            if found.len() >= wanted {
+            if found.len() >= wanted(&found) {
                 return Ok((found, false));
             }
             if face.rect.w < self.min_face as f32 || face.rect.h < self.min_face as f32 {
@@ -380,10 +385,11 @@ impl Engine {
         let t0 = Instant::now();
         // The pyramid is built only when a model has to run.
         let mut pyramid = None;
-        let mut want = wanted(&analysis.faces).max(1);
-        while !analysis.holds(want) {
-            let p = pyramid.get_or_insert_with(|| geometry::Pyramid::new(img));
-            let (faces, complete) = self.detect_until(lane, p, want)?;
+        // What is found may ask for more (a source whose largest face is seen from the side).
+        let wanted = |faces: &[FoundFace]| wanted(faces).max(1);
+        if !analysis.holds(wanted(&analysis.faces)) {
+            let p = pyramid.insert(geometry::Pyramid::new(img));
+            let (faces, complete) = self.detect_until(lane, p, &wanted)?;
             // The same detections in the same order: the faces found before keep their parses.
             let mut parses = std::mem::take(&mut analysis.parses);
             parses.resize(faces.len(), None);
@@ -393,8 +399,6 @@ impl Engine {
                 complete,
                 analysed: true,
             };
-            // What is found may ask for more (a source whose largest face is seen from the side).
-            want = want.max(wanted(&analysis.faces));
         }
         if analysis.faces.is_empty() {
             return Err(EngineError::NoFace { role });
@@ -488,29 +492,37 @@ const SIDE_VIEW: f32 = 0.75;
 /// Least width of a face taken instead of a larger one seen from the side, as a share of that one.
 const STAND_IN_WIDTH: f32 = 0.5;
 
-/// How many faces of the source photo the choice needs, given those found so far: the largest,
-/// and all of them when it is seen from the side.
+/// How many faces of the source photo the choice needs, given those found so far (largest
+/// first): the largest, and when it is seen from the side, as many as it takes to find a face to
+/// take instead (all of them if there is none).
 fn source_faces_wanted(faces: &[FoundFace]) -> usize {
     match faces.first() {
-        Some(f) if seen_from_the_side(f) => usize::MAX,
+        Some(f) if seen_from_the_side(f) => match stand_in(faces) {
+            Some(_) => faces.len(),
+            None => usize::MAX,
+        },
         _ => 1,
     }
 }
 
 /// The source face: the largest, unless it is seen from the side and a group photo shows another
-/// face, not seen from the side, at least [`STAND_IN_WIDTH`] as wide. A side view's hidden half
-/// can only be its near half mirrored: into a template facing the camera it gives a distorted,
-/// flattened face, where any face seen from the front carries a whole face.
+/// face to take instead ([`stand_in`]). A side view's hidden half can only be its near half
+/// mirrored: into a template facing the camera it gives a distorted, flattened face, where a face
+/// seen from the front carries a whole face.
 fn choose_source_face(faces: &[FoundFace]) -> usize {
-    let Some(largest) = faces.first().filter(|f| seen_from_the_side(f)) else {
-        return 0;
-    };
+    match faces.first() {
+        Some(f) if seen_from_the_side(f) => stand_in(faces).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The largest face after the first that is not seen from the side and at least
+/// [`STAND_IN_WIDTH`] as wide as the first.
+fn stand_in(faces: &[FoundFace]) -> Option<usize> {
+    let first = faces.first()?;
     faces
         .iter()
-        .position(|f| {
-            !seen_from_the_side(f) && f.face.rect.w >= STAND_IN_WIDTH * largest.face.rect.w
-        })
-        .unwrap_or(0)
+        .position(|f| !seen_from_the_side(f) && f.face.rect.w >= STAND_IN_WIDTH * first.face.rect.w)
 }
 
 /// Whether a face is turned past [`SIDE_VIEW`].
