@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use faceswap_engine::{
-    decode, encode, Engine, EngineConfig, OutputFormat, PhotoLimits, Role, SwapOptions,
+    decode, encode, Engine, EngineConfig, EngineError, OutputFormat, PhotoLimits, Role, SwapOptions,
 };
 use faceswap_models::ModelDir;
 use faceswap_moderation::{ModerationConfig, Moderator};
@@ -125,14 +125,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let mut unfused = Vec::new();
             for (k, pair) in pairs.iter().enumerate() {
                 let mut samples = Vec::new();
+                let mut fused = true;
                 for round in 0..=args.rounds {
                     let (sample, bytes) = match one(&engine, &cache, caching, pair, format) {
                         Ok(done) => done,
-                        // Only the very first fusion of a pair may fail: what fails later failed
-                        // unexpectedly, and stops the bench.
-                        Err(e) if first && round == 0 => {
+                        // Only the very first fusion of a pair may be refused for its photos:
+                        // anything else (a model that fails), or later, stops the bench.
+                        Err(e) if first && round == 0 && unfusable(&e) => {
                             eprintln!("skipped: {e:#}");
                             unfused.push(k);
+                            fused = false;
                             break;
                         }
                         Err(e) => return Err(e),
@@ -150,7 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                     samples.push(sample);
                 }
-                if unfused.last() != Some(&k) {
+                if fused {
                     per_pair.push(samples);
                 }
             }
@@ -220,8 +222,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// The photo cache's budget in the bench: every pair list's photos fit.
 const CACHE_BYTES: usize = 2 << 30;
 
-/// One fusion of `pair`, through `cache` for the photos `caching` says it keeps.
+/// Whether a pair's fusion was refused for its photos (no face, a photo that does not decode or
+/// is too large, no such template face): the pair is skipped, the bench goes on.
+fn unfusable(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<EngineError>(),
+        Some(
+            EngineError::NoFace { .. }
+                | EngineError::Decode { .. }
+                | EngineError::TooLarge { .. }
+                | EngineError::NoSuchTemplateFace(_)
+        )
+    )
+}
+
+/// One fusion of `pair`, through `cache` for the photos `caching` says it keeps; an error names
+/// the pair.
 fn one(
+    engine: &Engine,
+    cache: &PhotoCache,
+    caching: Caching,
+    pair: &Pair,
+    format: OutputFormat,
+) -> anyhow::Result<(Sample, Vec<u8>)> {
+    fuse_pair(engine, cache, caching, pair, format).with_context(|| format!("pair {}", pair.id))
+}
+
+/// [`one`], its error not yet naming the pair.
+fn fuse_pair(
     engine: &Engine,
     cache: &PhotoCache,
     caching: Caching,
@@ -232,15 +260,13 @@ fn one(
     let mut a = cache.prepare(&pair.source, Role::Image, &PhotoLimits::LOCAL)?;
     let mut b = cache.prepare(&pair.template, Role::Template, &PhotoLimits::LOCAL)?;
     let t1 = Instant::now();
-    let swapped = engine
-        .swap_analysed(
-            &a.image,
-            &mut a.analysis,
-            &b.image,
-            &mut b.analysis,
-            &SwapOptions::default(),
-        )
-        .with_context(|| format!("pair {}", pair.id))?;
+    let swapped = engine.swap_analysed(
+        &a.image,
+        &mut a.analysis,
+        &b.image,
+        &mut b.analysis,
+        &SwapOptions::default(),
+    )?;
     let t2 = Instant::now();
     if caching == Caching::Both {
         cache.keep(a);

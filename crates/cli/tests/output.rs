@@ -34,7 +34,7 @@ fn a_report_into_a_closed_pipe_ends_quietly() {
 
 #[test]
 fn a_bench_skips_a_pair_without_a_face_and_measures_and_writes_the_others() {
-    // The second pair's template is a photo of horses: it used to stop the bench, the results of
+    // The middle pair's template is a photo of horses: it used to stop the bench, the results of
     // the pairs after it unwritten and no figure printed.
     let out = tempfile::tempdir().unwrap();
     let pairs = out.path().join("pairs.tsv");
@@ -42,10 +42,12 @@ fn a_bench_skips_a_pair_without_a_face_and_measures_and_writes_the_others() {
     std::fs::write(
         &pairs,
         format!(
-            "id\tsource\ttemplate\nnone\t{}\t{}\nfine\t{}\t{}\n",
+            "id\tsource\ttemplate\nfirst\t{}\t{}\nnone\t{}\t{}\nlast\t{}\t{}\n",
+            face("rose_1.jpg"),
+            face("portrait_f1.jpg"),
             face("rose_1.jpg"),
             face("noface_horses.jpg"),
-            face("rose_1.jpg"),
+            face("obama_1.jpg"),
             face("portrait_f1.jpg"),
         ),
     )
@@ -54,7 +56,7 @@ fn a_bench_skips_a_pair_without_a_face_and_measures_and_writes_the_others() {
         .args([
             "bench",
             "--rounds",
-            "0",
+            "1",
             "--threads",
             "1",
             "--cache",
@@ -72,16 +74,26 @@ fn a_bench_skips_a_pair_without_a_face_and_measures_and_writes_the_others() {
     );
     assert_eq!(done.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stderr.contains("skipped: pair none: no face"), "{stderr}");
-    assert!(stderr.contains("1 of 2 pairs skipped"), "{stderr}");
-    assert!(
-        stdout.contains("pairs/s"),
-        "the figures are printed: {stdout}"
-    );
-    assert!(out.path().join("fine.png").exists());
+    assert!(stderr.contains("1 of 3 pairs skipped"), "{stderr}");
+    // The bench ran to its end: the content filter is measured last.
+    assert!(stdout.contains("content filter:"), "{stdout}");
+    for id in ["first", "last"] {
+        assert!(out.path().join(format!("{id}.png")).exists(), "{id}");
+    }
     assert!(!out.path().join("none.png").exists());
+    // Each fused pair has its own time, in order, and the skipped one none.
     let times = std::fs::read_to_string(out.path().join("times.tsv")).unwrap();
-    assert!(
-        times.contains("fine\t") && !times.contains("none\t"),
-        "{times}"
+    let rows: Vec<(&str, f64)> = times
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (id, secs) = l.split_once('\t').unwrap();
+            (id, secs.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        ["first", "last"]
     );
+    assert!(rows.iter().all(|r| r.1 > 0.0 && r.1.is_finite()), "{times}");
 }
