@@ -223,19 +223,11 @@ impl Engine {
         analysis: &'a mut Analysis,
     ) -> Result<&'a [FoundFace], EngineError> {
         if !(analysis.analysed && analysis.complete) {
-            let (faces, _) =
+            let (faces, complete) =
                 self.detect_until(&self.lanes[0], &geometry::Pyramid::new(img), &|_| {
                     usize::MAX
                 })?;
-            // The same detections in the same order: the faces found before keep their parses.
-            let mut parses = std::mem::take(&mut analysis.parses);
-            parses.resize(faces.len(), None);
-            *analysis = Analysis {
-                faces,
-                complete: true,
-                analysed: true,
-                parses,
-            };
+            analysis.replace_faces(faces, complete);
         }
         Ok(&analysis.faces)
     }
@@ -386,19 +378,11 @@ impl Engine {
         // The pyramid is built only when a model has to run.
         let mut pyramid = None;
         // What is found may ask for more (a source whose largest face is seen from the side).
-        let wanted = |faces: &[FoundFace]| wanted(faces).max(1);
-        if !analysis.holds(wanted(&analysis.faces)) {
+        let enough = |faces: &[FoundFace]| wanted(faces).max(1);
+        if !analysis.holds(enough(&analysis.faces)) {
             let p = pyramid.insert(geometry::Pyramid::new(img));
-            let (faces, complete) = self.detect_until(lane, p, &wanted)?;
-            // The same detections in the same order: the faces found before keep their parses.
-            let mut parses = std::mem::take(&mut analysis.parses);
-            parses.resize(faces.len(), None);
-            *analysis = Analysis {
-                parses,
-                faces,
-                complete,
-                analysed: true,
-            };
+            let (faces, complete) = self.detect_until(lane, p, &enough)?;
+            analysis.replace_faces(faces, complete);
         }
         if analysis.faces.is_empty() {
             return Err(EngineError::NoFace { role });
@@ -461,6 +445,26 @@ impl Analysis {
         &self.faces
     }
 
+    /// Takes a new detection's `faces` (`complete`: every face of the photo). A face found before
+    /// at the same place keeps its parse.
+    fn replace_faces(&mut self, faces: Vec<FoundFace>, complete: bool) {
+        let mut kept = std::mem::take(&mut self.parses);
+        let parses = faces
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match self.faces.get(i) {
+                Some(old) if old.face.rect == f.face.rect => kept.get_mut(i).and_then(Option::take),
+                _ => None,
+            })
+            .collect();
+        *self = Analysis {
+            faces,
+            complete,
+            analysed: true,
+            parses,
+        };
+    }
+
     /// Whether it holds at least `wanted` faces, or every face there is.
     fn holds(&self, wanted: usize) -> bool {
         self.analysed && (self.complete || self.faces.len() >= wanted)
@@ -508,7 +512,10 @@ fn source_faces_wanted(faces: &[FoundFace]) -> usize {
 /// The source face: the largest, unless it is seen from the side and a group photo shows another
 /// face to take instead ([`stand_in`]). A side view's hidden half can only be its near half
 /// mirrored: into a template facing the camera it gives a distorted, flattened face, where a face
-/// seen from the front carries a whole face.
+/// seen from the front carries a whole face. The template's pose is not asked (the two photos are
+/// analysed side by side): into a template seen from the side too, a frontal face's far half is
+/// foreshortened as any turned template's is, and which person of a group is wanted is a guess
+/// either way.
 fn choose_source_face(faces: &[FoundFace]) -> usize {
     match faces.first() {
         Some(f) if seen_from_the_side(f) => stand_in(faces).unwrap_or(0),
@@ -520,9 +527,10 @@ fn choose_source_face(faces: &[FoundFace]) -> usize {
 /// [`STAND_IN_WIDTH`] as wide as the first.
 fn stand_in(faces: &[FoundFace]) -> Option<usize> {
     let first = faces.first()?;
-    faces
-        .iter()
-        .position(|f| !seen_from_the_side(f) && f.face.rect.w >= STAND_IN_WIDTH * first.face.rect.w)
+    let index = faces[1..].iter().position(|f| {
+        !seen_from_the_side(f) && f.face.rect.w >= STAND_IN_WIDTH * first.face.rect.w
+    })?;
+    Some(index + 1)
 }
 
 /// Whether a face is turned past [`SIDE_VIEW`].
@@ -548,5 +556,61 @@ fn choose_face(faces: &[FoundFace], choice: FaceChoice) -> Result<usize, EngineE
             .ok_or_else(|| {
                 EngineError::NoSuchTemplateFace("rectangle covers no detected face".into())
             }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::landmarks::{FACE_SIDES, NOSE_TIP};
+
+    /// A face `width` pixels wide whose nose is `turn` half face widths off its middle.
+    fn face(width: f32, turn: f32) -> FoundFace {
+        let mut points = vec![[0.0; 3]; MESH_POINTS];
+        points[FACE_SIDES[0]] = [-1.0, 0.0, 0.0];
+        points[FACE_SIDES[1]] = [1.0, 0.0, 0.0];
+        points[NOSE_TIP] = [turn, 0.0, 0.0];
+        FoundFace {
+            face: Face {
+                rect: Rect {
+                    x: 0.0,
+                    y: 0.0,
+                    w: width,
+                    h: width,
+                },
+                score: 1.0,
+                keypoints: [(0.0, 0.0); 6],
+            },
+            mesh: Mesh {
+                points,
+                presence: 1.0,
+            },
+        }
+    }
+
+    #[test]
+    fn a_side_view_gives_way_to_the_largest_face_seen_from_the_front_at_least_half_as_wide() {
+        // A frontal largest face is used, and nothing more is looked for.
+        let faces = [face(100.0, 0.1), face(90.0, 0.0)];
+        assert_eq!(
+            (choose_source_face(&faces), source_faces_wanted(&faces[..1])),
+            (0, 1)
+        );
+        // A side view wants more faces until one can stand in; then no more.
+        let faces = [
+            face(100.0, -1.1),
+            face(60.0, 0.9),
+            face(55.0, 0.2),
+            face(52.0, 0.0),
+        ];
+        assert_eq!(source_faces_wanted(&faces[..2]), usize::MAX);
+        assert_eq!(source_faces_wanted(&faces[..3]), 3);
+        assert_eq!(choose_source_face(&faces), 2);
+        // Too small a frontal face does not stand in: the side view is used, every face looked at.
+        let faces = [face(100.0, 1.1), face(45.0, 0.0)];
+        assert_eq!(source_faces_wanted(&faces), usize::MAX);
+        assert_eq!(choose_source_face(&faces), 0);
+        // A lone side view is used.
+        assert_eq!(choose_source_face(&[face(100.0, 1.1)]), 0);
     }
 }
