@@ -12,6 +12,11 @@ const GRAIN_MIN: f32 = 1.5;
 const GRAIN_RATIO: f32 = 1.3;
 /// Largest gain of A's fine detail when sharpening a soft A (more shows its noise).
 const MAX_SHARPEN: f32 = 2.5;
+/// A's face width (pixels in its photo) up to which its fine detail is not sharpened at all, and
+/// from which it may be by [`MAX_SHARPEN`]: in a face a few JPEG blocks across (8 pixels each, a
+/// tenth of an 80-pixel face), the finest detail is mostly the blocks' edges and the noise, and
+/// sharpened they became tiles and streaks over the cheeks.
+const SHARPENED_FACE: (f32, f32) = (80.0, 160.0);
 
 /// Sharpness ratio of A's face to B's, once sharpened, from which A's skin starts to take B's fine
 /// texture, and at which it takes it whole.
@@ -58,7 +63,7 @@ impl Camera<'_> {
         if ratio < 1.0 {
             match_edges(rgb, b, alpha, w, h, enlarged);
         }
-        let lap_a = if match_sharpness(rgb, w, h, ratio) {
+        let lap_a = if match_sharpness(rgb, w, h, ratio, most_sharpening(a_width)) {
             abs_laplacian(rgb, w, h)
         } else {
             lap_a
@@ -100,13 +105,19 @@ pub(super) fn sharpness_ratio(a: &[f32], b: &[f32], alpha: &[f32], w: usize, h: 
     (da / db) as f32
 }
 
+/// The largest gain of the fine detail of a face `width` pixels wide in its photo
+/// ([`SHARPENED_FACE`]).
+fn most_sharpening(width: f32) -> f32 {
+    1.0 + (MAX_SHARPEN - 1.0) * ramp(width, SHARPENED_FACE)
+}
+
 /// Brings A's fine detail towards B's: a soft A (a small or blurred face) is sharpened with an
 /// unsharp mask, a much sharper A is softened, each in proportion to the measured `ratio` (the
 /// Laplacian's energy scales with the detail's gain) and within limits, so that the face does not
-/// look pasted from another camera. Whether it changed anything.
-pub(super) fn match_sharpness(rgb: &mut [f32], w: usize, h: usize, ratio: f32) -> bool {
+/// look pasted from another camera; sharpened by at most `most`. Whether it changed anything.
+pub(super) fn match_sharpness(rgb: &mut [f32], w: usize, h: usize, ratio: f32, most: f32) -> bool {
     let gain = if ratio < SHARPNESS_BAND.0 {
-        (SHARPNESS_BAND.0 / ratio.max(0.05)).min(MAX_SHARPEN)
+        (SHARPNESS_BAND.0 / ratio.max(0.05)).min(most)
     } else if ratio > SHARPNESS_BAND.1 {
         SHARPNESS_BAND.1 / ratio
     } else {
@@ -306,6 +317,25 @@ pub(super) fn add_grain(rgb: &mut [f32], alpha: &[f32], a: f32, b: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_face_a_few_jpeg_blocks_across_is_not_sharpened_and_a_larger_one_is() {
+        // pascal_2women's 78-pixel face: its finest detail is its JPEG blocks' edges.
+        assert_eq!(most_sharpening(78.0), 1.0);
+        assert_eq!(most_sharpening(171.0), MAX_SHARPEN);
+        let between = most_sharpening(120.0);
+        assert!(between > 1.0 && between < MAX_SHARPEN, "{between}");
+        // Capped at 1, a soft face's detail stays as it is.
+        let (w, h) = (16, 16);
+        let mut rgb: Vec<f32> = (0..w * h * 3)
+            .map(|j| if (j / 3) % 5 == 0 { 180.0 } else { 120.0 })
+            .collect();
+        let before = rgb.clone();
+        match_sharpness(&mut rgb, w, h, 0.3, most_sharpening(78.0));
+        assert!(rgb.iter().zip(&before).all(|(a, b)| (a - b).abs() < 1e-3));
+        match_sharpness(&mut rgb, w, h, 0.3, most_sharpening(171.0));
+        assert!(rgb.iter().zip(&before).any(|(a, b)| (a - b).abs() > 10.0));
+    }
     use crate::fuse::raster::abs_laplacian;
 
     #[test]
