@@ -117,7 +117,12 @@ fn most_sharpening(width: f32) -> f32 {
 /// look pasted from another camera; sharpened by at most `most`. Whether it changed anything.
 pub(super) fn match_sharpness(rgb: &mut [f32], w: usize, h: usize, ratio: f32, most: f32) -> bool {
     let gain = if ratio < SHARPNESS_BAND.0 {
-        (SHARPNESS_BAND.0 / ratio.max(0.05)).min(most)
+        let gain = (SHARPNESS_BAND.0 / ratio.max(0.05)).min(most);
+        // Capped at 1 (a face a few JPEG blocks across), nothing changes.
+        if gain <= 1.0 {
+            return false;
+        }
+        gain
     } else if ratio > SHARPNESS_BAND.1 {
         SHARPNESS_BAND.1 / ratio
     } else {
@@ -317,6 +322,7 @@ pub(super) fn add_grain(rgb: &mut [f32], alpha: &[f32], a: f32, b: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::raster::abs_laplacian;
 
     #[test]
     fn a_face_a_few_jpeg_blocks_across_is_not_sharpened_and_a_larger_one_is() {
@@ -336,7 +342,6 @@ mod tests {
         match_sharpness(&mut rgb, w, h, 0.3, most_sharpening(171.0));
         assert!(rgb.iter().zip(&before).any(|(a, b)| (a - b).abs() > 10.0));
     }
-    use crate::fuse::raster::abs_laplacian;
 
     #[test]
     fn a_soft_face_takes_the_template_s_fine_texture_where_weighted() {

@@ -702,9 +702,9 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     (report.sharpness_ratio, report.grain) = camera.apply(&mut warped);
     // B's own brow where the fused face has none, or has one left to B (B's brow higher than
     // A's, its tail under A's covered temple or in the rim's feather, A's brow under its hair)
-    // shows through what is left to B as a second brow:
-    // there the result shows skin instead, the colour of its skin around and the texture of B's
-    // skin above (a smooth colour was a flat patch on a large face).
+    // shows through what is left to B as a second brow: there the result shows skin instead, the
+    // colour of its skin around and the texture of B's skin above (a smooth colour was a flat
+    // patch on a large face).
     let brows = mask::TemplateBrows {
         crop: &crop,
         b_points: &b2,
