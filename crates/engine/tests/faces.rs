@@ -2174,3 +2174,48 @@ fn a_microphone_in_front_of_the_source_s_chin_is_not_copied() {
 const MIC_REACH: f32 = 0.35;
 /// Share of that disk that may differ from the template by more than 25 levels in a channel.
 const MIC_OFF: f32 = 0.2;
+
+#[test]
+fn a_soft_source_borrows_no_lash_line_of_the_template_s() {
+    // group_t1.jpg's face (116 px, a soft magazine scan) into df_img26.jpg's (650 px, made-up
+    // eyes): the soft face borrows B's skin texture, and B's lower lash line, just under B's
+    // eye's contour but lower than A's, came along as a second lash line under A's eye.
+    let Fused { b, swapped, face } = fuse_into("group_t1.jpg", "df_img26.jpg");
+    let p = &face.mesh.points;
+    // Fine texture: a pixel's distance in brightness from the mean of the 5×5 pixels around it.
+    let texture = |img: &RgbImage, x: u32, y: u32| {
+        let mut sum = 0.0;
+        for dy in 0..5 {
+            for dx in 0..5 {
+                sum += luma(img.get_pixel(x + dx - 2, y + dy - 2));
+            }
+        }
+        (luma(img.get_pixel(x, y)) - sum / 25.0).abs()
+    };
+    // Over a band under each of B's lower lids (from the contour down by a fifth of the eye's
+    // width, across its middle half), the mean texture.
+    let band = |img: &RgbImage| {
+        let (mut sum, mut n) = (0.0, 0);
+        for eye in [&EYE_A, &EYE_B] {
+            let [x0, x1, _, y1] = bounds(p, eye.iter().copied());
+            let w = x1 - x0;
+            for y in y1 as u32..(y1 + 0.2 * w) as u32 {
+                for x in (x0 + 0.25 * w) as u32..(x1 - 0.25 * w) as u32 {
+                    sum += texture(img, x, y);
+                    n += 1;
+                }
+            }
+        }
+        sum / n as f32
+    };
+    let (in_b, in_result) = (band(&b), band(&swapped.image));
+    eprintln!("texture under B's lower lids: result {in_result:.2} levels, B {in_b:.2}");
+    assert!(
+        in_result < LASH_LINE_LEFT * in_b,
+        "{in_result} against {in_b}"
+    );
+}
+
+/// Fine texture under B's lower lids in the result, at most, as a share of B's there: 0.61 with
+/// B's lash line borrowed, 0.40 without.
+const LASH_LINE_LEFT: f32 = 0.5;

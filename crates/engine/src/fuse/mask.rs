@@ -163,7 +163,7 @@ pub(super) fn inside_any(crop: &Crop, target: &[P2], contours: &[&[usize]], k: f
 /// How much the brows' (and eyes') contours are widened about their centres to make where a brow
 /// is in the fused face, and where B's own brow may be (wider: a drawn brow's tail runs past the
 /// mesh's).
-const BROW_PLACE: f32 = 1.3;
+pub(super) const BROW_PLACE: f32 = 1.3;
 const TEMPLATE_BROW_PLACE: f32 = 1.6;
 
 /// B's own brows where the fused face has none, or has one that is left to B (A's brow under its

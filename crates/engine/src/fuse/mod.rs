@@ -104,6 +104,9 @@ const BROW_SKIN_SIGMA: f32 = 0.03;
 /// of an eye and every tooth.
 const WHITES_WIDENING: f32 = 1.2;
 
+/// How far B's eyes' contours are widened about their centres to take in their lashes and liner,
+/// which are no skin texture to borrow.
+const B_EYE_WIDENING: f32 = 1.6;
 /// How far B's mouth is widened about its centre where it is no beard of B's.
 const MOUTH_WIDENING: f32 = 1.15;
 
@@ -686,10 +689,32 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         face_width,
     );
     // A's face takes B's camera: its sharpness, its edges, its skin's texture and its grain.
+    // B's own eyes, brows and lips are no skin texture either, past their contours too (lashes,
+    // liner, a lip's edge): where A's features lie elsewhere, borrowed they drew a second lash
+    // line under A's eye. Found only if a soft A borrows B's texture.
+    let b_features = std::cell::OnceCell::new();
+    let b_feature_at = |x: usize, y: usize| {
+        let shares: &Vec<f32> = b_features.get_or_init(|| {
+            let share = |contour: &[usize], k: f32| {
+                share_in(&crate::geometry::widened(contour, k, &|i| b2[i]))
+            };
+            let shares = [
+                share(&EYE_A, B_EYE_WIDENING),
+                share(&EYE_B, B_EYE_WIDENING),
+                share(&BROW_A, mask::BROW_PLACE),
+                share(&BROW_B, mask::BROW_PLACE),
+                share(&LIPS_OUTER, MOUTH_WIDENING),
+            ];
+            (0..low.w * low.h)
+                .map(|i| (2.0 * shares.iter().map(|s| s[i]).sum::<f32>()).min(1.0))
+                .collect()
+        });
+        low.sample::<1>(shares, x, y)[0].clamp(0.0, 1.0)
+    };
     let both_skin_at = |i: usize| {
         let (x, y) = (i % crop.w, i / crop.w);
         let b_skin = low.sample::<1>(&b_skin, x, y)[0].clamp(0.0, 1.0);
-        bare_skin[i] * b_skin * (1.0 - feature_at(i))
+        bare_skin[i] * b_skin * (1.0 - feature_at(i)) * (1.0 - b_feature_at(x, y))
     };
     let camera = detail::Camera {
         b: &b_crop,
