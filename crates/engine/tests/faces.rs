@@ -2219,3 +2219,48 @@ fn a_soft_source_borrows_no_lash_line_of_the_template_s() {
 /// Fine texture under B's lower lids in the result, at most, as a share of B's there: 0.61 with
 /// B's lash line borrowed, 0.40 without.
 const LASH_LINE_LEFT: f32 = 0.5;
+
+#[test]
+fn a_warm_soft_source_s_lids_take_the_template_s_skin_colour() {
+    // group_t1.jpg's face is a warm magazine print, soft enough that its parse is unsure of the
+    // lids between brows and eyes; df_img26.jpg's skin is a cool pink. Left out of the colour
+    // match, the lids kept the print's colour: brown rings round the eyes.
+    let Fused { swapped, .. } = fuse_into("group_t1.jpg", "df_img26.jpg");
+    let result = &swapped.image;
+    let fused = engine().detect(result).unwrap().swap_remove(0);
+    let p = &fused.mesh.points;
+    // Warmth: red over blue, over the 5×5 pixels around a point.
+    let warmth = |x: f32, y: f32| {
+        let (mut r, mut b) = (0.0, 0.0);
+        for dy in -2..=2 {
+            for dx in -2..=2 {
+                let q = result.get_pixel((x as i32 + dx) as u32, (y as i32 + dy) as u32);
+                r += q[0] as f32;
+                b += q[2] as f32;
+            }
+        }
+        r / b.max(1.0)
+    };
+    // The lids: between each upper lid's middle (159, 386) and its brow's lower edge's middle
+    // (52, 282), from a third of the way up to two thirds.
+    let mut lids = Vec::new();
+    for (lid, brow) in [(159, 52), (386, 282)] {
+        for k in 0..=4 {
+            let t = 0.33 + 0.33 * k as f32 / 4.0;
+            let at = |j: usize| p[lid][j] + t * (p[brow][j] - p[lid][j]);
+            lids.push(warmth(at(0), at(1)));
+        }
+    }
+    let lids = lids.iter().sum::<f32>() / lids.len() as f32;
+    let cheeks = INNER_CHEEKS
+        .iter()
+        .map(|&i| warmth(p[i][0], p[i][1]))
+        .sum::<f32>()
+        / INNER_CHEEKS.len() as f32;
+    eprintln!("red over blue: lids {lids:.3}, cheeks {cheeks:.3}");
+    assert!(lids < LIDS_WARMER * cheeks, "{lids} against {cheeks}");
+}
+
+/// How much warmer (red over blue) the lids may be than the cheeks: 1.19 times when they kept the
+/// print's colour, 1.05 since.
+const LIDS_WARMER: f32 = 1.1;
