@@ -467,6 +467,11 @@ fn the_report_tells_beards_mouths_and_a_soft_source() {
         "B's full beard, A shaven: {:?}",
         r.beard
     );
+    // A short, dark beard whose hairs are hardly more detailed in levels than the skin's grain
+    // (kit_1.jpg, a small face in a wide shot) is a beard by its contrast: it counts whole (0.27
+    // of the lower face; about 0.11 when detail was measured in levels).
+    let r = report("kit_1.jpg", "obama_1.jpg");
+    assert!(r.beard[0] > 0.2, "kit_1's short beard: {:?}", r.beard);
     // A side-lit, clean-shaven face's shadows are no beard.
     let r = report("poster_m1.jpg", "portrait_m1.jpg");
     assert!(r.beard[0] < 0.08, "poster_m1's shadows: {:?}", r.beard);

@@ -393,6 +393,10 @@ fn template_brows_astray(
 /// Fine detail of a cell, in multiples of the face's own skin's, from which it starts to count as
 /// hair, and at which fully.
 const BEARD_TEXTURE: (f32, f32) = (2.0, 3.5);
+/// The level at which a cell's texture is taken as it is; a darker cell's is raised by as much as
+/// it is darker (contrast), and no more than for [`DARKEST`].
+const MID_GREY: f32 = 128.0;
+const DARKEST: f32 = 8.0;
 /// Beard levels of a cell from which it counts as beard whole, and at which fully.
 const BEARD_WHOLE: (f32, f32) = (0.15, 0.45);
 
@@ -482,7 +486,10 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
     } = *cues;
     let luma =
         |i: usize| luma([colour[i * 3], colour[i * 3 + 1], colour[i * 3 + 2]]) / m_low[i].max(1e-3);
-    let texture = |i: usize| detail[i] / m_low[i].max(1e-3);
+    // Contrast, not level: a hair's edge against the skin between hairs scales with the light on
+    // it, so a dark beard's absolute detail is low (kit_3's short beard came to 1.76 times its
+    // grainy skin's, under the 2.0 from which hair counts).
+    let texture = |i: usize| detail[i] / m_low[i].max(1e-3) * MID_GREY / luma(i).max(DARKEST);
     let median = |f: &dyn Fn(usize) -> f32| {
         median(
             &mut (0..m_low.len())
@@ -707,8 +714,24 @@ mod tests {
         let b = &found.softened(&low);
         let at = |x: usize, y: usize| b[y * w + x];
         assert!(found.hair[17 * w + 10] > 0.9, "dark and textured: hair");
-        // A shadow as dark but smooth is no hair.
-        let smooth = vec![3.0; w * h];
+        // A short beard's hairs, as dark, have only 1.76 times the lit skin's absolute detail (its
+        // contrast is what counts): still hair.
+        let short: Vec<f32> = (0..w * h)
+            .map(|i| if i / w >= 10 { 3.0 * 1.76 } else { 3.0 })
+            .collect();
+        let short = beard(
+            &BeardCues {
+                detail: &short,
+                ..cues
+            },
+            &lower,
+            0.5,
+        );
+        assert!(short.hair[17 * w + 10] > 0.5, "a short beard is hair");
+        // A shadow as dark but smooth (the skin's contrast at its own level) is no hair.
+        let smooth: Vec<f32> = (0..w * h)
+            .map(|i| if i / w >= 10 { 3.0 * 60.0 / 150.0 } else { 3.0 })
+            .collect();
         let shadow = beard(
             &BeardCues {
                 detail: &smooth,
