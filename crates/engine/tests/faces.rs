@@ -468,10 +468,11 @@ fn the_report_tells_beards_mouths_and_a_soft_source() {
         r.beard
     );
     // A short, dark beard whose hairs are hardly more detailed in levels than the skin's grain
-    // (kit_1.jpg, a small face in a wide shot) is a beard by its contrast: it counts whole (0.27
-    // of the lower face; about 0.11 when detail was measured in levels).
+    // (kit_1.jpg, a small face in a wide shot) is a beard by its contrast: it counts whole (0.2
+    // of the lower face, over the 0.17 from which a beard counts fully; about 0.11 when detail was
+    // measured in levels).
     let r = report("kit_1.jpg", "obama_1.jpg");
-    assert!(r.beard[0] > 0.2, "kit_1's short beard: {:?}", r.beard);
+    assert!(r.beard[0] > 0.17, "kit_1's short beard: {:?}", r.beard);
     // A side-lit, clean-shaven face's shadows are no beard.
     let r = report("poster_m1.jpg", "portrait_m1.jpg");
     assert!(r.beard[0] < 0.08, "poster_m1's shadows: {:?}", r.beard);
@@ -875,7 +876,7 @@ fn a_bearded_source_s_beard_is_carried_down_to_a_shaven_template_s_jaw() {
     beard_carried("df_img61.jpg", "df_img20.jpg", 0.2, MOUSTACHE_DARKER);
     // df_img24.jpg's trimmed beard around an open smile, into a pale, freckled face: its
     // moustache is thin over the middle of the lip (9 levels), its chin beard full (62).
-    beard_carried("df_img24.jpg", "df_img14.jpg", 0.14, 0.0);
+    beard_carried("df_img24.jpg", "df_img14.jpg", 0.17, 0.0);
 }
 
 #[test]

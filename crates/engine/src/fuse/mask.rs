@@ -161,10 +161,10 @@ pub(super) fn inside_any(crop: &Crop, target: &[P2], contours: &[&[usize]], k: f
 }
 
 /// How much the brows' (and eyes') contours are widened about their centres to make where a brow
-/// is in the fused face, and where B's own brow may be (wider: a drawn brow's tail runs past the
-/// mesh's).
-pub(super) const BROW_PLACE: f32 = 1.3;
-const TEMPLATE_BROW_PLACE: f32 = 1.6;
+/// is in the fused face.
+const BROW_PLACE: f32 = 1.3;
+/// The same for where B's own brow may be (wider: a drawn brow's tail runs past the mesh's).
+pub(super) const TEMPLATE_BROW_PLACE: f32 = 1.6;
 
 /// B's own brows where the fused face has none, or has one that is left to B (A's brow under its
 /// hair): what of B shows through there (A's covered temple, the rim's feather) shows B's skin, so
@@ -390,13 +390,9 @@ fn template_brows_astray(
     out
 }
 
-/// Fine detail of a cell, in multiples of the face's own skin's, from which it starts to count as
-/// hair, and at which fully.
+/// Fine detail of a cell, in multiples of the face's own skin's (a darker cell's raised as a
+/// contrast, see [`beard`]), from which it starts to count as hair, and at which fully.
 const BEARD_TEXTURE: (f32, f32) = (2.0, 3.5);
-/// The level at which a cell's texture is taken as it is; a darker cell's is raised by as much as
-/// it is darker (contrast), and no more than for [`DARKEST`].
-const MID_GREY: f32 = 128.0;
-const DARKEST: f32 = 8.0;
 /// Beard levels of a cell from which it counts as beard whole, and at which fully.
 const BEARD_WHOLE: (f32, f32) = (0.15, 0.45);
 
@@ -426,6 +422,15 @@ pub(super) struct Beard {
 }
 
 impl Beard {
+    /// No beard over `cells` cells.
+    fn none(cells: usize, sigma: f32) -> Beard {
+        Beard {
+            whole: vec![0.0; cells],
+            hair: vec![0.0; cells],
+            sigma,
+        }
+    }
+
     /// The beard softened: what stays in front of the new face when B has a beard, and what A's
     /// light leaves out when A has one.
     pub(super) fn softened(&self, low: &LowRes) -> Vec<f32> {
@@ -486,10 +491,7 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
     } = *cues;
     let luma =
         |i: usize| luma([colour[i * 3], colour[i * 3 + 1], colour[i * 3 + 2]]) / m_low[i].max(1e-3);
-    // Contrast, not level: a hair's edge against the skin between hairs scales with the light on
-    // it, so a dark beard's absolute detail is low (kit_3's short beard came to 1.76 times its
-    // grainy skin's, under the 2.0 from which hair counts).
-    let texture = |i: usize| detail[i] / m_low[i].max(1e-3) * MID_GREY / luma(i).max(DARKEST);
+    let level = |i: usize| detail[i] / m_low[i].max(1e-3);
     let median = |f: &dyn Fn(usize) -> f32| {
         median(
             &mut (0..m_low.len())
@@ -500,12 +502,18 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
         )
     };
     let sigma = (feather * 0.5).max(0.5);
-    let (Some(skin), Some(smooth)) = (median(&luma), median(&texture)) else {
-        return Beard {
-            whole: vec![0.0; m_low.len()],
-            hair: vec![0.0; m_low.len()],
-            sigma,
-        };
+    // A cell darker than the skin has its detail raised by as much as it is darker, up to the
+    // darkness at which it is beard whole: a hair's edge against the skin between hairs is a
+    // contrast, which scales with the light on it, so a dark beard's detail in levels is low (kit_3's
+    // short beard came to 1.76 times its grainy skin's, under the 2 from which hair counts).
+    // Bounded there, a deep shadow's grain, as strong in levels as the lit skin's, is not raised
+    // past hair's start.
+    let Some(skin) = median(&luma) else {
+        return Beard::none(m_low.len(), sigma);
+    };
+    let texture = |i: usize| level(i) * (skin / luma(i).max(1.0)).clamp(1.0, 1.0 / BEARD_LEVELS.0);
+    let Some(smooth) = median(&texture) else {
+        return Beard::none(m_low.len(), sigma);
     };
     let (beard, hair): (Vec<f32>, Vec<f32>) = (0..m_low.len())
         .map(|i| {
@@ -714,8 +722,8 @@ mod tests {
         let b = &found.softened(&low);
         let at = |x: usize, y: usize| b[y * w + x];
         assert!(found.hair[17 * w + 10] > 0.9, "dark and textured: hair");
-        // A short beard's hairs, as dark, have only 1.76 times the lit skin's absolute detail (its
-        // contrast is what counts): still hair.
+        // A short beard's hairs, as dark, have only 1.76 times the lit skin's detail in levels
+        // (its contrast is what counts): still hair.
         let short: Vec<f32> = (0..w * h)
             .map(|i| if i / w >= 10 { 3.0 * 1.76 } else { 3.0 })
             .collect();
@@ -728,10 +736,8 @@ mod tests {
             0.5,
         );
         assert!(short.hair[17 * w + 10] > 0.5, "a short beard is hair");
-        // A shadow as dark but smooth (the skin's contrast at its own level) is no hair.
-        let smooth: Vec<f32> = (0..w * h)
-            .map(|i| if i / w >= 10 { 3.0 * 60.0 / 150.0 } else { 3.0 })
-            .collect();
+        // A shadow as dark but smooth, its grain as strong in levels as the lit skin's, is no hair.
+        let smooth = vec![3.0; w * h];
         let shadow = beard(
             &BeardCues {
                 detail: &smooth,

@@ -45,7 +45,7 @@ use crate::landmarks::{
 use crate::lighting::{fit_light, vertex_normals, Light};
 use crate::mesh::Mesh;
 use crate::parse::{FaceParse, Part};
-use crate::report::{FusionReport, MouthState, PoseDifference};
+use crate::report::{FusionReport, MouthState, PoseDifference, BEARD_SHARE};
 use light::{
     skin_distance, skin_weights, HighlightGuard, HighlightRemoval, ShadingGain, SkinLight,
 };
@@ -86,10 +86,6 @@ const FEATHER_SIGMA: f32 = 0.07;
 /// skin, and at which it is surely neither (a carried beard's cell reaching into A's background).
 /// In levels, not as a ratio: a black beard's near-black pixels have ratios far from 1 in noise.
 const COLD_HUE: (f32, f32) = (10.0, 35.0);
-/// Share of the lower face in dark, textured hair from which a beard starts to count, and at which
-/// it counts fully. Over the shared photos, faces without a beard come to at most 0.155 (a
-/// pixelated, shaded black-and-white still) and short beards to at least 0.19.
-const BEARD_SHARE: (f32, f32) = (0.14, 0.2);
 
 /// Soft edge of B's brows hidden where the fused face has none, in face widths.
 const BROW_SOFTEN: f32 = 0.02;
@@ -108,7 +104,8 @@ const WHITES_WIDENING: f32 = 1.2;
 /// How far B's eyes' contours are widened about their centres to take in their lashes and liner,
 /// which are no skin texture to borrow.
 const B_EYE_WIDENING: f32 = 1.6;
-/// How far B's mouth is widened about its centre where it is no beard of B's.
+/// How far B's mouth is widened about its centre where it is no beard of B's, and no skin texture
+/// for a soft A to borrow.
 const MOUTH_WIDENING: f32 = 1.15;
 
 /// One face of a fusion: its photo, its mesh and its parse.
@@ -350,7 +347,8 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     // inside, kept in front as beard, would show beside A's closed lips (widened: the lips'
     // cells at the corners are half beard).
     let b_mouth = crate::geometry::widened(&LIPS_OUTER, MOUTH_WIDENING, &|i| b2[i]);
-    let b_lips_low: Vec<f32> = share_in(&b_mouth)
+    let b_mouth_low = share_in(&b_mouth);
+    let b_lips_low: Vec<f32> = b_mouth_low
         .iter()
         .zip(&lips_low)
         .map(|(b, a)| b.max(*a))
@@ -450,7 +448,10 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         }))
     };
     let orbits = [orbit(&ORBIT_A), orbit(&ORBIT_B)];
-    let own_part = |i: usize| feature(i).max((2.0 * (orbits[0][i] + orbits[1][i])).min(1.0));
+    let sockets: Vec<f32> = (0..low.w * low.h)
+        .map(|i| (2.0 * (orbits[0][i] + orbits[1][i])).min(1.0))
+        .collect();
+    let own_part = |i: usize| feature(i).max(sockets[i]);
     let foreign::Kept {
         face: kept_face,
         not_foreign,
@@ -664,21 +665,21 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
     };
     let a_tone = skin_tone::ToneLine::fit(&warped, &|i| a_skin_at(i, 0.5, &bare_skin));
     if let (Some(a_tone), Some(b_tone)) = (a_tone, b_tone) {
-        // The lids between brow and eye move as skin wherever the mesh puts no eye or brow and
-        // nothing covers them, however unsure a soft face's parse is of them: left out, they kept
-        // A's photo's colour, brown rings round the eyes of a warm print on a cool B.
-        let lids: Vec<f32> = low.upsample(
-            &(0..low.w * low.h)
-                .map(|i| (2.0 * (orbits[0][i] + orbits[1][i])).min(1.0))
-                .collect::<Vec<f32>>(),
-        );
         skin_tone::match_tone(&mut warped, &a_tone, &b_tone, contrast, &|i| {
-            let lid = if alpha[i] > 0.0 && !whites[i] {
-                lids[i] * (1.0 - feature_at(i)) * (1.0 - a_cover[i]).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            a_skin_at(i, 0.0, &a_skin).max(lid)
+            a_skin_at(i, 0.0, &a_skin)
+        });
+        // The eye sockets (lids, and the skin round the brows and under the eyes) take the same
+        // shift wherever the mesh puts no eye or brow and nothing covers them, however unsure a
+        // soft face's parse is of their skin: left out, a warm print's lids kept its colour, brown
+        // rings round the eyes on a cool B. Only the shift: their own colour against the skin (a
+        // make-up's) is kept as it is.
+        let sockets_px = low.upsample(&sockets);
+        skin_tone::match_tone(&mut warped, &a_tone, &b_tone, 1.0, &|i| {
+            if alpha[i] <= 0.0 || whites[i] {
+                return 0.0;
+            }
+            let socket = sockets_px[i] * (1.0 - feature_at(i)) * (1.0 - a_cover[i]);
+            (socket - a_skin_at(i, 0.0, &a_skin)).max(0.0)
         });
     }
     // A black-and-white or grey-graded B takes A's colours away from its skin (lips, irises,
@@ -715,9 +716,9 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             let shares = [
                 share(&EYE_A, B_EYE_WIDENING),
                 share(&EYE_B, B_EYE_WIDENING),
-                share(&BROW_A, mask::BROW_PLACE),
-                share(&BROW_B, mask::BROW_PLACE),
-                share(&LIPS_OUTER, MOUTH_WIDENING),
+                share(&BROW_A, mask::TEMPLATE_BROW_PLACE),
+                share(&BROW_B, mask::TEMPLATE_BROW_PLACE),
+                b_mouth_low.clone(),
             ];
             (0..low.w * low.h)
                 .map(|i| (2.0 * shares.iter().map(|s| s[i]).sum::<f32>()).min(1.0))
