@@ -473,6 +473,11 @@ fn the_report_tells_beards_mouths_and_a_soft_source() {
     // measured in levels).
     let r = report("kit_1.jpg", "obama_1.jpg");
     assert!(r.beard[0] > 0.17, "kit_1's short beard: {:?}", r.beard);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("the source has a beard")),
+        "{:?}",
+        r.warnings
+    );
     // A side-lit, clean-shaven face's shadows are no beard.
     let r = report("poster_m1.jpg", "portrait_m1.jpg");
     assert!(r.beard[0] < 0.08, "poster_m1's shadows: {:?}", r.beard);
