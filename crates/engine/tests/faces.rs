@@ -378,6 +378,17 @@ fn luma(p: &image::Rgb<u8>) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
 }
 
+/// Fine texture at a pixel: its distance in brightness from the mean of the 5×5 pixels around it.
+fn fine_texture(img: &RgbImage, (x, y): (u32, u32)) -> f32 {
+    let mut sum = 0.0;
+    for dy in 0..5 {
+        for dx in 0..5 {
+            sum += luma(img.get_pixel(x + dx - 2, y + dy - 2));
+        }
+    }
+    (luma(img.get_pixel(x, y)) - sum / 25.0).abs()
+}
+
 /// Saturation of a pixel: (max − min) / max of its channels (0 for black).
 fn saturation(p: &image::Rgb<u8>) -> f32 {
     let (max, min) = (*p.0.iter().max().unwrap(), *p.0.iter().min().unwrap());
@@ -1474,16 +1485,6 @@ fn the_template_s_hidden_brow_has_the_skin_s_texture_on_a_large_face() {
     // textured temples. They take the texture of B's skin above them.
     let Fused { b, swapped, face } = fuse_into("kit_3.jpg", "df_img32.jpg");
     let tails = brow_tails(&face, &swapped.image);
-    // Fine texture: a pixel's distance in brightness from the mean of the 5×5 pixels around it.
-    let texture = |img: &RgbImage, (x, y): (u32, u32)| {
-        let mut sum = 0.0;
-        for dy in 0..5 {
-            for dx in 0..5 {
-                sum += luma(img.get_pixel(x + dx - 2, y + dy - 2));
-            }
-        }
-        (luma(img.get_pixel(x, y)) - sum / 25.0).abs()
-    };
     let mean = |v: &mut dyn Iterator<Item = f32>| {
         let (s, n) = v.fold((0.0, 0), |(s, n), t| (s + t, n + 1));
         s / n as f32
@@ -1491,8 +1492,8 @@ fn the_template_s_hidden_brow_has_the_skin_s_texture_on_a_large_face() {
     // B's skin just above its brows: the tails' pixels moved up by a brow's height.
     let [_, _, y0, y1] = bounds(&face.mesh.points, BROW_A.iter().copied());
     let up = (y1 - y0).ceil() as u32 * 2;
-    let hidden = mean(&mut tails.iter().map(|&p| texture(&swapped.image, p)));
-    let skin = mean(&mut tails.iter().map(|&(x, y)| texture(&b, (x, y - up))));
+    let hidden = mean(&mut tails.iter().map(|&p| fine_texture(&swapped.image, p)));
+    let skin = mean(&mut tails.iter().map(|&(x, y)| fine_texture(&b, (x, y - up))));
     eprintln!(
         "texture where B's brows are hidden {hidden:.2} levels, B's skin above them {skin:.2} ({} pixels)",
         tails.len()
@@ -2195,16 +2196,6 @@ fn a_soft_source_borrows_no_lash_line_of_the_template_s() {
     // eye's contour but lower than A's, came along as a second lash line under A's eye.
     let Fused { b, swapped, face } = fuse_into("group_t1.jpg", "df_img26.jpg");
     let p = &face.mesh.points;
-    // Fine texture: a pixel's distance in brightness from the mean of the 5×5 pixels around it.
-    let texture = |img: &RgbImage, x: u32, y: u32| {
-        let mut sum = 0.0;
-        for dy in 0..5 {
-            for dx in 0..5 {
-                sum += luma(img.get_pixel(x + dx - 2, y + dy - 2));
-            }
-        }
-        (luma(img.get_pixel(x, y)) - sum / 25.0).abs()
-    };
     // Over a band under each of B's lower lids (from the contour down by a fifth of the eye's
     // width, across its middle half), the mean texture.
     let band = |img: &RgbImage| {
@@ -2214,7 +2205,7 @@ fn a_soft_source_borrows_no_lash_line_of_the_template_s() {
             let w = x1 - x0;
             for y in y1 as u32..(y1 + 0.2 * w) as u32 {
                 for x in (x0 + 0.25 * w) as u32..(x1 - 0.25 * w) as u32 {
-                    sum += texture(img, x, y);
+                    sum += fine_texture(img, (x, y));
                     n += 1;
                 }
             }
@@ -2234,7 +2225,7 @@ fn a_soft_source_borrows_no_lash_line_of_the_template_s() {
             for dy in 0..9 {
                 for dx in 0..9 {
                     let (x, y) = (p[i][0] as u32 + dx - 4, p[i][1] as u32 + dy - 4);
-                    sum += texture(img, x, y);
+                    sum += fine_texture(img, (x, y));
                     n += 1;
                 }
             }

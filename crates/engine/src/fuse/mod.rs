@@ -673,12 +673,13 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
         // soft face's parse is of their skin: left out, a warm print's lids kept its colour, brown
         // rings round the eyes on a cool B. Only the shift: their own colour against the skin (a
         // make-up's) is kept as it is.
-        let sockets_px = low.upsample(&sockets);
         skin_tone::match_tone(&mut warped, &a_tone, &b_tone, 1.0, &|i| {
             if alpha[i] <= 0.0 || whites[i] {
                 return 0.0;
             }
-            let socket = sockets_px[i] * (1.0 - feature_at(i)) * (1.0 - a_cover[i]);
+            let socket = low.sample::<1>(&sockets, i % crop.w, i / crop.w)[0]
+                * (1.0 - feature_at(i))
+                * (1.0 - a_cover[i]);
             (socket - a_skin_at(i, 0.0, &a_skin)).max(0.0)
         });
     }
@@ -718,10 +719,11 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
                 share(&EYE_B, B_EYE_WIDENING),
                 share(&BROW_A, mask::TEMPLATE_BROW_PLACE),
                 share(&BROW_B, mask::TEMPLATE_BROW_PLACE),
-                b_mouth_low.clone(),
             ];
             (0..low.w * low.h)
-                .map(|i| (2.0 * shares.iter().map(|s| s[i]).sum::<f32>()).min(1.0))
+                .map(|i| {
+                    (2.0 * (shares.iter().map(|s| s[i]).sum::<f32>() + b_mouth_low[i])).min(1.0)
+                })
                 .collect()
         });
         low.sample::<1>(shares, x, y)[0].clamp(0.0, 1.0)
