@@ -643,8 +643,8 @@ mod tests {
             (a[i * 3 + 2] * tint[i * 3 + 2]) / (a[i * 3] * tint[i * 3]) / (160.0 / 220.0)
         };
         let (fine, coarse) = (
-            blue_in_band(super::super::TINT_SIGMA),
-            blue_in_band(super::super::INNER_SHADING_SIGMA),
+            blue_in_band(super::super::shading::TINT_SIGMA),
+            blue_in_band(super::super::shading::INNER_SHADING_SIGMA),
         );
         eprintln!("blue over red in the cast, against B: {fine} at the tint's scale, {coarse} at the shading's");
         assert!((fine - 1.0).abs() < 0.08, "at the tint's scale: {fine}");

@@ -1,0 +1,232 @@
+//! Each face's beard, then the light read off its skin around the beard: the gain that gives A's
+//! face B's shading and skin tone.
+
+use super::cells::Cells;
+use super::light::{skin_weights, HighlightRemoval, ShadingGain, SkinLight};
+use super::mask::{self, Beard};
+use super::place::Placed;
+use super::pose::Pose;
+use super::raster::{abs_laplacian, ramp};
+use crate::landmarks::{LIPS_OUTER, NOSE_BASE, UPPER_LIP_TOP};
+use crate::report::{FusionReport, BEARD_SHARE};
+
+/// Shading blur, in face widths.
+pub(super) const SHADING_SIGMA: f32 = 0.1;
+/// Width of the rim where the fine shading applies, as a blur in face widths.
+const SHADING_RIM_SIGMA: f32 = 0.18;
+/// Blur of the skin tint's transfer, in face widths: finer than the shading's, so A's local colour
+/// casts (a coloured background's spill, a lens's tint) become B's skin tone.
+pub(super) const TINT_SIGMA: f32 = 0.1;
+/// Shading blur in the face's interior, in face widths.
+pub(super) const INNER_SHADING_SIGMA: f32 = 0.24;
+/// How much stronger A's directional light is than B's (in [`crate::lighting::Light::strength`]
+/// units) from which the fine shading ratio starts to take over the inside of the face, and at
+/// which it has fully.
+const HARSHER_LIGHT: (f32, f32) = (0.1, 0.3);
+/// How far B's mouth is widened about its centre where it is no beard of B's, and no skin texture
+/// for a soft A to borrow.
+const MOUTH_WIDENING: f32 = 1.15;
+
+/// Each face's beard per cell, found before the light: A's beard is no light.
+pub(super) struct Beards {
+    pub(super) a: Beard,
+    pub(super) b: Beard,
+    /// How surely A has a beard, and B: its share of the lower face ramped over [`BEARD_SHARE`].
+    pub(super) ka: f32,
+    pub(super) kb: f32,
+    /// B's mouth's share of each cell, widened: no beard of B's, and no skin texture to borrow.
+    pub(super) b_mouth_low: Vec<f32>,
+}
+
+impl Beards {
+    /// Finds both faces' beards in the cells (A's detail in its warped colour, `warped`) and
+    /// reports their shares of the lower face.
+    pub(super) fn find(
+        cells: &Cells,
+        pose: &Pose,
+        warped: &[f32],
+        report: &mut FusionReport,
+    ) -> Beards {
+        let Cells {
+            crop,
+            low,
+            region_f,
+            lap_b,
+            m_low,
+            a_low,
+            b_low,
+            sample_a,
+            sample_b,
+            lips_low,
+            ..
+        } = cells;
+        let (frame, target) = (&pose.frame, &pose.target);
+        // The lower face starts under the nose: a moustache grows right below the nostrils, so
+        // the ramp is full a third of the way from the nose's base to the upper lip.
+        let (nose_base, lip_top) = (
+            frame.height(target[NOSE_BASE]),
+            frame.height(target[UPPER_LIP_TOP]),
+        );
+        let philtrum = (nose_base - lip_top).max(0.05 * frame.iod);
+        let lower =
+            |i: usize| ((nose_base - cells.height(frame, i)) / (philtrum / 3.0)).clamp(0.0, 1.0);
+        // Fine detail per cell (hair is textured where skin and shadows are smooth), over the
+        // region.
+        let detail = |lap: &[f32]| {
+            let masked: Vec<f32> = lap.iter().zip(region_f).map(|(d, r)| d * r).collect();
+            low.average(&masked, 1)
+        };
+        let beard = |colour: &[f32], lap: &[f32], sample: &[bool], lips: &[f32]| {
+            let cues = mask::BeardCues {
+                colour,
+                detail: &detail(lap),
+                m_low,
+                sample,
+                lips,
+            };
+            mask::beard(&cues, &lower, cells.feather)
+        };
+        // B's own mouth is no beard either, wherever A's lips go: an open smile's teeth and dark
+        // inside, kept in front as beard, would show beside A's closed lips (widened: the lips'
+        // cells at the corners are half beard).
+        let b_mouth = crate::geometry::widened(&LIPS_OUTER, MOUTH_WIDENING, &|i| pose.b2[i]);
+        let b_mouth_low = cells.share_in(&b_mouth);
+        let b_lips_low: Vec<f32> = b_mouth_low
+            .iter()
+            .zip(lips_low)
+            .map(|(b, a)| b.max(*a))
+            .collect();
+        let (beard_a, beard_b) = (
+            beard(
+                a_low,
+                &abs_laplacian(warped, crop.w, crop.h),
+                sample_a,
+                lips_low,
+            ),
+            beard(b_low, lap_b, sample_b, &b_lips_low),
+        );
+        let lower_cells: Vec<usize> = (0..low.w * low.h)
+            .filter(|&i| m_low[i] > 0.5 && lower(i) > 0.5 && lips_low[i] < 0.5)
+            .collect();
+        let lower_share = |v: &[f32]| {
+            lower_cells.iter().map(|&i| v[i]).sum::<f32>() / lower_cells.len().max(1) as f32
+        };
+        report.beard = [lower_share(&beard_a.hair), lower_share(&beard_b.hair)];
+        // Only a beard counts (a real share of the lower face in dark, textured hair), not a light
+        // stubble or the smooth shadow of a side light, which stay as they are.
+        let (ka, kb) = (
+            ramp(report.beard[0], BEARD_SHARE),
+            ramp(report.beard[1], BEARD_SHARE),
+        );
+        Beards {
+            a: beard_a,
+            b: beard_b,
+            ka,
+            kb,
+            b_mouth_low,
+        }
+    }
+}
+
+/// B's light over A's per cell, and the skin tones that go with it ([`ShadingGain`]).
+pub(super) struct Shading {
+    /// B's shading over A's, tint included, three channels: fine near the rim, so the face's
+    /// outline keeps B's light, coarse inside, so A's own modelling survives.
+    pub(super) gain: Vec<f32>,
+    /// A's skin brightness, one channel.
+    pub(super) a_level: Vec<f32>,
+    /// B's skin tone and A's, three channels.
+    pub(super) tone: Vec<f32>,
+    pub(super) a_tone: Vec<f32>,
+}
+
+impl Shading {
+    /// Reads both faces' light off their skin (A's around its beard), takes A's specular
+    /// highlights out of its warped colour `warped` (their share goes in the report), and makes
+    /// the gain.
+    pub(super) fn new(
+        cells: &Cells,
+        beards: &Beards,
+        placed: &Placed,
+        warped: &mut [f32],
+        report: &mut FusionReport,
+    ) -> Shading {
+        let Cells {
+            low,
+            m_low,
+            a_low,
+            b_low,
+            ..
+        } = cells;
+        // A's beard is no light either, however close its colour comes to skin: taken for a
+        // shadow, the gain would lift it to a pale ginger on a carried beard. (Only a beard: a
+        // side light's shadow on a shaven face, partly taken for one, is light.) Inside a full
+        // beard, where there is no skin to read A's light off, it is read off the skin around the
+        // beard.
+        let beard_kept: Vec<f32> = beards
+            .a
+            .softened(low)
+            .iter()
+            .map(|b| (1.0 - beards.ka * b.clamp(0.0, 1.0)).max(0.05))
+            .collect();
+        let a_skin_weights: Vec<f32> = cells
+            .only_face(&skin_weights(&cells.distance_a), &cells.a_face_low)
+            .iter()
+            .zip(&beard_kept)
+            .map(|(w, k)| w * k)
+            .collect();
+        let light_a = SkinLight::new(m_low, a_low, &a_skin_weights).hiding(&beard_kept);
+        let light_b = SkinLight::new(
+            m_low,
+            b_low,
+            &cells.only_face(&skin_weights(&cells.distance_b), &cells.b_face_low),
+        );
+        // A's specular highlights are A's light, not its skin: carried over and tinted by B's
+        // light they turn into pale patches. They take A's local skin colour instead, and A's
+        // light is then measured without them.
+        let highlights = HighlightRemoval {
+            low,
+            region: &cells.region_f,
+            skin: &placed.a_skin,
+            skin_weights: &a_skin_weights,
+            sigma: cells.in_cells(SHADING_SIGMA),
+        };
+        let light_a = match highlights.remove(warped, &light_a) {
+            Some((cleaned, share)) => {
+                report.source_highlights = share;
+                cleaned
+            }
+            None => light_a,
+        };
+        // Shading at two scales: fine near the rim, so the face's outline keeps B's light and the
+        // jaw line reads as B's; coarse inside, so A's own modelling of eyes, nose and cheeks
+        // survives.
+        let shading_rim = low.blur(m_low, 1, cells.in_cells(SHADING_RIM_SIGMA));
+        let shading = |sigma: f32| ShadingGain::new(low, &light_a, &light_b, cells.in_cells(sigma));
+        let (fine, coarse) = (shading(SHADING_SIGMA), shading(INNER_SHADING_SIGMA));
+        let ShadingGain {
+            tint, tone, a_tone, ..
+        } = shading(TINT_SIGMA);
+        // The harsher A's light than B's, the more of A's own shading inside the face is B's too:
+        // a strong side light's shadows are too sharp for the coarse ratio, and kept they make
+        // the face look like a mask lit from elsewhere.
+        let harsher = ramp(
+            report.light_strength[0] - report.light_strength[1],
+            HARSHER_LIGHT,
+        );
+        let gain: Vec<f32> = (0..low.w * low.h * 3)
+            .map(|j| {
+                let i = j / 3;
+                let inner = ((shading_rim[i] - 0.5) / 0.45).clamp(0.0, 1.0) * (1.0 - harsher);
+                let (f, c) = (fine.brightness[i], coarse.brightness[i]);
+                (f + inner * (c - f)) * tint[j]
+            })
+            .collect();
+        Shading {
+            gain,
+            a_level: fine.a_level,
+            tone,
+            a_tone,
+        }
+    }
+}
