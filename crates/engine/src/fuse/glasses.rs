@@ -558,6 +558,7 @@ impl Found {
             ],
             within: &|i| around_eyes(at_pixel(i)) > 0.0,
             ring: ((LENS_RING * giod).round() as usize).max(1),
+            iod: giod,
         });
         let mut rgb = rgb;
         let lens_gain: Vec<f32> = (0..bx.w * bx.h)

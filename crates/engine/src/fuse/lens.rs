@@ -31,6 +31,8 @@ pub(super) struct LensCues<'a> {
     pub(super) within: &'a dyn Fn(usize) -> bool,
     /// How far around the glasses the skin the lenses are matched to lies, in cells.
     pub(super) ring: usize,
+    /// The inter-ocular distance, in cells.
+    pub(super) iod: f32,
 }
 
 /// Per grid cell and channel, the gain that gives the skin behind each lens the colour of the skin
@@ -40,10 +42,14 @@ pub(super) struct LensCues<'a> {
 pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
     let (gw, gh) = (cues.grid.w, cues.grid.h);
     let n = gw * gh;
+    // Behind a lens is what the parse calls glasses, and what the frame closes round each eye: a
+    // clear lens's haze is often parsed as skin, and its ghost stayed.
+    let enclosed = enclosed_by_frames(cues);
     let glasses: Vec<f32> = cues
         .parts
         .iter()
-        .map(|p| p[Part::Glasses as usize])
+        .zip(&enclosed)
+        .map(|(p, &e)| p[Part::Glasses as usize].max(e))
         .collect();
     let around = square_extreme(&glasses, gw, gh, cues.ring, true);
     // Each cell's side: nearer the first eye or the second.
@@ -67,8 +73,39 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
             16,
         )
     };
+    // Where a frame closes a lens in, the skin just inside its rim is matched to the skin just
+    // outside (the lid to the brow's skin, the lens's lower half to the cheek): over the whole lens
+    // and ring, the socket's own shade inside and the lit cheek and temple outside made a
+    // greyed, hazed lens brighter still.
+    let wall: Vec<f32> = cues
+        .frame
+        .iter()
+        .map(|&f| (f >= FRAME_WALL) as u8 as f32)
+        .collect();
+    let rim = square_extreme(
+        &wall,
+        gw,
+        gh,
+        ((LENS_RIM * cues.iod).round() as usize).max(1),
+        true,
+    );
+    let by_rim = |i: usize| rim[i] > 0.0 && cues.frame[i] < 0.1 && skin(i);
     let gains: Vec<[f32; 3]> = (0..2)
         .map(|s| {
+            let inside: Vec<usize> = (0..n)
+                .filter(|&i| side(i) == s && enclosed[i] > 0.5 && by_rim(i))
+                .collect();
+            if !inside.is_empty() {
+                let outside: Vec<usize> = (0..n)
+                    .filter(|&i| side(i) == s && enclosed[i] <= 0.0 && by_rim(i))
+                    .collect();
+                return [0, 1, 2].map(|c| match (median(&outside, c), median(&inside, c)) {
+                    (Some(out), Some(inn)) => {
+                        (out.max(1.0) / inn.max(1.0)).clamp(LENS_GAIN.0, LENS_GAIN.1)
+                    }
+                    _ => 1.0,
+                });
+            }
             let behind: Vec<usize> = (0..n)
                 .filter(|&i| side(i) == s && glasses[i] > 0.5 && skin(i))
                 .collect();
@@ -98,6 +135,68 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
         .collect()
 }
 
+/// Frame weight from which a cell stops the fill of a lens's inside.
+const FRAME_WALL: f32 = 0.3;
+/// The widest gap in a frame that still closes a lens in, in inter-ocular distances.
+const FRAME_GAP: f32 = 0.025;
+/// How far from a closed frame the skin inside and outside it that are matched reach, in
+/// inter-ocular distances.
+const LENS_RIM: f32 = 0.08;
+
+/// Per grid cell, 1 where a frame closes it in round an eye: reached from the eye's centre without
+/// crossing a frame, and the fill does not run out of where glasses can be or off the grid (a frame
+/// with a wide gap, or rimless glasses, encloses nothing). Softened by a cell, as the parse's edge
+/// is.
+fn enclosed_by_frames(cues: &LensCues) -> Vec<f32> {
+    let (gw, gh) = (cues.grid.w, cues.grid.h);
+    // A frame's thin or glinting stretch leaves a gap of a few cells: the walls are the frame grown
+    // by that much, and what they close in is grown back by as much.
+    let gap = ((FRAME_GAP * cues.iod).round() as usize).max(1);
+    let wall = square_extreme(cues.frame, gw, gh, gap, true);
+    let mut inside = vec![false; gw * gh];
+    for &(ex, ey) in &cues.eyes {
+        let (x, y) = (ex.floor(), ey.floor());
+        if x < 0.0 || y < 0.0 || x >= gw as f32 || y >= gh as f32 {
+            continue;
+        }
+        let start = y as usize * gw + x as usize;
+        let mut seen = vec![false; gw * gh];
+        let mut stack = vec![start];
+        let mut filled = Vec::new();
+        let mut closed = true;
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            let (cx, cy) = (i % gw, i / gw);
+            // Out of where glasses can be, or off the grid: no frame closed it in.
+            if !(cues.within)(i) || cx == 0 || cy == 0 || cx + 1 == gw || cy + 1 == gh {
+                closed = false;
+                break;
+            }
+            filled.push(i);
+            let next = [
+                (cx > 0).then(|| i - 1),
+                (cx + 1 < gw).then(|| i + 1),
+                (cy > 0).then(|| i - gw),
+                (cy + 1 < gh).then(|| i + gw),
+            ];
+            for j in next.into_iter().flatten() {
+                if !seen[j] && wall[j] < FRAME_WALL {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        if closed {
+            for i in filled {
+                inside[i] = true;
+            }
+        }
+    }
+    let inside: Vec<f32> = inside.iter().map(|&b| b as u8 as f32).collect();
+    let inside = square_extreme(&inside, gw, gh, gap, true);
+    cues.grid.blur(&inside, 1, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,8 +215,17 @@ mod tests {
     }
 
     /// The lenses' gains over skin of one colour, where the parse calls `parsed` cells glasses and
-    /// the grid has `colour`.
+    /// the grid has `colour`, and no frame is found.
     fn gains(parsed: &dyn Fn(usize) -> bool, colour: &dyn Fn(usize) -> [f32; 3]) -> Vec<f32> {
+        gains_with_frames(parsed, colour, &|_| false)
+    }
+
+    /// [`gains`] with the cells where `frame` says a frame is.
+    fn gains_with_frames(
+        parsed: &dyn Fn(usize) -> bool,
+        colour: &dyn Fn(usize) -> [f32; 3],
+        frame: &dyn Fn(usize) -> bool,
+    ) -> Vec<f32> {
         let grid = LowRes::new(W, H, 1);
         let small: Vec<f32> = (0..W * H).flat_map(colour).collect();
         let parts: Vec<[f32; PARTS]> = (0..W * H)
@@ -131,11 +239,14 @@ mod tests {
             grid: &grid,
             small: &small,
             parts: &parts,
-            frame: &vec![0.0; W * H],
+            frame: &(0..W * H)
+                .map(|i| frame(i) as u8 as f32)
+                .collect::<Vec<_>>(),
             features: &|_| false,
             eyes: [(22.0, 20.0), (58.0, 20.0)],
             within: &|_| true,
             ring: 4,
+            iod: 36.0,
         })
     }
 
@@ -156,6 +267,35 @@ mod tests {
             }
         }
         // Outside the glasses nothing changes.
+        assert!(gain[(2 * W + 40) * 3..(2 * W + 40) * 3 + 3]
+            .iter()
+            .all(|&g| g == 1.0));
+    }
+
+    #[test]
+    fn a_lens_the_parse_takes_for_skin_is_matched_where_its_frame_closes_it_in() {
+        // Both lenses hazed, the parse calls them skin; each frame is a ring round its lens, the
+        // second with a gap of a cell (a glint on a thin rim).
+        let haze = [165.0, 128.0, 115.0];
+        let ring = |i: usize, x0: usize, x1: usize| {
+            let (x, y) = (i % W, i / W);
+            ((x0 - 1..=x1).contains(&x) && (y == 9 || y == 30))
+                || ((9..=30).contains(&y) && (x == x0 - 1 || x == x1))
+        };
+        let frame = |i: usize| ring(i, 10, 34) || (ring(i, 46, 70) && i != 20 * W + 70);
+        let colour = |i: usize| match (frame(i), behind_lens(i)) {
+            (true, _) => [40.0, 30.0, 30.0],
+            (false, true) => haze,
+            (false, false) => SKIN,
+        };
+        let gain = gains_with_frames(&|_| false, &colour, &frame);
+        for i in [20 * W + 22, 15 * W + 60] {
+            for c in 0..3 {
+                let fixed = colour(i)[c] * gain[i * 3 + c];
+                assert!((fixed - SKIN[c]).abs() < 1.0, "{fixed} against {}", SKIN[c]);
+            }
+        }
+        // Outside the frames nothing changes.
         assert!(gain[(2 * W + 40) * 3..(2 * W + 40) * 3 + 3]
             .iter()
             .all(|&g| g == 1.0));
