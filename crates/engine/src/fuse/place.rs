@@ -41,9 +41,9 @@ impl Placed {
         let (b, pb) = (b_side.img, b_side.parse);
         let (crop, target) = (&pose.crop, &pose.target);
         // A warped onto the target shape, in crop coordinates. Where A's own side of the face is
-        // seen much more obliquely than the other side and than the fused shape shows it, the
-        // other side's texture (mirrored) is taken.
-        let own = own_side_weights(&pose.a2, target, &pose.triangles, &pose.neighbours);
+        // seen much more obliquely than the other side, the other side's texture (mirrored) is
+        // taken.
+        let own = own_side_weights(&pose.a2, &pose.triangles, &pose.neighbours);
         let away = turned_away(&pose.a2, &pose.triangles, &pose.neighbours);
         let side_light = fit_lights(pose, b_side, report);
         let mirror_reach = texture::MIRROR_REACH * report.face_width[0];

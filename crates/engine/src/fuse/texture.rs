@@ -226,21 +226,15 @@ pub(super) fn smoothed_sources(
 /// Per mesh point, how much of A's texture comes from the point itself rather than from its mirror
 /// point on the other side of the face: 1 unless the surroundings of the point look much smaller in
 /// A's photo than those of its mirror point (the side turned away from the camera, whose
-/// foreshortened texture would be stretched into streaks) and than they will in the fused shape
-/// (`dst`). Where B is turned as A is, B's far side is as foreshortened and A's own texture fits it:
-/// taken from the mirror, the far side of a turned nose drew the near ala's outline, compressed,
-/// as a knot beside the nose.
+/// foreshortened texture would be stretched into streaks).
 pub(super) fn own_side_weights(
     a2: &[P2],
-    dst: &[P2],
     triangles: &[usize],
     neighbours: &[Vec<usize>],
 ) -> Vec<f32> {
-    let kept_size = stretch(a2, dst, triangles);
     let mut weight: Vec<f32> = area_ratios(a2, triangles)
         .iter()
-        .zip(&kept_size)
-        .map(|(&ratio, &s)| ramp(ratio.max(1.0 / (s * s).max(1e-6)), OBLIQUE))
+        .map(|&ratio| ramp(ratio, OBLIQUE))
         .collect();
     // The outline stays A's own: across the face, the other side's outline shows ear, hair or
     // background behind it.
@@ -553,23 +547,15 @@ mod tests {
     fn texture_comes_from_the_other_side_only_where_a_side_is_foreshortened() {
         let even = symmetric_points(1.0);
         let t = triangulate(&even);
-        let w = own_side_weights(&even, &even, &t, &neighbours(&t));
+        let w = own_side_weights(&even, &t, &neighbours(&t));
         assert!(
             w.iter().all(|&v| v == 1.0),
             "a frontal face keeps its own texture"
         );
 
-        // A turned face into one turned as much: its far side is as small there, and its own.
         let turned = symmetric_points(0.25);
         let t = triangulate(&turned);
-        let w = own_side_weights(&turned, &turned, &t, &neighbours(&t));
-        assert!(
-            w.iter().all(|&v| v == 1.0),
-            "a face turned as the template is keeps its own texture"
-        );
-
-        // A turned face into a frontal one.
-        let w = own_side_weights(&turned, &even, &t, &neighbours(&t));
+        let w = own_side_weights(&turned, &t, &neighbours(&t));
         let mean = |side: &dyn Fn(usize) -> bool| {
             let idx: Vec<usize> = (0..MESH_POINTS)
                 .filter(|&i| side(i) && !FACE_OVAL.contains(&i))
