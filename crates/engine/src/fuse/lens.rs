@@ -14,6 +14,14 @@ const LENS_GAIN: (f32, f32) = (0.7, 1.4);
 /// Least share of the cells where a lens can be that the parse must call glasses (and skin behind)
 /// for the lens's colour to be matched.
 const LENS_SEEN: f32 = 0.1;
+/// Frame weight from which a cell stops the fill of a lens's inside.
+const FRAME_WALL: f32 = 0.3;
+/// How far a frame is grown before it closes a lens in, in inter-ocular distances: a gap of up to
+/// twice this (a thin or glinting stretch of the rim) is closed.
+const FRAME_GAP: f32 = 0.025;
+/// How far from a closed frame the skin inside and outside it that are matched reach, in
+/// inter-ocular distances.
+const RIM_BAND: f32 = 0.08;
 
 /// What [`lens_gains`] reads, on the analysis grid.
 pub(super) struct LensCues<'a> {
@@ -37,14 +45,19 @@ pub(super) struct LensCues<'a> {
 
 /// Per grid cell and channel, the gain that gives the skin behind each lens the colour of the skin
 /// around the glasses on that side of the face (1 outside the glasses, as soft as the parse's
-/// edge): the ratio of the medians of the skin around and behind, within [`LENS_GAIN`]. Behind a
-/// lens is what the parse calls glasses and is neither frame nor eye.
+/// edge), within [`LENS_GAIN`]. Behind a lens is what the parse calls glasses, or what the lens's
+/// frame closes in ([`enclosed_by_frames`]), and is neither frame nor eye. A lens closed in by its
+/// frame is matched at its rim: the median of the skin just inside the frame to that just outside.
+/// Otherwise the medians of the skin behind the lens and all around the glasses are matched.
 pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
     let (gw, gh) = (cues.grid.w, cues.grid.h);
     let n = gw * gh;
     // Behind a lens is what the parse calls glasses, and what the frame closes round each eye: a
     // clear lens's haze is often parsed as skin, and its ghost stayed.
-    let enclosed = enclosed_by_frames(cues);
+    let Enclosed {
+        share: enclosed,
+        eye: enclosing_eye,
+    } = enclosed_by_frames(cues);
     let glasses: Vec<f32> = cues
         .parts
         .iter()
@@ -52,9 +65,13 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
         .map(|(p, &e)| p[Part::Glasses as usize].max(e))
         .collect();
     let around = square_extreme(&glasses, gw, gh, cues.ring, true);
-    // Each cell's side: nearer the first eye or the second.
+    // Each cell's side: the eye whose frame closes it in, or else the nearer eye (a turned face's
+    // near lens reaches past the line halfway between the eyes).
     let [a, b] = cues.eyes;
     let side = |i: usize| {
+        if let Some(eye) = enclosing_eye[i] {
+            return eye;
+        }
         let (x, y) = ((i % gw) as f32 + 0.5, (i / gw) as f32 + 0.5);
         ((x - a.0).powi(2) + (y - a.1).powi(2) > (x - b.0).powi(2) + (y - b.1).powi(2)) as usize
     };
@@ -86,24 +103,27 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
         &wall,
         gw,
         gh,
-        ((LENS_RIM * cues.iod).round() as usize).max(1),
+        ((RIM_BAND * cues.iod).round() as usize).max(1),
         true,
     );
-    let by_rim = |i: usize| rim[i] > 0.0 && cues.frame[i] < 0.1 && skin(i);
+    // `skin` already leaves the frame out.
+    let by_rim = |i: usize| rim[i] > 0.0 && skin(i);
     let gains: Vec<[f32; 3]> = (0..2)
         .map(|s| {
             let inside: Vec<usize> = (0..n)
                 .filter(|&i| side(i) == s && enclosed[i] > 0.5 && by_rim(i))
                 .collect();
-            if !inside.is_empty() {
-                let outside: Vec<usize> = (0..n)
-                    .filter(|&i| side(i) == s && enclosed[i] <= 0.0 && by_rim(i))
-                    .collect();
-                return [0, 1, 2].map(|c| match (median(&outside, c), median(&inside, c)) {
-                    (Some(out), Some(inn)) => {
-                        (out.max(1.0) / inn.max(1.0)).clamp(LENS_GAIN.0, LENS_GAIN.1)
-                    }
-                    _ => 1.0,
+            let outside: Vec<usize> = (0..n)
+                .filter(|&i| side(i) == s && enclosed[i] < 1e-3 && by_rim(i))
+                .collect();
+            // Too few cells on either side of the rim (a small face, glasses at the grid's edge):
+            // matched as a lens the frame does not close.
+            let at_rim: [Option<(f32, f32)>; 3] =
+                [0, 1, 2].map(|c| median(&outside, c).zip(median(&inside, c)));
+            if at_rim.iter().all(Option::is_some) {
+                return at_rim.map(|m| {
+                    let (out, inn) = m.expect("both medians");
+                    (out.max(1.0) / inn.max(1.0)).clamp(LENS_GAIN.0, LENS_GAIN.1)
                 });
             }
             let behind: Vec<usize> = (0..n)
@@ -135,51 +155,50 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
         .collect()
 }
 
-/// Frame weight from which a cell stops the fill of a lens's inside.
-const FRAME_WALL: f32 = 0.3;
-/// The widest gap in a frame that still closes a lens in, in inter-ocular distances.
-const FRAME_GAP: f32 = 0.025;
-/// How far from a closed frame the skin inside and outside it that are matched reach, in
-/// inter-ocular distances.
-const LENS_RIM: f32 = 0.08;
+/// Where frames close lenses in ([`enclosed_by_frames`]), per grid cell.
+struct Enclosed {
+    /// How much the cell is inside a closed frame, softened by a cell as the parse's edge is.
+    share: Vec<f32>,
+    /// Which eye's frame closes it in (0 or 1), if one does.
+    eye: Vec<Option<usize>>,
+}
 
-/// Per grid cell, 1 where a frame closes it in round an eye: reached from the eye's centre without
-/// crossing a frame, and the fill does not run out of where glasses can be or off the grid (a frame
-/// with a wide gap, or rimless glasses, encloses nothing). Softened by a cell, as the parse's edge
-/// is.
-fn enclosed_by_frames(cues: &LensCues) -> Vec<f32> {
+/// Where a frame closes a cell in round an eye: reached from the eye's centre without crossing the
+/// frame, and the fill does not run out of where glasses can be or off the grid (a frame with a
+/// wide gap, or rimless glasses, encloses nothing).
+fn enclosed_by_frames(cues: &LensCues) -> Enclosed {
     let (gw, gh) = (cues.grid.w, cues.grid.h);
+    let n = gw * gh;
     // A frame's thin or glinting stretch leaves a gap of a few cells: the walls are the frame grown
     // by that much, and what they close in is grown back by as much.
     let gap = ((FRAME_GAP * cues.iod).round() as usize).max(1);
     let wall = square_extreme(cues.frame, gw, gh, gap, true);
-    let mut inside = vec![false; gw * gh];
-    for &(ex, ey) in &cues.eyes {
+    let mut share = vec![0f32; n];
+    let mut eye = vec![None; n];
+    for (k, &(ex, ey)) in cues.eyes.iter().enumerate() {
         let (x, y) = (ex.floor(), ey.floor());
         if x < 0.0 || y < 0.0 || x >= gw as f32 || y >= gh as f32 {
             continue;
         }
         let start = y as usize * gw + x as usize;
-        let mut seen = vec![false; gw * gh];
+        // An eye's centre on the grown frame (a glint on the lens): nothing to fill from.
+        if wall[start] >= FRAME_WALL {
+            continue;
+        }
+        let mut seen = vec![false; n];
         let mut stack = vec![start];
-        let mut filled = Vec::new();
+        let mut filled = vec![0f32; n];
         let mut closed = true;
         seen[start] = true;
         while let Some(i) = stack.pop() {
             let (cx, cy) = (i % gw, i / gw);
-            // Out of where glasses can be, or off the grid: no frame closed it in.
+            // Out of where glasses can be, or at the grid's edge: no frame closed it in.
             if !(cues.within)(i) || cx == 0 || cy == 0 || cx + 1 == gw || cy + 1 == gh {
                 closed = false;
                 break;
             }
-            filled.push(i);
-            let next = [
-                (cx > 0).then(|| i - 1),
-                (cx + 1 < gw).then(|| i + 1),
-                (cy > 0).then(|| i - gw),
-                (cy + 1 < gh).then(|| i + gw),
-            ];
-            for j in next.into_iter().flatten() {
+            filled[i] = 1.0;
+            for j in [i - 1, i + 1, i - gw, i + gw] {
                 if !seen[j] && wall[j] < FRAME_WALL {
                     seen[j] = true;
                     stack.push(j);
@@ -187,14 +206,17 @@ fn enclosed_by_frames(cues: &LensCues) -> Vec<f32> {
             }
         }
         if closed {
-            for i in filled {
-                inside[i] = true;
+            let grown = square_extreme(&filled, gw, gh, gap, true);
+            for i in (0..n).filter(|&i| grown[i] > 0.0) {
+                share[i] = 1.0;
+                eye[i].get_or_insert(k);
             }
         }
     }
-    let inside: Vec<f32> = inside.iter().map(|&b| b as u8 as f32).collect();
-    let inside = square_extreme(&inside, gw, gh, gap, true);
-    cues.grid.blur(&inside, 1, 1.0)
+    Enclosed {
+        share: cues.grid.blur(&share, 1, 1.0),
+        eye,
+    }
 }
 
 #[cfg(test)]
