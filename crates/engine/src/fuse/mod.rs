@@ -5,8 +5,7 @@
 //!    keeps B's contour while the features keep A's layout (`degree` scales how far they move).
 //! 2. Texture: A's pixels are warped triangle by triangle (a Delaunay triangulation of B's mesh) onto
 //!    those positions. Where A's head is turned so far that one side of the face is seen at a grazing
-//!    angle, and the fused shape shows that side larger, its texture is taken from the other side,
-//!    mirrored (it would smear otherwise).
+//!    angle, that side's texture is taken from the other side, mirrored (it would smear otherwise).
 //! 3. Colour: A's warped face is multiplied by B's low-frequency shading over A's (blur(B)/blur(A),
 //!    masked to the face, weighted by skin so beards do not count as shadow, and computed at
 //!    reduced scale), so lighting and skin tone become B's while A's detail stays. A's burnt-out
