@@ -401,13 +401,62 @@ const JAW_FEATHER: f32 = 0.25;
 
 /// What a face's low-res cells say about a beard: their mean colour and fine detail (block
 /// averages weighted by `m_low`, the region's share of each cell), which cells sample the face's
-/// own skin, and the lips' share of each cell.
+/// own skin, the lips' share of each cell, and each cell's place across the face (any unit, in
+/// the face's own frame: how far towards one side).
 pub(super) struct BeardCues<'a> {
     pub(super) colour: &'a [f32],
     pub(super) detail: &'a [f32],
     pub(super) m_low: &'a [f32],
     pub(super) sample: &'a [bool],
     pub(super) lips: &'a [f32],
+    pub(super) across: &'a [f32],
+}
+
+/// Brightness of a sample cell, as a share of the skin's median, inside which it takes part in
+/// the fit of the light across the face: skin in shadow or in light, not an eye, a brow or a
+/// glint.
+const SIDE_LIGHT_SAMPLE: (f32, f32) = (0.4, 2.0);
+
+/// The skin's brightness across the face (`across`): a straight line's slope fitted over the
+/// sample cells (`samples`: place across and brightness) whose brightness is within
+/// [`SIDE_LIGHT_SAMPLE`] of the median `skin`, through their median once the slope is taken out,
+/// and held at the samples' outermost places past them. A side light's lit
+/// cheek and shaded cheek differ by half the skin's brightness; a beard lit on one side is as
+/// bright as the face's median skin there, and a bare jaw in shadow as dark as a beard.
+fn skin_across(samples: &[(f32, f32)], skin: f32) -> impl Fn(f32) -> f32 {
+    let used: Vec<(f32, f32)> = samples
+        .iter()
+        .copied()
+        .filter(|&(_, l)| l >= SIDE_LIGHT_SAMPLE.0 * skin && l <= SIDE_LIGHT_SAMPLE.1 * skin)
+        .collect();
+    let n = used.len().max(1) as f32;
+    let (mx, ml) = used
+        .iter()
+        .fold((0.0, 0.0), |(x, l), &(ux, ul)| (x + ux / n, l + ul / n));
+    let (sxx, sxl) = used.iter().fold((0.0, 0.0), |(xx, xl), &(ux, ul)| {
+        (xx + (ux - mx) * (ux - mx), xl + (ux - mx) * (ul - ml))
+    });
+    let slope = if used.len() >= 8 && sxx > 1e-6 {
+        sxl / sxx
+    } else {
+        0.0
+    };
+    // The skin's level with the light's slope taken out: the median, as without a side light.
+    let level = median(
+        &mut used
+            .iter()
+            .map(|&(x, l)| l - slope * (x - mx))
+            .collect::<Vec<_>>(),
+        8,
+    )
+    .unwrap_or(skin);
+    let (lo, hi) = used.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &(x, _)| {
+        (lo.min(x), hi.max(x))
+    });
+    move |x: f32| {
+        let x = if lo <= hi { x.clamp(lo, hi) } else { mx };
+        (level + slope * (x - mx)).max(SIDE_LIGHT_SAMPLE.0 * skin)
+    }
 }
 
 /// A face's beard, per low-res cell.
@@ -428,6 +477,20 @@ impl Beard {
             whole: vec![0.0; cells],
             hair: vec![0.0; cells],
             sigma,
+        }
+    }
+
+    /// The beard made as whole on each side of the face as on the other: a cell takes its mirror
+    /// cell's (`mirror`, per cell, [`super::relief::NO_MIRROR`] for none) where it `may` be beard (0 to
+    /// 1: the lower face, away from the lips). A beard grows on both sides; a side light, or a
+    /// paler beard lit, leaves one side as bright as the skin, and a beard found by its darkness
+    /// alone was carried, or kept in front, on one side of the jaw only.
+    pub(super) fn symmetric(&mut self, mirror: &[u32], may: &[f32]) {
+        let found = self.whole.clone();
+        for (i, w) in self.whole.iter_mut().enumerate() {
+            if let Some(&m) = found.get(mirror[i] as usize) {
+                *w = w.max(m.min(may[i]));
+            }
         }
     }
 
@@ -480,7 +543,8 @@ impl Beard {
 
 /// Per low-res cell of a face's lower part (`lower`, 0 above the mouth area, 1 below), away from
 /// the lips: how much is beard or stubble, darker than the face's own skin (the median of the
-/// sample cells), and how much is hair, dark and textured both.
+/// sample cells, under the light across the face: [`skin_across`]), and how much is hair, dark
+/// and textured both.
 pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32) -> Beard {
     let BeardCues {
         colour,
@@ -488,6 +552,7 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
         m_low,
         sample,
         lips,
+        across,
     } = *cues;
     let luma =
         |i: usize| luma([colour[i * 3], colour[i * 3 + 1], colour[i * 3 + 2]]) / m_low[i].max(1e-3);
@@ -508,10 +573,17 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
     // short beard came to 1.76 times its grainy skin's, under the 2 from which hair counts).
     // Bounded there, a deep shadow's grain, as strong in levels as the lit skin's, is not raised
     // past hair's start.
-    let Some(skin) = median(&luma) else {
+    let Some(median_skin) = median(&luma) else {
         return Beard::none(m_low.len(), sigma);
     };
-    let texture = |i: usize| level(i) * (skin / luma(i).max(1.0)).clamp(1.0, 1.0 / BEARD_LEVELS.0);
+    let samples: Vec<(f32, f32)> = (0..m_low.len())
+        .filter(|&i| sample[i])
+        .map(|i| (across[i], luma(i)))
+        .collect();
+    let skin_at = skin_across(&samples, median_skin);
+    let skin = |i: usize| skin_at(across[i]).max(1.0);
+    let texture =
+        |i: usize| level(i) * (skin(i) / luma(i).max(1.0)).clamp(1.0, 1.0 / BEARD_LEVELS.0);
     let Some(smooth) = median(&texture) else {
         return Beard::none(m_low.len(), sigma);
     };
@@ -522,7 +594,7 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
             }
             // Darker than the skin: from the start level (0) down to the full one (1).
             let (full, start) = BEARD_LEVELS;
-            let darkness = ramp(luma(i) / skin.max(1.0), (start, full));
+            let darkness = ramp(luma(i) / skin(i), (start, full));
             let rough = ramp(texture(i) / smooth.max(0.5), BEARD_TEXTURE);
             let place = lower(i) * (1.0 - lips[i]).clamp(0.0, 1.0);
             (darkness * place, darkness.min(rough) * place)
@@ -693,6 +765,65 @@ mod tests {
     }
 
     #[test]
+    fn under_a_side_light_a_beard_is_found_on_its_lit_side_and_a_bare_jaw_in_shadow_is_not() {
+        // 20×20 cells, lit from the left: the skin above row 10 is 200 on the left half, 100 on
+        // the right (median 150). Below, the left half is a beard lit to 130 (under the lit
+        // skin, over three quarters of the median), the right half bare skin in shadow at 100
+        // (two thirds of the median, as dark as a beard against it).
+        let (w, h) = (20, 20);
+        let m_low = vec![1f32; w * h];
+        let colour: Vec<f32> = (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                let v = match (y >= 10, x < 10) {
+                    (false, true) => 200.0,
+                    (false, false) => 100.0,
+                    (true, true) => 130.0,
+                    (true, false) => 100.0,
+                };
+                [v, v, v]
+            })
+            .collect();
+        let sample: Vec<bool> = (0..w * h).map(|i| i / w < 8).collect();
+        let (lips, detail) = (vec![0f32; w * h], vec![3f32; w * h]);
+        let across: Vec<f32> = (0..w * h).map(|i| (i % w) as f32).collect();
+        let lower = |i: usize| (i / w >= 10) as u8 as f32;
+        let found = beard(
+            &BeardCues {
+                colour: &colour,
+                detail: &detail,
+                m_low: &m_low,
+                sample: &sample,
+                lips: &lips,
+                across: &across,
+            },
+            &lower,
+            0.5,
+        );
+        assert!(found.whole[15 * w + 3] > 0.9, "the lit beard");
+        assert_eq!(found.whole[15 * w + 16], 0.0, "the bare jaw in shadow");
+        assert_eq!(found.whole[5 * w + 3], 0.0, "the lit cheek");
+    }
+
+    #[test]
+    fn a_beard_found_on_one_side_is_made_whole_on_the_other_where_it_may_be() {
+        // One row of 6 cells, mirrored about its middle; the beard found on the left only.
+        let mut beard = Beard {
+            whole: vec![1.0, 0.8, 0.0, 0.0, 0.0, 0.0],
+            hair: vec![0.0; 6],
+            sigma: 1.0,
+        };
+        let none = super::super::relief::NO_MIRROR;
+        let mirror = [5, 4, 3, 2, 1, none];
+        // The last cell has no mirror; the fifth may be beard only by a half.
+        beard.symmetric(&mirror, &[1.0, 1.0, 1.0, 1.0, 0.5, 1.0]);
+        assert_eq!(beard.whole, vec![1.0, 0.8, 0.0, 0.0, 0.5, 0.0]);
+        // What was found stays, whatever its mirror.
+        beard.symmetric(&mirror, &[0.0; 6]);
+        assert_eq!(beard.whole[0], 1.0);
+    }
+
+    #[test]
     fn a_dark_textured_lower_face_is_beard_but_not_the_lips_above_the_mouth_or_a_shadow() {
         // 20×20 cells: skin of brightness 150 above row 10, a beard of 60 below, lips at row 14.
         let (w, h) = (20, 20);
@@ -707,6 +838,7 @@ mod tests {
         let sample: Vec<bool> = (0..w * h).map(|i| i / w < 8).collect();
         let lips: Vec<f32> = (0..w * h).map(|i| (i / w == 14) as u8 as f32).collect();
         let lower = |i: usize| (i / w >= 10) as u8 as f32;
+        let across: Vec<f32> = (0..w * h).map(|i| (i % w) as f32).collect();
         // The beard is textured (alternating levels), the skin smooth.
         let detail: Vec<f32> = (0..w * h)
             .map(|i| if i / w >= 10 { 30.0 } else { 3.0 })
@@ -717,6 +849,7 @@ mod tests {
             m_low: &m_low,
             sample: &sample,
             lips: &lips,
+            across: &across,
         };
         let found = beard(&cues, &lower, 0.5);
         let b = &found.softened(&low);
@@ -809,6 +942,7 @@ mod tests {
                 m_low: &m_low,
                 sample: &sample,
                 lips: &none,
+                across: &none,
             },
             &lower,
             feather,

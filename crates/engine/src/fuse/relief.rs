@@ -48,7 +48,7 @@ const PIXEL_RELIEF_BLUR: f32 = 0.004;
 /// flattening, and at which it counts fully.
 const B_SEEN: (f32, f32) = (0.25, 0.75);
 /// No mirror cell.
-const NO_MIRROR: u32 = u32::MAX;
+pub(super) const NO_MIRROR: u32 = u32::MAX;
 
 /// Per low-res cell, the relief of a face: log brightness at the fine blur less that at the coarse
 /// blur, both taken over `weights` (its skin: what is not skin, eyes and brows and lips, takes the
@@ -221,16 +221,11 @@ impl SideShadows {
         triangles: &[usize],
         strength: f32,
     ) -> SideShadows {
-        let mut mirror = vec![NO_MIRROR; low.w * low.h];
-        if strength > 0.0 {
-            let b = low.block as f32;
-            let to_cell = |p: P2| ((p.0 - origin.0 as f32) / b, (p.1 - origin.1 as f32) / b);
-            for t in triangles.chunks_exact(3) {
-                let dst = [t[0], t[1], t[2]].map(|i| to_cell(points[i]));
-                let src = [t[0], t[1], t[2]].map(|i| to_cell(points[MIRROR[i] as usize]));
-                mirror_triangle(low, &dst, &src, &mut mirror);
-            }
-        }
+        let mirror = if strength > 0.0 {
+            mirror_cells(low, origin, points, triangles)
+        } else {
+            vec![NO_MIRROR; low.w * low.h]
+        };
         SideShadows { mirror, strength }
     }
 
@@ -306,6 +301,25 @@ impl SideShadows {
 struct Levels<'a> {
     level: Vec<f32>,
     weights: &'a [f32],
+}
+
+/// Per low-res cell of the face's shape (`points`, `triangles`, in full-image pixels; `origin` the
+/// crop's corner), the cell at its mirror point ([`NO_MIRROR`] outside the mesh).
+pub(super) fn mirror_cells(
+    low: &LowRes,
+    origin: (usize, usize),
+    points: &[P2],
+    triangles: &[usize],
+) -> Vec<u32> {
+    let mut mirror = vec![NO_MIRROR; low.w * low.h];
+    let b = low.block as f32;
+    let to_cell = |p: P2| ((p.0 - origin.0 as f32) / b, (p.1 - origin.1 as f32) / b);
+    for t in triangles.chunks_exact(3) {
+        let dst = [t[0], t[1], t[2]].map(|i| to_cell(points[i]));
+        let src = [t[0], t[1], t[2]].map(|i| to_cell(points[MIRROR[i] as usize]));
+        mirror_triangle(low, &dst, &src, &mut mirror);
+    }
+    mirror
 }
 
 /// Marks, for the cells whose centres fall in triangle `dst` (in cell units), the cell at the same

@@ -7,6 +7,7 @@ use super::mask::{self, Beard};
 use super::place::Placed;
 use super::pose::Pose;
 use super::raster::{abs_laplacian, ramp};
+use super::relief;
 use crate::landmarks::{LIPS_OUTER, NOSE_BASE, UPPER_LIP_TOP};
 use crate::report::{FusionReport, BEARD_SHARE};
 
@@ -23,6 +24,13 @@ pub(super) const INNER_SHADING_SIGMA: f32 = 0.24;
 /// units) from which the fine shading ratio starts to take over the inside of the face, and at
 /// which it has fully.
 const HARSHER_LIGHT: (f32, f32) = (0.1, 0.3);
+/// Share of a cell that is B's face, uncovered, from which a beard may be mirrored into it, and at
+/// which fully.
+const B_FACE: (f32, f32) = (0.5, 0.9);
+/// How far inside the oval (its share blurred over the rim, a half at its edge) a beard may be
+/// mirrored into a cell, from and fully: mirrored up to the oval, a beard's cheek ran past B's
+/// cheek where the mesh's oval lies outside it, a hard bump against B's background.
+const MIRRORED_INSIDE: (f32, f32) = (0.75, 0.95);
 /// How far B's mouth is widened about its centre where it is no beard of B's, and no skin texture
 /// for a soft A to borrow.
 const MOUTH_WIDENING: f32 = 1.15;
@@ -76,6 +84,14 @@ impl Beards {
             let masked: Vec<f32> = lap.iter().zip(region_f).map(|(d, r)| d * r).collect();
             low.average(&masked, 1)
         };
+        // Each cell's place across the face, for the light across it.
+        let side = (-frame.up.1, frame.up.0);
+        let across: Vec<f32> = (0..low.w * low.h)
+            .map(|i| {
+                let c = cells.centre(i);
+                (c.0 - frame.eye.0) * side.0 + (c.1 - frame.eye.1) * side.1
+            })
+            .collect();
         let beard = |colour: &[f32], lap: &[f32], sample: &[bool], lips: &[f32]| {
             let cues = mask::BeardCues {
                 colour,
@@ -83,6 +99,7 @@ impl Beards {
                 m_low,
                 sample,
                 lips,
+                across: &across,
             };
             mask::beard(&cues, &lower, cells.feather)
         };
@@ -96,7 +113,7 @@ impl Beards {
             .zip(lips_low)
             .map(|(b, a)| b.max(*a))
             .collect();
-        let (beard_a, beard_b) = (
+        let (mut beard_a, mut beard_b) = (
             beard(
                 a_low,
                 &abs_laplacian(warped, crop.w, crop.h),
@@ -105,6 +122,23 @@ impl Beards {
             ),
             beard(b_low, lap_b, sample_b, &b_lips_low),
         );
+        // Each beard as whole on one side of the face as on the other, in the lower face where B
+        // shows its face (not past B's cheek into its background, inside the oval).
+        let mirror = relief::mirror_cells(low, (crop.x, crop.y), &pose.target, &pose.triangles);
+        let may = |lips: &[f32]| -> Vec<f32> {
+            (0..low.w * low.h)
+                .map(|i| {
+                    if m_low[i] < 0.5 {
+                        return 0.0;
+                    }
+                    let b_face = ramp(cells.b_face_low[i] / m_low[i], B_FACE);
+                    let inside = ramp(cells.rim[i], MIRRORED_INSIDE);
+                    b_face * inside * lower(i) * (1.0 - lips[i]).clamp(0.0, 1.0)
+                })
+                .collect()
+        };
+        beard_a.symmetric(&mirror, &may(lips_low));
+        beard_b.symmetric(&mirror, &may(&b_lips_low));
         let lower_cells: Vec<usize> = (0..low.w * low.h)
             .filter(|&i| m_low[i] > 0.5 && lower(i) > 0.5 && lips_low[i] < 0.5)
             .collect();
