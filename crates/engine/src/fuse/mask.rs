@@ -417,39 +417,35 @@ pub(super) struct BeardCues<'a> {
 /// glint.
 const SIDE_LIGHT_SAMPLE: (f32, f32) = (0.4, 2.0);
 
+/// Residual, in robust deviations (1.4826 median absolute residuals) of the first fit, past which a
+/// sample is left out of the second: a fringe or a shadowed eye socket on one side tilts a plain
+/// least-squares line.
+const SIDE_LIGHT_OUTLIER: f32 = 3.0;
+
 /// The skin's brightness across the face (`across`): a straight line's slope fitted over the
 /// sample cells (`samples`: place across and brightness) whose brightness is within
-/// [`SIDE_LIGHT_SAMPLE`] of the median `skin`, through their median once the slope is taken out,
-/// and held at the samples' outermost places past them. A side light's lit
-/// cheek and shaded cheek differ by half the skin's brightness; a beard lit on one side is as
-/// bright as the face's median skin there, and a bare jaw in shadow as dark as a beard.
+/// [`SIDE_LIGHT_SAMPLE`] of the median `skin`, fitted again without the samples that the first
+/// fit leaves [`SIDE_LIGHT_OUTLIER`] out; the line goes through the samples' median once the slope
+/// is taken out, is held at the samples' outermost places past them, and is never under
+/// [`SIDE_LIGHT_SAMPLE`]'s floor. A side light's lit cheek and shaded cheek differ by half the
+/// skin's brightness; against the median alone, a beard lit on one side is as bright as the skin
+/// there, and a bare jaw in shadow as dark as a beard.
 fn skin_across(samples: &[(f32, f32)], skin: f32) -> impl Fn(f32) -> f32 {
-    let used: Vec<(f32, f32)> = samples
+    let mut used: Vec<(f32, f32)> = samples
         .iter()
         .copied()
         .filter(|&(_, l)| l >= SIDE_LIGHT_SAMPLE.0 * skin && l <= SIDE_LIGHT_SAMPLE.1 * skin)
         .collect();
-    let n = used.len().max(1) as f32;
-    let (mx, ml) = used
+    let (mut mx, mut slope, mut level) = line_through_median(&used, skin);
+    let mut residuals: Vec<f32> = used
         .iter()
-        .fold((0.0, 0.0), |(x, l), &(ux, ul)| (x + ux / n, l + ul / n));
-    let (sxx, sxl) = used.iter().fold((0.0, 0.0), |(xx, xl), &(ux, ul)| {
-        (xx + (ux - mx) * (ux - mx), xl + (ux - mx) * (ul - ml))
-    });
-    let slope = if used.len() >= 8 && sxx > 1e-6 {
-        sxl / sxx
-    } else {
-        0.0
-    };
-    // The skin's level with the light's slope taken out: the median, as without a side light.
-    let level = median(
-        &mut used
-            .iter()
-            .map(|&(x, l)| l - slope * (x - mx))
-            .collect::<Vec<_>>(),
-        8,
-    )
-    .unwrap_or(skin);
+        .map(|&(x, l)| (l - level - slope * (x - mx)).abs())
+        .collect();
+    if let Some(mad) = median(&mut residuals, 8) {
+        let reach = SIDE_LIGHT_OUTLIER * 1.4826 * mad.max(1.0);
+        used.retain(|&(x, l)| (l - level - slope * (x - mx)).abs() <= reach);
+        (mx, slope, level) = line_through_median(&used, skin);
+    }
     let (lo, hi) = used.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &(x, _)| {
         (lo.min(x), hi.max(x))
     });
@@ -459,10 +455,42 @@ fn skin_across(samples: &[(f32, f32)], skin: f32) -> impl Fn(f32) -> f32 {
     }
 }
 
+/// The least-squares slope of brightness across `samples` (0 for fewer than 8), their mean place,
+/// and their median brightness once the slope is taken out (`skin` for none): the skin's level as
+/// it would be without a side light.
+fn line_through_median(samples: &[(f32, f32)], skin: f32) -> (f32, f32, f32) {
+    let n = samples.len().max(1) as f32;
+    let (mx, ml) = samples
+        .iter()
+        .fold((0.0, 0.0), |(x, l), &(ux, ul)| (x + ux / n, l + ul / n));
+    let (sxx, sxl) = samples.iter().fold((0.0, 0.0), |(xx, xl), &(ux, ul)| {
+        (xx + (ux - mx) * (ux - mx), xl + (ux - mx) * (ul - ml))
+    });
+    let slope = if samples.len() >= 8 && sxx > 1e-6 {
+        sxl / sxx
+    } else {
+        0.0
+    };
+    let level = median(
+        &mut samples
+            .iter()
+            .map(|&(x, l)| l - slope * (x - mx))
+            .collect::<Vec<_>>(),
+        8,
+    )
+    .unwrap_or(skin);
+    (mx, slope, level)
+}
+
 /// A face's beard, per low-res cell.
 pub(super) struct Beard {
-    /// How much of each cell is beard or stubble (dark against the skin), taken whole.
+    /// How much of each cell is beard or stubble (dark against the skin), taken whole, made as
+    /// whole on each side as on the other ([`Beard::symmetric`]).
     whole: Vec<f32>,
+    /// The same as found, side by side: what [`Beard::hairy`] weighs the hair against (with the
+    /// mirrored beard, a found beard's own hair was thinned below a hair's share, and a stubble
+    /// that is not carried was lifted by the relief as if a shadow).
+    found: Vec<f32>,
     /// How much of each cell is both dark and much more textured than the skin: hair, where the
     /// shadow of a side light is dark but smooth. Its share tells a beard from a shadow.
     pub(super) hair: Vec<f32>,
@@ -475,20 +503,21 @@ impl Beard {
     fn none(cells: usize, sigma: f32) -> Beard {
         Beard {
             whole: vec![0.0; cells],
+            found: vec![0.0; cells],
             hair: vec![0.0; cells],
             sigma,
         }
     }
 
-    /// The beard made as whole on each side of the face as on the other: a cell takes its mirror
-    /// cell's (`mirror`, per cell, [`super::relief::NO_MIRROR`] for none) where it `may` be beard (0 to
-    /// 1: the lower face, away from the lips). A beard grows on both sides; a side light, or a
-    /// paler beard lit, leaves one side as bright as the skin, and a beard found by its darkness
-    /// alone was carried, or kept in front, on one side of the jaw only.
+    /// The beard made as whole on each side of the face as on the other: a cell takes its mirror cell's (`mirror`, per cell,
+    /// [`super::relief::NO_MIRROR`] for none) as far as it `may` be beard (0 to 1; the caller's
+    /// choice of where: the lower face, away from the lips, where B shows its face, inside the
+    /// oval). A beard grows on both sides; a side light, or a paler beard lit, leaves one side as
+    /// bright as the skin, and a beard found by its darkness alone was carried, or kept in front,
+    /// on one side of the jaw only.
     pub(super) fn symmetric(&mut self, mirror: &[u32], may: &[f32]) {
-        let found = self.whole.clone();
         for (i, w) in self.whole.iter_mut().enumerate() {
-            if let Some(&m) = found.get(mirror[i] as usize) {
+            if let Some(&m) = self.found.get(mirror[i] as usize) {
                 *w = w.max(m.min(may[i]));
             }
         }
@@ -504,7 +533,10 @@ impl Beard {
     /// parts around it (softened) by the share of them that is textured too. Per cell, hairs
     /// and the skin between them alternate; over the beard's softening they do not.
     pub(super) fn hairy(&self, low: &LowRes) -> Vec<f32> {
-        let (hair, whole) = (low.blur(&self.hair, 1, self.sigma), self.softened(low));
+        let (hair, whole) = (
+            low.blur(&self.hair, 1, self.sigma),
+            low.blur(&self.found, 1, self.sigma),
+        );
         hair.iter()
             .zip(&whole)
             .map(|(h, w)| {
@@ -602,7 +634,12 @@ pub(super) fn beard(cues: &BeardCues, lower: &dyn Fn(usize) -> f32, feather: f32
         .unzip();
     // Whole: stubble half kept in front, or half carried, would leave a blotchy chin.
     let whole: Vec<f32> = beard.iter().map(|b| ramp(*b, BEARD_WHOLE)).collect();
-    Beard { whole, hair, sigma }
+    Beard {
+        found: whole.clone(),
+        whole,
+        hair,
+        sigma,
+    }
 }
 
 #[cfg(test)]
@@ -766,20 +803,20 @@ mod tests {
 
     #[test]
     fn under_a_side_light_a_beard_is_found_on_its_lit_side_and_a_bare_jaw_in_shadow_is_not() {
-        // 20×20 cells, lit from the left: the skin above row 10 is 200 on the left half, 100 on
-        // the right (median 150). Below, the left half is a beard lit to 130 (under the lit
-        // skin, over three quarters of the median), the right half bare skin in shadow at 100
-        // (two thirds of the median, as dark as a beard against it).
+        // 20×20 cells lit from the left: the skin's brightness falls evenly from 200 at the left
+        // edge to 100 at the right (median 150). The lower face (rows 10 on) is bare skin as bright
+        // as the cheek above it, but for a beard on the left half of rows 15 on, at 0.65 of the
+        // skin there: near the lit edge, over four fifths of the median, no beard against it.
         let (w, h) = (20, 20);
         let m_low = vec![1f32; w * h];
+        let skin = |x: usize| 200.0 - 100.0 * x as f32 / (w - 1) as f32;
         let colour: Vec<f32> = (0..w * h)
             .flat_map(|i| {
                 let (x, y) = (i % w, i / w);
-                let v = match (y >= 10, x < 10) {
-                    (false, true) => 200.0,
-                    (false, false) => 100.0,
-                    (true, true) => 130.0,
-                    (true, false) => 100.0,
+                let v = if y >= 15 && x < 10 {
+                    0.65 * skin(x)
+                } else {
+                    skin(x)
                 };
                 [v, v, v]
             })
@@ -800,16 +837,18 @@ mod tests {
             &lower,
             0.5,
         );
-        assert!(found.whole[15 * w + 3] > 0.9, "the lit beard");
-        assert_eq!(found.whole[15 * w + 16], 0.0, "the bare jaw in shadow");
-        assert_eq!(found.whole[5 * w + 3], 0.0, "the lit cheek");
+        assert!(found.whole[17 * w + 1] > 0.9, "the lit beard");
+        assert_eq!(found.whole[17 * w + 18], 0.0, "the bare jaw in shadow");
+        assert_eq!(found.whole[12 * w + 1], 0.0, "the bare lit jaw");
     }
 
     #[test]
     fn a_beard_found_on_one_side_is_made_whole_on_the_other_where_it_may_be() {
         // One row of 6 cells, mirrored about its middle; the beard found on the left only.
+        let found = vec![1.0, 0.8, 0.0, 0.0, 0.0, 0.0];
         let mut beard = Beard {
-            whole: vec![1.0, 0.8, 0.0, 0.0, 0.0, 0.0],
+            whole: found.clone(),
+            found,
             hair: vec![0.0; 6],
             sigma: 1.0,
         };
@@ -818,6 +857,7 @@ mod tests {
         // The last cell has no mirror; the fifth may be beard only by a half.
         beard.symmetric(&mirror, &[1.0, 1.0, 1.0, 1.0, 0.5, 1.0]);
         assert_eq!(beard.whole, vec![1.0, 0.8, 0.0, 0.0, 0.5, 0.0]);
+        assert_eq!(beard.found, vec![1.0, 0.8, 0.0, 0.0, 0.0, 0.0], "as found");
         // What was found stays, whatever its mirror.
         beard.symmetric(&mirror, &[0.0; 6]);
         assert_eq!(beard.whole[0], 1.0);

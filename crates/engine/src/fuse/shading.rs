@@ -8,6 +8,7 @@ use super::place::Placed;
 use super::pose::Pose;
 use super::raster::{abs_laplacian, ramp};
 use super::relief;
+use super::P2;
 use crate::landmarks::{LIPS_OUTER, NOSE_BASE, UPPER_LIP_TOP};
 use crate::report::{FusionReport, BEARD_SHARE};
 
@@ -122,23 +123,6 @@ impl Beards {
             ),
             beard(b_low, lap_b, sample_b, &b_lips_low),
         );
-        // Each beard as whole on one side of the face as on the other, in the lower face where B
-        // shows its face (not past B's cheek into its background, inside the oval).
-        let mirror = relief::mirror_cells(low, (crop.x, crop.y), &pose.target, &pose.triangles);
-        let may = |lips: &[f32]| -> Vec<f32> {
-            (0..low.w * low.h)
-                .map(|i| {
-                    if m_low[i] < 0.5 {
-                        return 0.0;
-                    }
-                    let b_face = ramp(cells.b_face_low[i] / m_low[i], B_FACE);
-                    let inside = ramp(cells.rim[i], MIRRORED_INSIDE);
-                    b_face * inside * lower(i) * (1.0 - lips[i]).clamp(0.0, 1.0)
-                })
-                .collect()
-        };
-        beard_a.symmetric(&mirror, &may(lips_low));
-        beard_b.symmetric(&mirror, &may(&b_lips_low));
         let lower_cells: Vec<usize> = (0..low.w * low.h)
             .filter(|&i| m_low[i] > 0.5 && lower(i) > 0.5 && lips_low[i] < 0.5)
             .collect();
@@ -152,6 +136,26 @@ impl Beards {
             ramp(report.beard[0], BEARD_SHARE),
             ramp(report.beard[1], BEARD_SHARE),
         );
+        // Each beard as whole on one side of the face as on the other (after the shares: they
+        // tell whether a face has a beard, by what was found), in the lower face where B shows
+        // its face (not past B's cheek into its background), inside the oval. A's beard is
+        // mirrored through the fused shape, B's through B's own.
+        let mirror =
+            |points: &[P2]| relief::mirror_cells(low, (crop.x, crop.y), points, &pose.triangles);
+        let may = |lips: &[f32]| -> Vec<f32> {
+            (0..low.w * low.h)
+                .map(|i| {
+                    if m_low[i] < 0.5 {
+                        return 0.0;
+                    }
+                    let b_face = ramp(cells.b_face_low[i] / m_low[i], B_FACE);
+                    let inside = ramp(cells.rim[i], MIRRORED_INSIDE);
+                    b_face * inside * lower(i) * (1.0 - lips[i]).clamp(0.0, 1.0)
+                })
+                .collect()
+        };
+        beard_a.symmetric(&mirror(&pose.target), &may(lips_low));
+        beard_b.symmetric(&mirror(&pose.b2), &may(&b_lips_low));
         Beards {
             a: beard_a,
             b: beard_b,
