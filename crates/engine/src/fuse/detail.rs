@@ -22,6 +22,13 @@ const SHARPENED_FACE: (f32, f32) = (80.0, 160.0);
 /// texture, and at which it takes it whole.
 const STILL_SOFT: (f32, f32) = (0.6, 0.25);
 
+/// Blur, in B's face widths, over which A's fine detail is compared with B's skin by skin: a patch
+/// of a cheek, under an eye.
+const PATCH_SIGMA: f32 = 0.04;
+/// Share of a pixel's surroundings (over [`PATCH_SIGMA`]) that both faces' skin must weigh for
+/// their detail there to be compared, from and fully.
+const PATCH_SKIN: (f32, f32) = (0.3, 0.6);
+
 /// Largest enlargement of A's face that widens the band of edges that are steepened.
 const MAX_EDGE_SCALE: f32 = 4.0;
 
@@ -71,9 +78,14 @@ impl Camera<'_> {
         // Still much softer than B (a small or blurred A: sharpening cannot bring back pores that
         // are not there), A's skin takes B's own fine texture where both are skin, away from the
         // features.
+        // A patch of A's skin as much softer than B's skin there takes it too, however sharp the
+        // rest of A is: skin seen through a lens, an airbrushed cheek, a smooth band where frames
+        // were painted out, plastic beside A's pores.
         let softer = ramp(sharpness_ratio(&lap_a, lap_b, alpha, w, h), STILL_SOFT);
-        let lap_a = if softer > 0.0 {
-            let weight = |i: usize| softer * skin(i) * (alpha[i] > 0.0) as u8 as f32;
+        let patches = soft_patches(&lap_a, lap_b, skin, (w, h), PATCH_SIGMA * b_width);
+        let lap_a = if softer > 0.0 || patches.iter().any(|&p| p > 0.0) {
+            let weight =
+                |i: usize| softer.max(patches[i]) * skin(i) * (alpha[i] > 0.0) as u8 as f32;
             borrow_texture(rgb, b, &weight, (w, h), TEXTURE_SIGMA * b_width);
             abs_laplacian(rgb, w, h)
         } else {
@@ -83,6 +95,49 @@ impl Camera<'_> {
         add_grain(rgb, alpha, grains[0], grains[1]);
         (ratio, grains)
     }
+}
+
+/// Per pixel, how much of B's texture A's skin there takes: how much A's skin around it is softer
+/// than B's and than A's own over the whole face (0 to 1, by [`STILL_SOFT`] on the ratio of
+/// their fine detail `lap_a` and `lap_b`, each weighted by `skin`, both faces' skin per pixel,
+/// over a blur of `sigma` pixels), times
+/// A's skin's detail over the whole face against B's there (at most 1): a patch takes texture as
+/// strong as A's own skin has, not B's (B's pores in its own glare, borrowed whole where A's
+/// highlight had been taken out, were a textured band down a smooth forehead). 0 where too little
+/// of the surroundings is both skins' ([`PATCH_SKIN`]).
+fn soft_patches(
+    lap_a: &[f32],
+    lap_b: &[f32],
+    skin: &dyn Fn(usize) -> f32,
+    (w, h): (usize, usize),
+    sigma: f32,
+) -> Vec<f32> {
+    let weights: Vec<f32> = (0..w * h).map(skin).collect();
+    let weighted =
+        |lap: &[f32]| -> Vec<f32> { lap.iter().zip(&weights).map(|(l, s)| l * s).collect() };
+    let full = LowRes::new(w, h, 1);
+    let sigma = sigma.max(1.0);
+    let (a, b, share) = (
+        full.blur(&weighted(lap_a), 1, sigma),
+        full.blur(&weighted(lap_b), 1, sigma),
+        full.blur(&weights, 1, sigma),
+    );
+    let total = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>();
+    let a_skin = (total(&weighted(lap_a)) / total(&weights).max(1e-6)) as f32;
+    (0..w * h)
+        .map(|i| {
+            if b[i] <= 1e-3 || share[i] <= 1e-3 {
+                return 0.0;
+            }
+            // Softer than B's skin there and than A's own elsewhere: a patch, not A's skin beside
+            // a more textured part of B's (a stubble, B's wrinkles).
+            let typical = a_skin * share[i];
+            let as_strong = (typical / b[i]).min(1.0);
+            ramp(share[i], PATCH_SKIN)
+                * ramp(a[i] / b[i].min(typical).max(1e-3), STILL_SOFT)
+                * as_strong
+        })
+        .collect()
 }
 
 /// Fine detail of A's warped face over B's where A's face goes (alpha at least a half, with its four
@@ -371,6 +426,34 @@ mod tests {
         assert_eq!(mean(25, 35), 0.0, "unweighted: untouched");
         // Colour stays A's: a change of brightness only.
         assert!((a[(20 * w + 5) * 3] - a[(20 * w + 5) * 3 + 1]).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_soft_patch_of_a_sharp_face_takes_texture_as_strong_as_its_own_skin() {
+        // 60×60, all skin. A's fine detail is 10 everywhere but a flat patch, columns 10–49 of
+        // rows 20–39; B's is 10 on the left half, 30 on the right.
+        let (w, h) = (60, 60);
+        let patch = |i: usize| (10..50).contains(&(i % w)) && (20..40).contains(&(i / w));
+        let lap_a: Vec<f32> = (0..w * h)
+            .map(|i| if patch(i) { 0.0 } else { 10.0 })
+            .collect();
+        let lap_b: Vec<f32> = (0..w * h)
+            .map(|i| if i % w < 30 { 10.0 } else { 30.0 })
+            .collect();
+        let weight = soft_patches(&lap_a, &lap_b, &|_| 1.0, (w, h), 2.0);
+        let at = |x: usize, y: usize| weight[y * w + x];
+        // The patch takes texture as strong as A's skin has (its mean detail, 7.8): 0.78 of B's
+        // on the left, a third of that where B's is three times as strong. A's own textured
+        // skin takes none, even beside B's more textured half.
+        let (left, right) = (at(16, 30), at(44, 30));
+        assert!((left - 0.78).abs() < 0.05, "{left}");
+        assert!((left / right - 3.0).abs() < 0.3, "{left} {right}");
+        assert_eq!(at(2, 30), 0.0);
+        assert_eq!(at(30, 8), 0.0);
+        assert_eq!(at(45, 8), 0.0);
+        // Where little of the surroundings is skin, nothing is compared.
+        let none = soft_patches(&lap_a, &lap_b, &|_| 0.0, (w, h), 2.0);
+        assert!(none.iter().all(|&v| v == 0.0));
     }
 
     #[test]
