@@ -33,6 +33,7 @@ const PATCH_SKIN: (f32, f32) = (0.3, 0.6);
 /// for A's face to take B's texture there: B's texture's maps over the crop cost 3–12 ms, not
 /// spent on a few stray pixels.
 const LEAST_PATCHES: f32 = 0.01;
+/// Share of B's texture from which a pixel counts towards [`LEAST_PATCHES`].
 const PATCH_COUNTS: f32 = 0.02;
 
 /// Share of the crop where `patches` ([`soft_patches`]) take at least [`PATCH_COUNTS`].
@@ -62,7 +63,8 @@ pub(super) struct Camera<'a> {
 
 impl Camera<'_> {
     /// Brings A's face (`rgb`) to B's camera. Returns the sharpness ratio of A's face to B's as
-    /// warped (before any change) and the grain of each, for the report.
+    /// warped (before any change) and the grain of each (A's once sharpened and given B's texture
+    /// where it took it), for the report.
     pub(super) fn apply(&self, rgb: &mut [f32]) -> (f32, [f32; 2]) {
         let Camera {
             b,
@@ -108,14 +110,15 @@ impl Camera<'_> {
     }
 }
 
-/// Per pixel, how much of B's texture A's skin there takes: how much A's skin around it is softer
-/// than B's and than A's own over the whole face (0 to 1, by [`STILL_SOFT`] on the ratio of
-/// their fine detail `lap_a` and `lap_b`, each weighted by `skin`, both faces' skin per pixel,
-/// over a blur of `sigma` pixels), times
-/// A's skin's detail over the whole face against B's there (at most 1): a patch takes texture as
-/// strong as A's own skin has, not B's (B's pores in its own glare, borrowed whole where A's
-/// highlight had been taken out, were a textured band down a smooth forehead). 0 where too little
-/// of the surroundings is both skins' ([`PATCH_SKIN`]).
+/// Per pixel, how much of B's texture A's skin there takes. The fine detail `lap_a` and `lap_b`,
+/// each weighted by `skin` (both faces' skin per pixel), is averaged over a blur of `sigma`
+/// pixels; A's there is compared by [`STILL_SOFT`] with the smaller of B's there and A's own mean
+/// over the face (softer than both: a patch, not A's ordinary skin beside a more textured part of
+/// B's), times how much of the surroundings is skin ([`PATCH_SKIN`]), times A's mean against B's
+/// there (at most 1): a patch takes texture about as strong as A's own skin has, not B's (B's
+/// pores in its own glare, borrowed whole where A's highlight had been taken out, were a textured
+/// band down a smooth forehead). The texture is borrowed as a relative change of brightness, so
+/// "as strong" holds in levels where A and B are about as bright.
 fn soft_patches(
     lap_a: &[f32],
     lap_b: &[f32],
@@ -129,7 +132,8 @@ fn soft_patches(
     let (weighted_a, weighted_b) = (weighted(lap_a), weighted(lap_b));
     let total = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>();
     let a_skin = (total(&weighted_a) / total(&weights).max(1e-6)) as f32;
-    // Measured on cells a quarter of the blur across: the patches are as smooth as the blur.
+    // Measured on cells an eighth to a quarter of the blur across: the patches are as smooth as
+    // the blur.
     let block = ((sigma / 4.0) as usize).max(1);
     let low = LowRes::new(w, h, block);
     let sigma = (sigma / block as f32).max(1.0);
@@ -470,6 +474,38 @@ mod tests {
         // Where little of the surroundings is skin, nothing is compared.
         let none = soft_patches(&lap_a, &lap_b, &|_| 0.0, (w, h), 2.0);
         assert!(none.iter().all(|&v| v == 0.0));
+        // Skin on the top half only: the patch's lower rows, whose surroundings are not skin,
+        // take none.
+        let top = soft_patches(&lap_a, &lap_b, &|i| (i / w < 30) as u8 as f32, (w, h), 2.0);
+        assert!(top[24 * w + 16] > 0.5, "{}", top[24 * w + 16]);
+        assert_eq!(top[38 * w + 16], 0.0);
+    }
+
+    #[test]
+    fn soft_patches_measured_on_cells_match_those_measured_per_pixel() {
+        // The same scene three times larger, with a blur of 12 pixels (cells of 3), against a blur
+        // of 4 pixels at its own size (no cells): the same patch weights, a pixel's width apart.
+        let scene = |k: usize| {
+            let (w, h) = (60 * k, 60 * k);
+            let patch = |i: usize| {
+                (10 * k..50 * k).contains(&(i % w)) && (20 * k..40 * k).contains(&(i / w))
+            };
+            let lap_a: Vec<f32> = (0..w * h)
+                .map(|i| if patch(i) { 0.0 } else { 10.0 })
+                .collect();
+            let lap_b: Vec<f32> = (0..w * h)
+                .map(|i| if i % w < 30 * k { 10.0 } else { 30.0 })
+                .collect();
+            soft_patches(&lap_a, &lap_b, &|_| 1.0, (w, h), 4.0 * k as f32)
+        };
+        let (small, large) = (scene(1), scene(3));
+        for (x, y) in [(16, 30), (44, 30), (2, 30), (30, 8), (30, 21)] {
+            let (s, l) = (small[y * 60 + x], large[(3 * y + 1) * 180 + 3 * x + 1]);
+            assert!(
+                (s - l).abs() < 0.08,
+                "({x}, {y}): {s} per pixel, {l} on cells"
+            );
+        }
     }
 
     #[test]
