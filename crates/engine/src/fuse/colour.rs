@@ -67,7 +67,6 @@ impl Recolour<'_> {
     /// depths.
     fn flatten_relief(&self, warped: &mut [f32]) -> [f32; 2] {
         let Recolour {
-            pose,
             placed,
             cells,
             beards,
@@ -75,11 +74,7 @@ impl Recolour<'_> {
             ..
         } = self;
         let Cells {
-            crop,
-            low,
-            m_low,
-            b_low,
-            ..
+            low, m_low, b_low, ..
         } = cells;
         let b_luma: Vec<f32> = (0..low.w * low.h)
             .map(|i| luma([b_low[i * 3], b_low[i * 3 + 1], b_low[i * 3 + 2]]) / m_low[i].max(1e-3))
@@ -90,9 +85,7 @@ impl Recolour<'_> {
         };
         let side_shadows = relief::SideShadows::new(
             low,
-            (crop.x, crop.y),
-            &pose.target,
-            &pose.triangles,
+            &beards.mirror,
             ramp(placed.side_light, relief::SIDE_LIGHT),
         );
         relief::flatten(

@@ -212,17 +212,11 @@ pub(super) struct SideShadows {
 }
 
 impl SideShadows {
-    /// The mirror cells of the fused shape (`points`, `triangles`, in full-image pixels; `origin`
-    /// the crop's corner) for a lift of `strength`.
-    pub(super) fn new(
-        low: &LowRes,
-        origin: (usize, usize),
-        points: &[P2],
-        triangles: &[usize],
-        strength: f32,
-    ) -> SideShadows {
+    /// A lift of `strength` about the fused shape's mirror cells (`mirror`, from [`mirror_cells`]),
+    /// none looked up when there is no lift.
+    pub(super) fn new(low: &LowRes, mirror: &[u32], strength: f32) -> SideShadows {
         let mirror = if strength > 0.0 {
-            mirror_cells(low, origin, points, triangles)
+            mirror.to_vec()
         } else {
             vec![NO_MIRROR; low.w * low.h]
         };
@@ -756,7 +750,7 @@ mod tests {
             skin: &ones,
         };
         let before = warped[(22 * w + 22) * 3];
-        let no_side = SideShadows::new(&low, (0, 0), &[], &[], 0.0);
+        let no_side = SideShadows::new(&low, &[], 0.0);
         // The same dark patch, were it dark, textured hair (a short beard), stays as it is.
         let hair: Vec<f32> = (0..w * h).map(|i| socket(i) as u8 as f32).collect();
         let mut bearded = warped.clone();
@@ -817,7 +811,7 @@ mod tests {
             luma: &b_luma,
             skin: &ones,
         };
-        let no_side = SideShadows::new(&low, (0, 0), &[], &[], 0.0);
+        let no_side = SideShadows::new(&low, &[], 0.0);
         let no_hair = vec![0f32; w * h];
         let a = Source {
             alpha: &ones,
@@ -857,7 +851,7 @@ mod tests {
             luma: &b_luma,
             skin: &b_skin,
         };
-        let no_side = SideShadows::new(&low, (0, 0), &[], &[], 0.0);
+        let no_side = SideShadows::new(&low, &[], 0.0);
         let no_hair = vec![0f32; low.w * low.h];
         let a = Source {
             alpha: &ones,

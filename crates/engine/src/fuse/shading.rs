@@ -45,6 +45,9 @@ pub(super) struct Beards {
     pub(super) kb: f32,
     /// B's mouth's share of each cell, widened: no beard of B's, and no skin texture to borrow.
     pub(super) b_mouth_low: Vec<f32>,
+    /// Per cell of the fused shape, the cell at its mirror point ([`relief::mirror_cells`]): A's
+    /// beard was made whole on both sides with it, and a side light's shadows are lifted with it.
+    pub(super) mirror: Vec<u32>,
 }
 
 impl Beards {
@@ -154,11 +157,13 @@ impl Beards {
                 })
                 .collect()
         };
-        beard_a.symmetric(&mirror(&pose.target), &may(lips_low));
+        let mirror_fused = mirror(&pose.target);
+        beard_a.symmetric(&mirror_fused, &may(lips_low));
         beard_b.symmetric(&mirror(&pose.b2), &may(&b_lips_low));
         Beards {
             a: beard_a,
             b: beard_b,
+            mirror: mirror_fused,
             ka,
             kb,
             b_mouth_low,
