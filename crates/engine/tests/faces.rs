@@ -2335,3 +2335,32 @@ fn a_carried_beard_lit_on_one_side_is_carried_on_both_sides_of_the_jaw() {
 /// levels), 0.34 under the light across the face and made whole on both sides (71 and 24: the lit
 /// side's hairs are greyer than the shaded side's, and stay so).
 const EVEN_BEARD: f32 = 0.25;
+
+#[test]
+fn the_bare_skin_inside_a_thin_beard_is_not_lifted_to_a_white_patch() {
+    // alex_2.jpg's moustache and goatee are thin bands of hair round lit skin. Softened, the beard
+    // hid only part of its own hair from A's light: under the lip that light read darker than the
+    // skin there, and rose_1.jpg's bright chin lifted the bare skin to a white patch.
+    let Fused { b, swapped, .. } = fuse_into("alex_2.jpg", "rose_1.jpg");
+    let result = &swapped.image;
+    let fused = engine().detect(result).unwrap().swap_remove(0);
+    let [x0, x1, _, _] = bounds(&fused.mesh.points, [61, 291]);
+    let [_, _, _, lip] = bounds(&fused.mesh.points, [17]);
+    let [_, _, _, chin] = bounds(&fused.mesh.points, [152]);
+    // Under the lower lip, the upper half of the way to the chin, between the mouth's corners.
+    let (mut white, mut n, mut b_white) = (0, 0, 0);
+    for y in lip as u32..((lip + chin) / 2.0) as u32 {
+        for x in x0 as u32..x1 as u32 {
+            let near_white = |p: &image::Rgb<u8>| p.0.iter().all(|&c| c >= NEAR_WHITE);
+            white += near_white(result.get_pixel(x, y)) as u32;
+            b_white += near_white(b.get_pixel(x, y)) as u32;
+            n += 1;
+        }
+    }
+    let share = white as f32 / n as f32;
+    eprintln!("near-white under the lip: {share:.4} of {n} pixels (B: {b_white})");
+    assert!(share < 0.01, "{share:.4}");
+}
+
+/// Level of every channel from which a pixel of skin reads as white.
+const NEAR_WHITE: u8 = 235;

@@ -523,10 +523,20 @@ impl Beard {
         }
     }
 
-    /// The beard softened: what stays in front of the new face when B has a beard, and what A's
-    /// light leaves out when A has one.
+    /// The beard softened: what stays in front of the new face when B has a beard.
     pub(super) fn softened(&self, low: &LowRes) -> Vec<f32> {
         low.blur(&self.whole, 1, self.sigma)
+    }
+
+    /// What A's light leaves out when A has a beard: the beard softened, and never less than its
+    /// own cells. Softened alone, a thin beard (a goatee's band) hid only part of its hair, whose
+    /// darkness then read as A's light, and the bare skin beside it was lifted to a white patch.
+    pub(super) fn hiding(&self, low: &LowRes) -> Vec<f32> {
+        self.softened(low)
+            .iter()
+            .zip(&self.whole)
+            .map(|(s, w)| s.max(*w))
+            .collect()
     }
 
     /// How much each cell is a beard's or stubble's hair rather than a smooth shadow: the dark

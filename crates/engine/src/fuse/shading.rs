@@ -208,7 +208,7 @@ impl Shading {
         // beard.
         let beard_kept: Vec<f32> = beards
             .a
-            .softened(low)
+            .hiding(low)
             .iter()
             .map(|b| (1.0 - beards.ka * b.clamp(0.0, 1.0)).max(0.05))
             .collect();
