@@ -2364,3 +2364,21 @@ fn the_bare_skin_inside_a_thin_beard_is_not_lifted_to_a_white_patch() {
 
 /// Level of every channel from which a pixel of skin reads as white.
 const NEAR_WHITE: u8 = 235;
+
+#[test]
+fn a_bearded_template_s_cheeks_are_not_darkened_by_its_beard() {
+    // df_img61.jpg's full beard is no light of B's: read as B's light, it darkened B's light over
+    // the lower cheeks, and df_img20.jpg's face beside the nose came out 23 levels darker than B's
+    // skin there (on average over the points; 7 with the beard read round).
+    let Fused { b, swapped, face } = fuse_into("df_img20.jpg", "df_img61.jpg");
+    assert!(swapped.report.beard[1] > 0.3, "{:?}", swapped.report);
+    let mean = |v: Vec<f32>| v.iter().sum::<f32>() / v.len() as f32;
+    let darker = mean(brightness_around(&b, &face, INNER_CHEEKS))
+        - mean(brightness_around(&swapped.image, &face, INNER_CHEEKS));
+    eprintln!("the cheeks beside the nose {darker:.1} levels darker than B's");
+    assert!(darker.abs() < BEARDED_CHEEKS_DARKER, "{darker:.1}");
+}
+
+/// How much darker (or paler) than a bearded template's own the result's cheeks beside the nose
+/// may be, in levels: 23 with B's beard read as B's light, 7 without.
+const BEARDED_CHEEKS_DARKER: f32 = 12.0;

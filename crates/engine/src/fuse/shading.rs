@@ -6,7 +6,7 @@ use super::light::{skin_weights, HighlightRemoval, ShadingGain, SkinLight};
 use super::mask::{self, Beard};
 use super::place::Placed;
 use super::pose::Pose;
-use super::raster::{abs_laplacian, ramp};
+use super::raster::{abs_laplacian, ramp, LowRes};
 use super::relief;
 use super::P2;
 use crate::landmarks::{LIPS_OUTER, NOSE_BASE, UPPER_LIP_TOP};
@@ -206,24 +206,23 @@ impl Shading {
         // side light's shadow on a shaven face, partly taken for one, is light.) Inside a full
         // beard, where there is no skin to read A's light off, it is read off the skin around the
         // beard.
-        let beard_kept: Vec<f32> = beards
-            .a
-            .hiding(low)
-            .iter()
-            .map(|b| (1.0 - beards.ka * b.clamp(0.0, 1.0)).max(0.05))
-            .collect();
-        let a_skin_weights: Vec<f32> = cells
-            .only_face(&skin_weights(&cells.distance_a), &cells.a_face_low)
-            .iter()
-            .zip(&beard_kept)
-            .map(|(w, k)| w * k)
-            .collect();
-        let light_a = SkinLight::new(m_low, a_low, &a_skin_weights).hiding(&beard_kept);
-        let light_b = SkinLight::new(
-            m_low,
-            b_low,
-            &cells.only_face(&skin_weights(&cells.distance_b), &cells.b_face_low),
+        let (a_skin_weights, beard_kept) = around_beard(
+            cells.only_face(&skin_weights(&cells.distance_a), &cells.a_face_low),
+            &beards.a,
+            beards.ka,
+            low,
         );
+        let light_a = SkinLight::new(m_low, a_low, &a_skin_weights).hiding(&beard_kept);
+        // B's beard is no light of B's either: read as B's light, a full beard darkened it over
+        // the lower cheeks, and A's face came out darker than B's skin beside the beard (23
+        // levels beside the nose, df_img20 into df_img61).
+        let (b_skin_weights, b_beard_kept) = around_beard(
+            cells.only_face(&skin_weights(&cells.distance_b), &cells.b_face_low),
+            &beards.b,
+            beards.kb,
+            low,
+        );
+        let light_b = SkinLight::new(m_low, b_low, &b_skin_weights).hiding(&b_beard_kept);
         // A's specular highlights are A's light, not its skin: carried over and tinted by B's
         // light they turn into pale patches. They take A's local skin colour instead, and A's
         // light is then measured without them.
@@ -272,4 +271,16 @@ impl Shading {
             a_tone,
         }
     }
+}
+
+/// A face's skin weights per cell (`weights`) with its beard left out, as far as the face surely
+/// has one (`sure`, 0 to 1), and the share of each cell's weight that the beard leaves.
+fn around_beard(weights: Vec<f32>, beard: &Beard, sure: f32, low: &LowRes) -> (Vec<f32>, Vec<f32>) {
+    let kept: Vec<f32> = beard
+        .hiding(low)
+        .iter()
+        .map(|b| (1.0 - sure * b.clamp(0.0, 1.0)).max(0.05))
+        .collect();
+    let weights = weights.iter().zip(&kept).map(|(w, k)| w * k).collect();
+    (weights, kept)
 }
