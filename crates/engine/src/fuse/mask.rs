@@ -528,9 +528,10 @@ impl Beard {
         low.blur(&self.whole, 1, self.sigma)
     }
 
-    /// What A's light leaves out when A has a beard: the beard softened, and never less than its
-    /// own cells. Softened alone, a thin beard (a goatee's band) hid only part of its hair, whose
-    /// darkness then read as A's light, and the bare skin beside it was lifted to a white patch.
+    /// What a face's light leaves out when the face has a beard (A's and B's alike): the beard
+    /// softened, and never less than its own cells. Softened alone, a thin beard (a goatee's band)
+    /// hid only part of its hair, whose darkness then read as A's light, and the bare skin beside it
+    /// was lifted to a white patch.
     pub(super) fn hiding(&self, low: &LowRes) -> Vec<f32> {
         self.softened(low)
             .iter()
