@@ -83,11 +83,8 @@ impl Recolour<'_> {
             luma: &b_luma,
             skin: &blend.b_skin,
         };
-        let side_shadows = relief::SideShadows::new(
-            low,
-            &beards.mirror,
-            ramp(placed.side_light, relief::SIDE_LIGHT),
-        );
+        let side_shadows =
+            relief::SideShadows::new(&beards.mirror, ramp(placed.side_light, relief::SIDE_LIGHT));
         relief::flatten(
             low,
             warped,

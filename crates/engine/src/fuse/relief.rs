@@ -204,22 +204,17 @@ impl Flattening {
 
 /// A side light's shadows: one side of A's face darker than the other (the shadow beside the nose,
 /// a half-lit cheek) is A's light, not its face, which is near enough symmetric.
-pub(super) struct SideShadows {
-    /// Per low-res cell, the cell at the mirror point of the face ([`NO_MIRROR`] for none).
-    mirror: Vec<u32>,
+pub(super) struct SideShadows<'a> {
+    /// Per low-res cell, the cell at the mirror point of the face ([`NO_MIRROR`] for none); read
+    /// only when there is a lift.
+    mirror: &'a [u32],
     /// How much A's one-sided shadows are lifted (0 to 1).
     strength: f32,
 }
 
-impl SideShadows {
-    /// A lift of `strength` about the fused shape's mirror cells (`mirror`, from [`mirror_cells`]),
-    /// none looked up when there is no lift.
-    pub(super) fn new(low: &LowRes, mirror: &[u32], strength: f32) -> SideShadows {
-        let mirror = if strength > 0.0 {
-            mirror.to_vec()
-        } else {
-            vec![NO_MIRROR; low.w * low.h]
-        };
+impl<'a> SideShadows<'a> {
+    /// A lift of `strength` about the fused shape's mirror cells (`mirror`, from [`mirror_cells`]).
+    pub(super) fn new(mirror: &'a [u32], strength: f32) -> SideShadows<'a> {
         SideShadows { mirror, strength }
     }
 
@@ -643,14 +638,11 @@ mod tests {
         assert_eq!(mirror[4 * 10 + 4], NO_MIRROR, "outside the triangle");
     }
 
-    /// Full-strength side shadows on a grid of `w` by `h` cells mirrored about its middle column.
-    fn mirrored_about_the_middle(w: usize, h: usize) -> SideShadows {
-        SideShadows {
-            mirror: (0..w * h)
-                .map(|i| (i / w * w + w - 1 - i % w) as u32)
-                .collect(),
-            strength: 1.0,
-        }
+    /// The mirror cells of a grid of `w` by `h` cells mirrored about its middle column.
+    fn mirrored_about_the_middle(w: usize, h: usize) -> Vec<u32> {
+        (0..w * h)
+            .map(|i| (i / w * w + w - 1 - i % w) as u32)
+            .collect()
     }
 
     #[test]
@@ -659,7 +651,8 @@ mod tests {
         // socket on both sides.
         let (w, h) = (20, 12);
         let low = LowRes::new(w, h, 1);
-        let side = mirrored_about_the_middle(w, h);
+        let mirror = mirrored_about_the_middle(w, h);
+        let side = SideShadows::new(&mirror, 1.0);
         let relief: Vec<f32> = (0..w * h)
             .map(|i| match i % w {
                 3..=6 => -0.3,
@@ -692,7 +685,8 @@ mod tests {
         // wide as the relief's coarse blur, which it darkens) on the left only.
         let (w, h) = (64, 40);
         let low = LowRes::new(w, h, 1);
-        let side = mirrored_about_the_middle(w, h);
+        let mirror = mirrored_about_the_middle(w, h);
+        let side = SideShadows::new(&mirror, 1.0);
         let shadow = |i: usize| (14..24).contains(&(i % w));
         let face: Vec<f32> = (0..w * h)
             .flat_map(|i| if shadow(i) { [90.0; 3] } else { [160.0; 3] })
@@ -750,7 +744,7 @@ mod tests {
             skin: &ones,
         };
         let before = warped[(22 * w + 22) * 3];
-        let no_side = SideShadows::new(&low, &[], 0.0);
+        let no_side = SideShadows::new(&[], 0.0);
         // The same dark patch, were it dark, textured hair (a short beard), stays as it is.
         let hair: Vec<f32> = (0..w * h).map(|i| socket(i) as u8 as f32).collect();
         let mut bearded = warped.clone();
@@ -811,7 +805,7 @@ mod tests {
             luma: &b_luma,
             skin: &ones,
         };
-        let no_side = SideShadows::new(&low, &[], 0.0);
+        let no_side = SideShadows::new(&[], 0.0);
         let no_hair = vec![0f32; w * h];
         let a = Source {
             alpha: &ones,
@@ -851,7 +845,7 @@ mod tests {
             luma: &b_luma,
             skin: &b_skin,
         };
-        let no_side = SideShadows::new(&low, &[], 0.0);
+        let no_side = SideShadows::new(&[], 0.0);
         let no_hair = vec![0f32; low.w * low.h];
         let a = Source {
             alpha: &ones,

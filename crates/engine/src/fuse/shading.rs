@@ -281,6 +281,6 @@ fn around_beard(weights: Vec<f32>, beard: &Beard, sure: f32, low: &LowRes) -> (V
         .iter()
         .map(|b| (1.0 - sure * b.clamp(0.0, 1.0)).max(0.05))
         .collect();
-    let weights = weights.iter().zip(&kept).map(|(w, k)| w * k).collect();
+    let weights = weights.into_iter().zip(&kept).map(|(w, k)| w * k).collect();
     (weights, kept)
 }
