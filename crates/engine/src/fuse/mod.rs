@@ -24,6 +24,7 @@
 
 use image::RgbImage;
 
+mod beard;
 mod blend;
 mod cells;
 mod colour;

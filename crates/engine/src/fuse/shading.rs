@@ -1,9 +1,9 @@
 //! Each face's beard, then the light read off its skin around the beard: the gain that gives A's
 //! face B's shading and skin tone.
 
+use super::beard::{self, Beard};
 use super::cells::Cells;
 use super::light::{skin_weights, HighlightRemoval, ShadingGain, SkinLight};
-use super::mask::{self, Beard};
 use super::place::Placed;
 use super::pose::Pose;
 use super::raster::{abs_laplacian, ramp, LowRes};
@@ -97,7 +97,7 @@ impl Beards {
             })
             .collect();
         let beard = |colour: &[f32], lap: &[f32], sample: &[bool], lips: &[f32]| {
-            let cues = mask::BeardCues {
+            let cues = beard::BeardCues {
                 colour,
                 detail: &detail(lap),
                 m_low,
@@ -105,7 +105,7 @@ impl Beards {
                 lips,
                 across: &across,
             };
-            mask::beard(&cues, &lower, cells.feather)
+            beard::beard(&cues, &lower, cells.feather)
         };
         // B's own mouth is no beard either, wherever A's lips go: an open smile's teeth and dark
         // inside, kept in front as beard, would show beside A's closed lips (widened: the lips'
