@@ -140,7 +140,7 @@ pub fn sample_affine(img: &RgbImage, out_w: usize, out_h: usize, map: &Affine) -
     )
 }
 
-/// [`sample_affine`] with `n`×`n` bilinear samples per output pixel.
+/// `sample_affine` (the tests' entry) with `n`×`n` bilinear samples per output pixel.
 fn sample_affine_n(img: &RgbImage, out_w: usize, out_h: usize, map: &Affine, n: usize) -> Vec<f32> {
     let mut out = vec![0f32; out_w * out_h * 3];
     let inv = 1.0 / (n * n) as f32;
@@ -195,7 +195,7 @@ impl<'a> Pyramid<'a> {
         self.base
     }
 
-    /// Like [`sample_affine`] on the base image, but reading from the reduction that matches the
+    /// Like `sample_affine` on the base image, but reading from the reduction that matches the
     /// map's scale.
     pub fn sample(&self, out_w: usize, out_h: usize, map: &Affine) -> Vec<f32> {
         let scale = map.scale();

@@ -205,7 +205,7 @@ impl FaceParse {
 
     /// The same parse with every cover grown by one cell, and glasses by two, so that the soft fringe
     /// of a strand or a frame counts as covered too (for the photo whose face is copied: a frame's
-    /// thin outline half copied would stay as a ghost). Hair counts from [`UNSURE_COVER`], and only
+    /// thin outline half copied would stay as a ghost). Hair counts from `UNSURE_COVER`, and only
     /// where it reaches the face from the crop's edge.
     ///
     /// It also marks what surrounds the face (background, an ear, the neck: [`Part::Other`]) where
