@@ -3,7 +3,8 @@
 
 use super::beard::{self, Beard};
 use super::cells::Cells;
-use super::light::{skin_weights, HighlightRemoval, ShadingGain, SkinLight};
+use super::highlights::HighlightRemoval;
+use super::light::{skin_weights, ShadingGain, SkinLight};
 use super::place::Placed;
 use super::pose::Pose;
 use super::raster::{abs_laplacian, ramp, LowRes};
