@@ -7,7 +7,7 @@ use super::highlights::HighlightRemoval;
 use super::light::{skin_weights, ShadingGain, SkinLight};
 use super::place::Placed;
 use super::pose::Pose;
-use super::raster::{abs_laplacian, ramp, LowRes};
+use super::raster::{abs_laplacian, ramp};
 use super::relief;
 use super::P2;
 use crate::landmarks::{LIPS_OUTER, NOSE_BASE, UPPER_LIP_TOP};
@@ -207,23 +207,23 @@ impl Shading {
         // side light's shadow on a shaven face, partly taken for one, is light.) Inside a full
         // beard, where there is no skin to read A's light off, it is read off the skin around the
         // beard.
-        let (a_skin_weights, beard_kept) = around_beard(
+        let (light_a, a_skin_weights) = light_around_beard(
+            cells,
+            a_low,
             cells.only_face(&skin_weights(&cells.distance_a), &cells.a_face_low),
             &beards.a,
             beards.ka,
-            low,
         );
-        let light_a = SkinLight::new(m_low, a_low, &a_skin_weights).hiding(&beard_kept);
         // B's beard is no light of B's either: read as B's light, a full beard darkened it over
         // the lower cheeks, and A's face came out darker than B's skin beside the beard (23
         // levels beside the nose, df_img20 into df_img61).
-        let (b_skin_weights, b_beard_kept) = around_beard(
+        let (light_b, _) = light_around_beard(
+            cells,
+            b_low,
             cells.only_face(&skin_weights(&cells.distance_b), &cells.b_face_low),
             &beards.b,
             beards.kb,
-            low,
         );
-        let light_b = SkinLight::new(m_low, b_low, &b_skin_weights).hiding(&b_beard_kept);
         // A's specular highlights are A's light, not its skin: carried over and tinted by B's
         // light they turn into pale patches. They take A's local skin colour instead, and A's
         // light is then measured without them.
@@ -274,14 +274,22 @@ impl Shading {
     }
 }
 
-/// A face's skin weights per cell (`weights`) with its beard left out, as far as the face surely
-/// has one (`sure`, 0 to 1), and the share of each cell's weight that the beard leaves.
-fn around_beard(weights: Vec<f32>, beard: &Beard, sure: f32, low: &LowRes) -> (Vec<f32>, Vec<f32>) {
+/// A face's light read off its cells' colours (`colour`) over its skin weights per cell
+/// (`weights`), its beard left out as far as the face surely has one (`sure`, 0 to 1); and the
+/// weights with the beard left out.
+fn light_around_beard(
+    cells: &Cells,
+    colour: &[f32],
+    weights: Vec<f32>,
+    beard: &Beard,
+    sure: f32,
+) -> (SkinLight, Vec<f32>) {
     let kept: Vec<f32> = beard
-        .hiding(low)
+        .hiding(&cells.low)
         .iter()
         .map(|b| (1.0 - sure * b.clamp(0.0, 1.0)).max(0.05))
         .collect();
-    let weights = weights.into_iter().zip(&kept).map(|(w, k)| w * k).collect();
-    (weights, kept)
+    let weights: Vec<f32> = weights.into_iter().zip(&kept).map(|(w, k)| w * k).collect();
+    let light = SkinLight::new(&cells.m_low, colour, &weights).hiding(&kept);
+    (light, weights)
 }
