@@ -35,7 +35,6 @@ mod foreign;
 mod glasses;
 mod highlights;
 mod jaw;
-mod lens;
 mod light;
 mod mask;
 mod morphology;

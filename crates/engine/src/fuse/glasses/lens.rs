@@ -2,9 +2,9 @@
 //! the skin around the glasses, so that once the frames are painted out no ghost of the lenses
 //! stays.
 
-use super::morphology::square_extreme;
-use super::raster::{median, ramp, LowRes};
-use super::P2;
+use crate::fuse::morphology::square_extreme;
+use crate::fuse::raster::{median, ramp, LowRes};
+use crate::fuse::P2;
 use crate::parse::Part;
 
 /// Width of the skin around a lens that its inside is matched to, in inter-ocular distances.
