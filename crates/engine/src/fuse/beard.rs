@@ -129,7 +129,7 @@ impl Beard {
     }
 
     /// The beard made as whole on each side of the face as on the other: a cell takes its mirror cell's (`mirror`, per cell,
-    /// [`super::relief::NO_MIRROR`] for none) as far as it `may` be beard (0 to 1; the caller's
+    /// [`super::mirror::NO_MIRROR`] for none) as far as it `may` be beard (0 to 1; the caller's
     /// choice of where: the lower face, away from the lips, where B shows its face, inside the
     /// oval). A beard grows on both sides; a side light, or a paler beard lit, leaves one side as
     /// bright as the skin, and a beard found by its darkness alone was carried, or kept in front,
@@ -327,7 +327,7 @@ mod tests {
             hair: vec![0.0; 6],
             sigma: 1.0,
         };
-        let none = super::super::relief::NO_MIRROR;
+        let none = super::super::mirror::NO_MIRROR;
         let mirror = [5, 4, 3, 2, 1, none];
         // The last cell has no mirror; the fifth may be beard only by a half.
         beard.symmetric(&mirror, &[1.0, 1.0, 1.0, 1.0, 0.5, 1.0]);

@@ -7,7 +7,7 @@ use super::place::Placed;
 use super::pose::Pose;
 use super::raster::{luma, ramp};
 use super::shading::{Beards, Shading};
-use super::{creases, relief, relight, skin_tone};
+use super::{creases, relief, relight, side_shadows, skin_tone};
 
 /// What A's face is recoloured with: all that the stages before found.
 pub(super) struct Recolour<'a> {
@@ -83,8 +83,10 @@ impl Recolour<'_> {
             luma: &b_luma,
             skin: &blend.b_skin,
         };
-        let side_shadows =
-            relief::SideShadows::new(&beards.mirror, ramp(placed.side_light, relief::SIDE_LIGHT));
+        let side_shadows = side_shadows::SideShadows::new(
+            &beards.mirror,
+            ramp(placed.side_light, side_shadows::SIDE_LIGHT),
+        );
         relief::flatten(
             low,
             warped,

@@ -37,6 +37,7 @@ mod highlights;
 mod jaw;
 mod light;
 mod mask;
+mod mirror;
 mod morphology;
 mod place;
 mod pose;
@@ -45,6 +46,7 @@ mod relief;
 mod relight;
 mod shading;
 mod shape;
+mod side_shadows;
 mod skin_tone;
 mod texture;
 

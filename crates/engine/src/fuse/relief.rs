@@ -5,9 +5,7 @@
 //! its shadows lifted and its highlights dimmed.
 
 use super::raster::{luma, ramp, LowRes};
-use super::texture::twice_signed_area;
-use super::P2;
-use crate::landmarks::MIRROR;
+use super::side_shadows::{Levels, SideShadows};
 
 /// Blurs, in face widths, that bound the relief band: what is finer is detail (pores, wrinkles,
 /// kept), what is coarser is light (B's, through the shading gain).
@@ -28,17 +26,6 @@ const DEPTH_QUANTILE: f32 = 0.9;
 const LIFT_HUE: (f32, f32) = (0.0, 0.35);
 /// Brightness floor of the log: black pixels must not make a bottomless relief.
 const LUMA_FLOOR: f32 = 8.0;
-/// Share of the gap to its mirror cell by which a shadowed cell is lifted under a side light: all
-/// of it, so the shadowed side takes the lit side's relief (what both sides share, A's own
-/// modelling, stays): within the relief never above the light around, and past it only where the
-/// cell is darker than its mirror cell by more than B's is, and than B's skin there.
-const SIDE_SHADOW_LIFT: f32 = 1.0;
-/// Strength of A's light that B's does not share ([`crate::lighting::Light::unshared_strength`])
-/// from which A's one-sided shadows start to be lifted, and at which they are fully.
-pub(super) const SIDE_LIGHT: (f32, f32) = (0.2, 0.45);
-/// Blur of the two sides' gap, in face widths: a spot on one side only (a mole, a scar) of a cell
-/// or two counts less, a shadow cast by the nose or a half-lit cheek is wider.
-const ASYMMETRY_BLUR: f32 = 0.012;
 /// Relief (log brightness) under which a cell's share of relief kept is measured against this
 /// much: about nothing to flatten, its share stays near 1 rather than a ratio of two small numbers.
 const SMALL_RELIEF: f32 = 0.05;
@@ -47,8 +34,6 @@ const PIXEL_RELIEF_BLUR: f32 = 0.004;
 /// Skin share of a cell (B's, and A's) from which B's own shading there starts to count for the
 /// flattening, and at which it counts fully.
 const B_SEEN: (f32, f32) = (0.25, 0.75);
-/// No mirror cell.
-pub(super) const NO_MIRROR: u32 = u32::MAX;
 
 /// Per low-res cell, the relief of a face: log brightness at the fine blur less that at the coarse
 /// blur, both taken over `weights` (its skin: what is not skin, eyes and brows and lips, takes the
@@ -199,149 +184,6 @@ impl Flattening {
         let ranked = r.min(r + RELIEF_STRENGTH * (target - r));
         let local = here.map_or(r, |b| r - LOCAL_STRENGTH * (r - b.max(0.0)).max(0.0));
         ranked.min(local)
-    }
-}
-
-/// A side light's shadows: one side of A's face darker than the other (the shadow beside the nose,
-/// a half-lit cheek) is A's light, not its face, which is near enough symmetric.
-pub(super) struct SideShadows<'a> {
-    /// Per low-res cell, the cell at the mirror point of the face ([`NO_MIRROR`] for none); read
-    /// only when there is a lift.
-    mirror: &'a [u32],
-    /// How much A's one-sided shadows are lifted (0 to 1).
-    strength: f32,
-}
-
-impl<'a> SideShadows<'a> {
-    /// A lift of `strength` about the fused shape's mirror cells (`mirror`, from [`mirror_cells`]).
-    pub(super) fn new(mirror: &'a [u32], strength: f32) -> SideShadows<'a> {
-        SideShadows { mirror, strength }
-    }
-
-    /// `relief` with each skin cell (`weights` at least a half) darker than its mirror cell lifted
-    /// by [`SIDE_SHADOW_LIFT`] of the gap, never above the light around. `face_width` in cells.
-    fn lift(&self, low: &LowRes, relief: &[f32], weights: &[f32], face_width: f32) -> Vec<f32> {
-        let gap = self.blurred_gap(low, face_width, |i, j| {
-            if weights[i] < 0.5 || weights[j] < 0.5 {
-                return 0.0;
-            }
-            relief[j] - relief[i]
-        });
-        relief
-            .iter()
-            .zip(&gap)
-            .map(|(&r, g)| (r + self.strength * SIDE_SHADOW_LIFT * g).min(r.max(0.0)))
-            .collect()
-    }
-
-    /// How much each skin cell of A (`a.weights` at least a half) is to be lifted in all, in log
-    /// brightness: by [`SIDE_SHADOW_LIFT`] of how much darker it is than its mirror cell, less how
-    /// much darker B's skin is there than at B's mirror cell (B's own side light stays B's), and
-    /// not past B's own level there (before the gap's blur). These are the cells' levels, not
-    /// their relief: a hard side light's shadow as wide as the relief's coarse blur darkens its
-    /// own light around, and lifted only to that it stayed a flat, dark patch beside the nose.
-    /// `face_width` in cells.
-    fn level_lift(&self, low: &LowRes, a: &Levels, b: &Levels, face_width: f32) -> Vec<f32> {
-        let skin = |l: &Levels, i: usize| l.weights[i] >= 0.5;
-        let gap = self.blurred_gap(low, face_width, |i, j| {
-            if !skin(a, i) || !skin(a, j) {
-                return 0.0;
-            }
-            let b_gap = if skin(b, i) && skin(b, j) {
-                b.level[j] - b.level[i]
-            } else {
-                0.0
-            };
-            // A cell across from an over-bright one (the shading gain's overshoot beside a hard
-            // shadow) but as bright as B's skin there is no shadow; where B shows no skin (its
-            // nostril, its beard) there is no level to lift to, and none is lifted.
-            let below_b = if skin(b, i) {
-                b.level[i] - a.level[i]
-            } else {
-                0.0
-            };
-            (a.level[j] - a.level[i] - b_gap).min(below_b)
-        });
-        gap.iter()
-            .map(|g| self.strength * SIDE_SHADOW_LIFT * g)
-            .collect()
-    }
-
-    /// Per cell, `gap(cell, mirror cell)` where it is positive and the cell has a mirror, 0
-    /// elsewhere, blurred by [`ASYMMETRY_BLUR`].
-    fn blurred_gap(
-        &self,
-        low: &LowRes,
-        face_width: f32,
-        gap: impl Fn(usize, usize) -> f32,
-    ) -> Vec<f32> {
-        let raw: Vec<f32> = (0..self.mirror.len())
-            .map(|i| match self.mirror[i] {
-                NO_MIRROR => 0.0,
-                j => gap(i, j as usize).max(0.0),
-            })
-            .collect();
-        low.blur(&raw, 1, ASYMMETRY_BLUR * face_width)
-    }
-}
-
-/// A face's log brightness per low-res cell at the relief's fine blur, and the weights that say
-/// which cells are its skin (at least a half).
-struct Levels<'a> {
-    level: Vec<f32>,
-    weights: &'a [f32],
-}
-
-/// Per low-res cell of the face's shape (`points`, `triangles`, in full-image pixels; `origin` the
-/// crop's corner), the cell at its mirror point ([`NO_MIRROR`] outside the mesh).
-pub(super) fn mirror_cells(
-    low: &LowRes,
-    origin: (usize, usize),
-    points: &[P2],
-    triangles: &[usize],
-) -> Vec<u32> {
-    let mut mirror = vec![NO_MIRROR; low.w * low.h];
-    let b = low.block as f32;
-    let to_cell = |p: P2| ((p.0 - origin.0 as f32) / b, (p.1 - origin.1 as f32) / b);
-    for t in triangles.chunks_exact(3) {
-        let dst = [t[0], t[1], t[2]].map(|i| to_cell(points[i]));
-        let src = [t[0], t[1], t[2]].map(|i| to_cell(points[MIRROR[i] as usize]));
-        mirror_triangle(low, &dst, &src, &mut mirror);
-    }
-    mirror
-}
-
-/// Marks, for the cells whose centres fall in triangle `dst` (in cell units), the cell at the same
-/// barycentric point of `src`.
-fn mirror_triangle(low: &LowRes, dst: &[P2; 3], src: &[P2; 3], mirror: &mut [u32]) {
-    let det = twice_signed_area(dst);
-    if det.abs() < 1e-6 {
-        return;
-    }
-    // The cells whose centres (at half-integers) lie within the triangle's bounding box.
-    let span = |v: [f32; 3], len: usize| {
-        let (lo, hi) = (v[0].min(v[1]).min(v[2]), v[0].max(v[1]).max(v[2]));
-        let first = (lo - 0.5).ceil().max(0.0) as usize;
-        let end = ((hi - 0.5).floor().max(-1.0) + 1.0) as usize;
-        first..end.min(len)
-    };
-    let (rows, cols) = (span(dst.map(|p| p.1), low.h), span(dst.map(|p| p.0), low.w));
-    for cy in rows {
-        for cx in cols.clone() {
-            let p = (cx as f32 + 0.5, cy as f32 + 0.5);
-            let l1 = twice_signed_area(&[dst[0], p, dst[2]]) / det;
-            let l2 = twice_signed_area(&[dst[0], dst[1], p]) / det;
-            if l1 < -1e-4 || l2 < -1e-4 || l1 + l2 > 1.0 + 1e-4 {
-                continue;
-            }
-            let m = (
-                src[0].0 + l1 * (src[1].0 - src[0].0) + l2 * (src[2].0 - src[0].0),
-                src[0].1 + l1 * (src[1].1 - src[0].1) + l2 * (src[2].1 - src[0].1),
-            );
-            if m.0 >= 0.0 && m.1 >= 0.0 && (m.0 as usize) < low.w && (m.1 as usize) < low.h {
-                mirror[cy * low.w + cx] = (m.1 as usize * low.w + m.0 as usize) as u32;
-            }
-        }
     }
 }
 
@@ -540,6 +382,7 @@ fn skin_hue(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::mirror::mirrored_about_the_middle;
 
     #[test]
     fn a_deep_shadow_is_relief_an_even_slope_is_not_and_features_do_not_count() {
@@ -625,58 +468,6 @@ mod tests {
         // way to flat, whatever its rank.
         let unlit = flat.apply(0.3, Some(-0.2));
         assert!((unlit - 0.2 * 0.3).abs() < 0.01, "{unlit}");
-    }
-
-    #[test]
-    fn each_cell_of_a_triangle_maps_to_the_same_point_of_its_mirror_triangle() {
-        let low = LowRes::new(10, 10, 1);
-        let mut mirror = vec![NO_MIRROR; 100];
-        let dst = [(0.0, 0.0), (5.0, 0.0), (0.0, 5.0)];
-        mirror_triangle(&low, &dst, &dst.map(|p| (10.0 - p.0, p.1)), &mut mirror);
-        assert_eq!(mirror[10 + 1], 10 + 8);
-        assert_eq!(mirror[3 * 10], 3 * 10 + 9);
-        assert_eq!(mirror[4 * 10 + 4], NO_MIRROR, "outside the triangle");
-    }
-
-    /// The mirror cells of a grid of `w` by `h` cells mirrored about its middle column.
-    fn mirrored_about_the_middle(w: usize, h: usize) -> Vec<u32> {
-        (0..w * h)
-            .map(|i| (i / w * w + w - 1 - i % w) as u32)
-            .collect()
-    }
-
-    #[test]
-    fn a_shadow_on_one_side_only_is_lifted_and_one_on_both_sides_stays() {
-        // Twenty cells across, mirrored about the middle; a four-cell shadow on the left only, and a
-        // socket on both sides.
-        let (w, h) = (20, 12);
-        let low = LowRes::new(w, h, 1);
-        let mirror = mirrored_about_the_middle(w, h);
-        let side = SideShadows::new(&mirror, 1.0);
-        let relief: Vec<f32> = (0..w * h)
-            .map(|i| match i % w {
-                3..=6 => -0.3,
-                12..=16 => 0.05,
-                9 | 10 => -0.2,
-                _ => 0.0,
-            })
-            .collect();
-        let lifted = side.lift(&low, &relief, &vec![1.0; w * h], 64.0);
-        let at = |x: usize| lifted[6 * w + x];
-        assert!(at(4) > -0.1 && at(5) > -0.1, "{} {}", at(4), at(5));
-        assert!(at(4) <= 0.0, "not above the light around: {}", at(4));
-        assert!((at(9) + 0.2).abs() < 0.02, "both sides' socket: {}", at(9));
-        assert!(
-            (at(10) + 0.2).abs() < 0.02,
-            "both sides' socket: {}",
-            at(10)
-        );
-        assert_eq!(at(14), 0.05, "the lit side stays");
-        let weak = SideShadows {
-            strength: 0.0,
-            ..side
-        };
-        assert_eq!(weak.lift(&low, &relief, &vec![1.0; w * h], 64.0), relief);
     }
 
     #[test]

@@ -5,10 +5,10 @@ use super::beard::{self, Beard};
 use super::cells::Cells;
 use super::highlights::HighlightRemoval;
 use super::light::{skin_weights, ShadingGain, SkinLight};
+use super::mirror;
 use super::place::Placed;
 use super::pose::Pose;
 use super::raster::{abs_laplacian, ramp};
-use super::relief;
 use super::P2;
 use crate::landmarks::{LIPS_OUTER, NOSE_BASE, UPPER_LIP_TOP};
 use crate::report::{FusionReport, BEARD_SHARE};
@@ -46,7 +46,7 @@ pub(super) struct Beards {
     pub(super) kb: f32,
     /// B's mouth's share of each cell, widened: no beard of B's, and no skin texture to borrow.
     pub(super) b_mouth_low: Vec<f32>,
-    /// Per cell of the fused shape, the cell at its mirror point ([`relief::mirror_cells`]): A's
+    /// Per cell of the fused shape, the cell at its mirror point ([`mirror::mirror_cells`]): A's
     /// beard was made whole on both sides with it, and a side light's shadows are lifted with it.
     pub(super) mirror: Vec<u32>,
 }
@@ -145,7 +145,7 @@ impl Beards {
         // its face (not past B's cheek into its background), inside the oval. A's beard is
         // mirrored through the fused shape, B's through B's own.
         let mirror =
-            |points: &[P2]| relief::mirror_cells(low, (crop.x, crop.y), points, &pose.triangles);
+            |points: &[P2]| mirror::mirror_cells(low, (crop.x, crop.y), points, &pose.triangles);
         let may = |lips: &[f32]| -> Vec<f32> {
             (0..low.w * low.h)
                 .map(|i| {
