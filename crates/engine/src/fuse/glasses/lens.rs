@@ -3,7 +3,7 @@
 //! stays.
 
 use crate::fuse::morphology::square_extreme;
-use crate::fuse::raster::{median, ramp, LowRes};
+use crate::fuse::raster::{luma, median, ramp, LowRes};
 use crate::fuse::P2;
 use crate::parse::Part;
 
@@ -22,6 +22,11 @@ const FRAME_GAP: f32 = 0.025;
 /// How far from a closed frame the skin inside and outside it that are matched reach, in
 /// inter-ocular distances.
 const RIM_BAND: f32 = 0.08;
+/// Brightness of a lens's inside against the skin it is matched to: down to the first figure it is
+/// the eye socket's own shade (the lids, the hollow under the eye), which the lens only shows, and
+/// the skin behind the lens is not brightened; from the second down it is the lens's tint, and is
+/// brightened to the skin around in full.
+const SOCKET_SHADE: (f32, f32) = (0.85, 0.75);
 
 /// What [`lens_gains`] reads, on the analysis grid.
 pub(super) struct LensCues<'a> {
@@ -120,11 +125,8 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
             // matched as a lens the frame does not close.
             let at_rim: [Option<(f32, f32)>; 3] =
                 [0, 1, 2].map(|c| median(&outside, c).zip(median(&inside, c)));
-            if at_rim.iter().all(Option::is_some) {
-                return at_rim.map(|m| {
-                    let (out, inn) = m.expect("both medians");
-                    (out.max(1.0) / inn.max(1.0)).clamp(LENS_GAIN.0, LENS_GAIN.1)
-                });
+            if let [Some(r), Some(g), Some(b)] = at_rim {
+                return matched([r, g, b]);
             }
             let behind: Vec<usize> = (0..n)
                 .filter(|&i| side(i) == s && glasses[i] > 0.5 && skin(i))
@@ -139,12 +141,10 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
             let beside: Vec<usize> = (0..n)
                 .filter(|&i| side(i) == s && glasses[i] < 0.2 && around[i] > 0.5 && skin(i))
                 .collect();
-            [0, 1, 2].map(|c| match (median(&beside, c), median(&behind, c)) {
-                (Some(out), Some(inn)) => {
-                    (out.max(1.0) / inn.max(1.0)).clamp(LENS_GAIN.0, LENS_GAIN.1)
-                }
-                _ => 1.0,
-            })
+            match [0, 1, 2].map(|c| median(&beside, c).zip(median(&behind, c))) {
+                [Some(r), Some(g), Some(b)] => matched([r, g, b]),
+                _ => [1.0; 3],
+            }
         })
         .collect();
     (0..n)
@@ -153,6 +153,25 @@ pub(super) fn lens_gains(cues: &LensCues) -> Vec<f32> {
             gains[side(i)].map(|g| 1.0 + lens * (g - 1.0))
         })
         .collect()
+}
+
+/// The gains that give a lens's inside the colour of the skin it is matched to, from the medians of
+/// both per channel (the skin's, the inside's), within [`LENS_GAIN`]. A clear lens's haze
+/// brightens what it shows, and may be darkened away; an inside darker than the skin is the eye
+/// socket's shade, brightened only as far as it is too dark for that ([`SOCKET_SHADE`]): matched
+/// in full, df_img24's sockets under a soft light (0.85 and 0.9 of the skin at the rims) came out
+/// as pale patches the lenses' shape round the eyes.
+fn matched(medians: [(f32, f32); 3]) -> [f32; 3] {
+    let gains =
+        medians.map(|(out, inn)| (out.max(1.0) / inn.max(1.0)).clamp(LENS_GAIN.0, LENS_GAIN.1));
+    let brightness = luma(medians.map(|m| m.1)).max(1.0) / luma(medians.map(|m| m.0)).max(1.0);
+    if brightness >= 1.0 {
+        return gains;
+    }
+    // Of the overall brightening only what the socket's shade leaves; the colour's shift whole.
+    let full = 1.0 / brightness;
+    let kept = 1.0 + ramp(brightness, SOCKET_SHADE) * (full - 1.0);
+    gains.map(|g| g / full * kept)
 }
 
 /// Where frames close lenses in ([`enclosed_by_frames`]), per grid cell.
@@ -292,6 +311,29 @@ mod tests {
         assert!(gain[(2 * W + 40) * 3..(2 * W + 40) * 3 + 3]
             .iter()
             .all(|&g| g == 1.0));
+    }
+
+    #[test]
+    fn a_lens_s_inside_as_dark_as_a_socket_s_shade_is_not_brightened_and_a_tinted_one_is() {
+        // The first lens shows the skin at 0.88 of its brightness, as an eye socket's shade is; the
+        // second at 0.74, as a lightly tinted lens makes it.
+        let shade = |k: f32| SKIN.map(|v| v * k);
+        let colour = |i: usize| match (behind_lens(i), i % W < 40) {
+            (true, true) => shade(0.88),
+            (true, false) => shade(0.74),
+            _ => SKIN,
+        };
+        let gain = gains(&behind_lens, &colour);
+        let (socket, tinted) = (20 * W + 22, 20 * W + 58);
+        for c in 0..3 {
+            let kept = gain[socket * 3 + c];
+            assert!(
+                (kept - 1.0).abs() < 0.01,
+                "socket shade brightened by {kept}"
+            );
+            let fixed = colour(tinted)[c] * gain[tinted * 3 + c];
+            assert!((fixed - SKIN[c]).abs() < 1.0, "{fixed} against {}", SKIN[c]);
+        }
     }
 
     #[test]
