@@ -3,6 +3,7 @@
 
 use super::blend::Blend;
 use super::cells::Cells;
+use super::light::whiteness;
 use super::place::Placed;
 use super::pose::Pose;
 use super::raster::{luma, ramp};
@@ -141,6 +142,31 @@ impl Recolour<'_> {
                     * (1.0 - blend.feature_px[i])
                     * (1.0 - placed.a_cover[i]);
                 (socket - blend.a_skin_at(i, 0.0, &placed.a_skin)).max(0.0)
+            });
+            // A's brows, lids, lashes and irises take the same shift as the skin at their
+            // brightness, their own colour against the skin kept as the skin's own differences
+            // are (`contrast`): left as they were, a warm print's brows and eyes stayed orange on
+            // a cool B's skin. Not what is white (teeth, the eyes' whites: the skin's shift would
+            // tint them), nor the lips (B's tone reaches them in the light already).
+            let before = warped.to_vec();
+            skin_tone::match_tone(warped, &a_tone, &b_tone, blend.tones.contrast, &|i| {
+                if blend.alpha[i] <= 0.0 {
+                    return 0.0;
+                }
+                let white = if blend.whites[i] {
+                    let p = [before[i * 3], before[i * 3 + 1], before[i * 3 + 2]];
+                    whiteness(p, placed.a_skin[i])
+                } else {
+                    0.0
+                };
+                let lips = cells
+                    .low
+                    .sample::<1>(&cells.lips_low, i % crop.w, i / crop.w)[0];
+                let feature = blend.feature_px[i]
+                    * (1.0 - white)
+                    * (1.0 - (2.0 * lips).min(1.0))
+                    * (1.0 - placed.a_cover[i]);
+                (feature - blend.a_skin_at(i, 0.0, &placed.a_skin)).max(0.0)
             });
         }
     }

@@ -179,11 +179,6 @@ fn brow_tails(face: &faceswap_engine::FoundFace, result: &RgbImage) -> Vec<(u32,
 /// brow is hidden under a covered brow of A's too.
 const BROW_LEFT: f32 = 0.92;
 
-/// The mesh's brow outlines.
-const BROW_A: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
-
-const BROW_B: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
-
 #[test]
 fn a_soft_source_s_eyes_take_edges_as_sharp_as_the_template_s() {
     // df_img12.jpg is a soft photo (its face about B's size, its detail a quarter of B's);
@@ -279,3 +274,52 @@ const CHEEKS_BORROWED: f32 = 0.5;
 /// Fine texture under B's lower lids in the result, at most, as a share of B's there: 0.61 with
 /// B's lash line borrowed, 0.40 without.
 const LASH_LINE_LEFT: f32 = 0.5;
+
+#[test]
+fn a_warm_print_s_brows_and_eyes_lose_its_cast_with_its_skin() {
+    // group_t1.jpg's face (a warm print, its skin orange) into kit_1.jpg (cool, grey-pink skin):
+    // the skin took B's colour, but the brows and the eyes kept the print's orange.
+    let Fused { swapped, .. } = fuse_into("group_t1.jpg", "kit_1.jpg");
+    let img = &swapped.image;
+    let fused = engine().detect(img).unwrap().swap_remove(0);
+    let p = &fused.mesh.points;
+    // Median warmth (red less blue, over brightness) of the pixels in the boxes round `idx` or,
+    // for points, in squares of `r` pixels round them.
+    let warmth = |boxes: Vec<[f32; 4]>| {
+        let mut w: Vec<f32> = boxes
+            .iter()
+            .flat_map(|&[x0, x1, y0, y1]| {
+                (y0 as u32..y1 as u32)
+                    .flat_map(move |y| (x0 as u32..x1 as u32).map(move |x| (x, y)))
+            })
+            .map(|(x, y)| {
+                let q = img.get_pixel(x, y);
+                (q[0] as f32 - q[2] as f32) / luma(q).max(1.0)
+            })
+            .collect();
+        w.sort_by(f32::total_cmp);
+        w[w.len() / 2]
+    };
+    let of = |idx: &[usize]| bounds(p, idx.iter().copied());
+    let r = 0.03 * (p[234][0] - p[454][0]).abs();
+    let cheeks = warmth(
+        INNER_CHEEKS
+            .iter()
+            .map(|&i| [p[i][0] - r, p[i][0] + r, p[i][1] - r, p[i][1] + r])
+            .collect(),
+    );
+    let brows = warmth(vec![of(&BROW_A), of(&BROW_B)]);
+    let eyes = warmth(vec![of(&EYE_A), of(&EYE_B)]);
+    eprintln!("warmth: brows {brows}, eyes {eyes}, cheeks {cheeks}");
+    assert!(
+        brows < BROWS_CAST * cheeks,
+        "brows {brows} against {cheeks}"
+    );
+    assert!(eyes < EYES_CAST * cheeks, "eyes {eyes} against {cheeks}");
+}
+
+/// How much warmer than the cheeks a warm print's brows, and its eyes (their lids and irises), may
+/// stay on a cool template: 1.75 and 2.77 times while they kept the print's orange, 1.23 and 1.49
+/// since they take the skin's shift.
+const BROWS_CAST: f32 = 1.45;
+const EYES_CAST: f32 = 2.0;

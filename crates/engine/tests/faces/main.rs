@@ -109,6 +109,10 @@ const EYE_B: [usize; 16] = [
     263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398,
 ];
 
+/// The mesh's brow outlines.
+const BROW_A: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
+const BROW_B: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
+
 /// Mesh points of the middle of the cheeks, beside the nose.
 const INNER_CHEEKS: &[usize] = &[36, 205, 266, 425];
 
