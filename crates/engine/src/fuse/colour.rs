@@ -148,25 +148,29 @@ impl Recolour<'_> {
             // are (`contrast`): left as they were, a warm print's brows and eyes stayed orange on
             // a cool B's skin. Not what is white (teeth, the eyes' whites: the skin's shift would
             // tint them), nor the lips (B's tone reaches them in the light already).
-            let before = warped.to_vec();
+            let features: Vec<f32> = (0..crop.w * crop.h)
+                .map(|i| {
+                    if blend.alpha[i] <= 0.0 || blend.feature_px[i] <= 0.0 {
+                        return 0.0;
+                    }
+                    let white = if blend.whites[i] {
+                        let p = [warped[i * 3], warped[i * 3 + 1], warped[i * 3 + 2]];
+                        whiteness(p, placed.a_skin[i])
+                    } else {
+                        0.0
+                    };
+                    let lips = cells
+                        .low
+                        .sample::<1>(&cells.lips_low, i % crop.w, i / crop.w)[0];
+                    let feature = blend.feature_px[i]
+                        * (1.0 - white)
+                        * (1.0 - (2.0 * lips).min(1.0))
+                        * (1.0 - placed.a_cover[i]);
+                    (feature - blend.a_skin_at(i, 0.0, &placed.a_skin)).max(0.0)
+                })
+                .collect();
             skin_tone::match_tone(warped, &a_tone, &b_tone, blend.tones.contrast, &|i| {
-                if blend.alpha[i] <= 0.0 {
-                    return 0.0;
-                }
-                let white = if blend.whites[i] {
-                    let p = [before[i * 3], before[i * 3 + 1], before[i * 3 + 2]];
-                    whiteness(p, placed.a_skin[i])
-                } else {
-                    0.0
-                };
-                let lips = cells
-                    .low
-                    .sample::<1>(&cells.lips_low, i % crop.w, i / crop.w)[0];
-                let feature = blend.feature_px[i]
-                    * (1.0 - white)
-                    * (1.0 - (2.0 * lips).min(1.0))
-                    * (1.0 - placed.a_cover[i]);
-                (feature - blend.a_skin_at(i, 0.0, &placed.a_skin)).max(0.0)
+                features[i]
             });
         }
     }

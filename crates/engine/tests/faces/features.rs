@@ -283,8 +283,8 @@ fn a_warm_print_s_brows_and_eyes_lose_its_cast_with_its_skin() {
     let img = &swapped.image;
     let fused = engine().detect(img).unwrap().swap_remove(0);
     let p = &fused.mesh.points;
-    // Median warmth (red less blue, over brightness) of the pixels in the boxes round `idx` or,
-    // for points, in squares of `r` pixels round them.
+    // Median warmth (red less blue, over brightness) of the pixels in `boxes` (left, right, top,
+    // bottom): round the brows, round the eyes, and squares of `r` pixels round the cheeks' points.
     let warmth = |boxes: Vec<[f32; 4]>| {
         let mut w: Vec<f32> = boxes
             .iter()
