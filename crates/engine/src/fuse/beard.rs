@@ -1,6 +1,7 @@
 //! Beards: a face's beard per low-resolution cell, found by darkness and texture in the lower face;
 //! B's stays in front of the new face, A's is carried onto a shaven B.
 
+use super::morphology::closing;
 use super::raster::{luma, median, ramp, LowRes};
 
 /// Share of a dark area's cells that are textured too, over the beard's softening, from which it
@@ -14,6 +15,11 @@ const BEARD_LEVELS: (f32, f32) = (0.6, 0.82);
 const BEARD_TEXTURE: (f32, f32) = (2.0, 3.5);
 /// Beard levels of a cell from which it counts as beard whole, and at which fully.
 const BEARD_WHOLE: (f32, f32) = (0.15, 0.45);
+
+/// Half the widest gap inside a beard that is taken as beard too, in face widths: a short beard is
+/// darker along the jaw and round the mouth than on the cheeks between, and found by its darkness
+/// alone it was a ring, whose inside, taken for skin, was lifted and smoothed into a bare patch.
+const GAP_RADIUS: f32 = 0.06;
 
 /// The carried beard's feather at the oval, as a share of the skin's.
 const JAW_FEATHER: f32 = 0.25;
@@ -139,6 +145,19 @@ impl Beard {
             if let Some(&m) = self.found.get(mirror[i] as usize) {
                 *w = w.max(m.min(may[i]));
             }
+        }
+    }
+
+    /// The beard's gaps (narrower than twice [`GAP_RADIUS`] of the face's width, `cells_wide` cells)
+    /// closed where it `may` be beard (as in [`Beard::symmetric`]).
+    pub(super) fn close_gaps(&mut self, low: &LowRes, cells_wide: f32, may: &[f32]) {
+        let radius = (GAP_RADIUS * cells_wide).round() as usize;
+        if radius == 0 {
+            return;
+        }
+        let closed = closing(&self.whole, low.w, low.h, radius);
+        for ((w, c), m) in self.whole.iter_mut().zip(&closed).zip(may) {
+            *w = w.max(c.min(*m));
         }
     }
 
@@ -336,6 +355,39 @@ mod tests {
         // What was found stays, whatever its mirror.
         beard.symmetric(&mirror, &[0.0; 6]);
         assert_eq!(beard.whole[0], 1.0);
+    }
+
+    #[test]
+    fn a_ring_of_beard_is_closed_where_it_may_be_beard_and_a_wide_gap_is_not() {
+        // 40×40 cells over a face 40 cells wide (a gap radius of 2 cells): a beard along the jaw
+        // (rows 30 and 31) and round the mouth (rows 24 and 25), with four bare rows between;
+        // the left half of the face may not be beard. Above the mouth, a bare gap six rows high
+        // up to a moustache (rows 16 and 17).
+        let (w, h) = (40, 40);
+        let low = LowRes::new(w, h, 1);
+        let found: Vec<f32> = (0..w * h)
+            .map(|i| [16, 17, 24, 25, 30, 31].contains(&(i / w)) as u8 as f32)
+            .collect();
+        let mut beard = Beard {
+            whole: found.clone(),
+            found,
+            hair: vec![0.0; w * h],
+            sigma: 1.0,
+        };
+        let may: Vec<f32> = (0..w * h).map(|i| (i % w >= 20) as u8 as f32).collect();
+        beard.close_gaps(&low, w as f32, &may);
+        for y in 26..30 {
+            assert_eq!(beard.whole[y * w + 30], 1.0, "the ring's inside, row {y}");
+            assert_eq!(
+                beard.whole[y * w + 10],
+                0.0,
+                "where no beard may be, row {y}"
+            );
+        }
+        for y in 19..23 {
+            assert_eq!(beard.whole[y * w + 30], 0.0, "the wide gap, row {y}");
+        }
+        assert_eq!(beard.found[27 * w + 30], 0.0, "as found");
     }
 
     #[test]

@@ -143,7 +143,8 @@ impl Beards {
         // Each beard as whole on one side of the face as on the other (after the shares: they
         // tell whether a face has a beard, by what was found), in the lower face where B shows
         // its face (not past B's cheek into its background), inside the oval. A's beard is
-        // mirrored through the fused shape, B's through B's own.
+        // mirrored through the fused shape, B's through B's own. Then its gaps are closed: a short
+        // beard's cheeks between a darker jaw and mouth are beard too.
         let mirror =
             |points: &[P2]| mirror::mirror_cells(low, (crop.x, crop.y), points, &pose.triangles);
         let may = |lips: &[f32]| -> Vec<f32> {
@@ -159,8 +160,12 @@ impl Beards {
                 .collect()
         };
         let mirror_fused = mirror(&pose.target);
-        beard_a.symmetric(&mirror_fused, &may(lips_low));
-        beard_b.symmetric(&mirror(&pose.b2), &may(&b_lips_low));
+        let (may_a, may_b) = (may(lips_low), may(&b_lips_low));
+        let cells_wide = cells.face_width / low.block as f32;
+        beard_a.symmetric(&mirror_fused, &may_a);
+        beard_a.close_gaps(low, cells_wide, &may_a);
+        beard_b.symmetric(&mirror(&pose.b2), &may_b);
+        beard_b.close_gaps(low, cells_wide, &may_b);
         Beards {
             a: beard_a,
             b: beard_b,
