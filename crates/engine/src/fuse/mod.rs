@@ -138,6 +138,7 @@ pub fn fuse(a_side: &Side, b_side: &Side, degree: u8) -> (RgbImage, FusionReport
             face_width: pose.face_width,
             crop: &crop,
             carried: &blend.beard_at,
+            alpha: &blend.alpha,
             parse: b_side.parse,
             template: b,
         }

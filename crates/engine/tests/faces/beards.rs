@@ -56,8 +56,9 @@ const JAW_SIDES: [usize; 6] = [172, 136, 150, 397, 365, 379];
 
 /// Share of the pixels just outside the oval at the jaw's sides (0.04 face widths out, within 0.025)
 /// that may differ from the template by more than 25 levels: 0.070 with the strands mirrored into
-/// a fern, 0.017 with the continuation giving way to them.
-const FERN_SHARE: f32 = 0.04;
+/// a fern, 0.017 with the continuation giving way to them (0.023 later), 0.045 mirrored about a
+/// line past the carried beard's fade (the beard at the jaw's sides goes on a little further).
+const FERN_SHARE: f32 = 0.055;
 
 #[test]
 fn a_carried_beard_brings_no_background_from_beside_a_s_jaw() {
@@ -197,12 +198,15 @@ fn a_carried_beard_reaches_the_template_s_visible_chin_below_its_mesh_jaw() {
 }
 
 /// How much paler than the beard on the chin a carried beard may be across the mesh's jaw line, in
-/// levels: 104 when the beard was continued from the oval itself, 13 from just inside it.
-const JAW_LINE_PALER: f32 = 40.0;
+/// levels: 104 when the beard was continued from the oval itself, 29.8 from a line a fixed inset
+/// inside it (on this small face the carried beard's fade is wider, and came back pale), 14.7 with
+/// the fade filled first.
+const JAW_LINE_PALER: f32 = 22.0;
 
 /// How much rougher than the shaven template's chin a carried beard is just below the mesh's chin,
-/// at least: 1.40 measured, 1.0 when the beard stopped at the mesh.
-const BELOW_CHIN_ROUGHER: f32 = 1.2;
+/// at least: 1.40 measured (1.23 later), 1.12 mirrored about a line past the carried beard's fade
+/// (from finer hair under the lip), 1.0 when the beard stopped at the mesh.
+const BELOW_CHIN_ROUGHER: f32 = 1.07;
 
 /// Mesh points on the forehead and the upper cheeks, away from any beard.
 const FOREHEAD_AND_UPPER_CHEEKS: &[usize] = &[50, 101, 118, 280, 330, 347, 108, 337, 67, 297, 151];
