@@ -2,8 +2,8 @@
 //! line often sits above the chin's edge that a photo shows (a chin seen from a little above, a
 //! head tilted down), and a beard carried only as far as the oval ended across B's bare chin, a
 //! floating beard. Below the oval, where B's parse sees skin, the beard's texture is continued by
-//! mirroring the result about a line just inside the oval, fading out within a band of the face's
-//! width. Where the beard's strands run slanted across that line, the continuation gives way:
+//! mirroring the result about a line inside the oval, past the carried beard's fade there (which
+//! it also fills), fading out within a band of the face's width. Where the beard's strands run slanted across that line, the continuation gives way:
 //! mirrored, they fold back into chevrons, a fern along the jaw.
 
 use image::RgbImage;
