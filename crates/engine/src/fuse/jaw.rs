@@ -120,7 +120,6 @@ impl Jaw<'_> {
                     continue;
                 }
                 let q = (c.0 + u.0 * (2.0 * line - r), c.1 + u.1 * (2.0 * line - r));
-                let folds = folds_at(u);
                 // Only the fused face is continued, not what of B stays in front of it (B's hair
                 // over the jaw, mirrored down, came as a hard-edged wedge).
                 let Some(beard) = self
@@ -130,17 +129,24 @@ impl Jaw<'_> {
                 else {
                     continue;
                 };
+                // Inside the oval only the carried beard's fade is replaced: where the beard is
+                // whole its own texture stays (mixed with its mirror image, it blurred), and where
+                // it fades the mirror fills it in, folding strands or not (B's skin would show
+                // through as a pale notch).
+                let beard = if past <= 0.0 {
+                    beard * ramp(1.0 - self.carried_at(p).unwrap_or(0.0), FADED)
+                } else {
+                    beard * (1.0 - folds_at(u))
+                };
+                // Nothing to continue: B's parse is not read.
+                if beard <= 0.0 {
+                    continue;
+                }
                 // Only onto B's skin, as the parse says: never over B's hair in front of the jaw.
                 let skin = ramp(self.parse.at(p.0, p.1)[Part::Skin as usize], SKIN);
                 let k = if past <= 0.0 {
-                    // Inside the oval only the carried beard's fade is replaced: where the beard is
-                    // whole its own texture stays (mixed with its mirror image, it blurred), and
-                    // where it fades the mirror fills it in, folding strands or not (B's skin
-                    // would show through as a pale notch).
-                    let faded = 1.0 - self.carried_at(p).unwrap_or(0.0);
-                    beard * skin * ramp(faded, FADED)
+                    beard * skin
                 } else {
-                    let beard = beard * (1.0 - folds);
                     // Past the oval the pixel has a skin's colour too, not a white or grey
                     // background's beside the jaw that the parse's soft edge takes in.
                     let tinted = ramp(
